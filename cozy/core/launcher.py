@@ -1,0 +1,133 @@
+"""Run the whole cloud on one machine: S3, migrations, first login, web and worker.
+
+Used by ``manage.py runcloud`` (and so by ``scripts/run``). Every piece that
+the environment names (COZY_FS_URL, DATABASE_URL, CELERY_BROKER_URL) is used
+as it is; what is missing is started here as a child process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from s3util.seaweedfs import SeaweedFS
+
+FIRST_USER = "me"
+
+
+def start_embedded_s3(var_dir: Path) -> SeaweedFS:
+    """SeaweedFS with credentials kept in var/ so a restart finds the same data."""
+    creds_path = var_dir / "s3-credentials.json"
+    if creds_path.exists():
+        creds = json.loads(creds_path.read_text())
+    else:
+        creds = {"access_key": "cozy" + secrets.token_hex(6), "secret_key": secrets.token_urlsafe(24)}
+        creds_path.write_text(json.dumps(creds))
+        creds_path.chmod(0o600)
+    server = SeaweedFS(data_dir=var_dir / "seaweedfs", **creds)
+    return server.start()
+
+
+def ensure_first_login(var_dir: Path, domain: str) -> tuple[str, str]:
+    """A first user and instance; the password is kept in var/ to be shown again."""
+    from cozy.instances.models import Instance
+    from cozy.instances.services import create_instance
+
+    login_path = var_dir / "first-login.json"
+    User = get_user_model()
+    if login_path.exists() and User.objects.filter(username=FIRST_USER).exists():
+        password = json.loads(login_path.read_text())["password"]
+    else:
+        password = secrets.token_urlsafe(12)
+        user, _ = User.objects.get_or_create(username=FIRST_USER, defaults={"is_staff": True, "is_superuser": True})
+        user.set_password(password)
+        user.save()
+        login_path.write_text(json.dumps({"username": FIRST_USER, "password": password}))
+        login_path.chmod(0o600)
+    if not Instance.objects.filter(domain=domain).exists():
+        create_instance(domain, FIRST_USER)
+    return FIRST_USER, password
+
+
+def children(env: dict[str, str], bind: str) -> list[subprocess.Popen]:
+    py = sys.executable
+    web = [
+        py, "-m", "gunicorn", "cozy.wsgi:application", "--bind", bind,
+        "--worker-class", "gthread", "--workers", "2", "--threads", "16",
+        "--timeout", "120", "--graceful-timeout", "10", "--access-logfile", "-",
+    ]  # fmt: skip
+    worker = [py, "-m", "celery", "-A", "cozy", "worker", "--loglevel", "INFO", "--concurrency", "2"]
+    return [subprocess.Popen(cmd, env=env, start_new_session=True) for cmd in (web, worker)]
+
+
+def stop_all(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for proc in procs:
+        try:
+            proc.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def run(host: str = "127.0.0.1", port: int = 8000, stdout=sys.stdout) -> int:
+    var_dir = Path(settings.VAR_DIR)
+    var_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    s3 = None
+    if not settings.COZY_FS_URL:
+        stdout.write("starting SeaweedFS (embedded S3)...\n")
+        s3 = start_embedded_s3(var_dir)
+        settings.COZY_FS_URL = env["COZY_FS_URL"] = s3.config().to_url()
+    try:
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        from cozy.instances.services import ensure_system_buckets
+
+        ensure_system_buckets()
+        domain = f"{host}:{port}"
+        user, password = ensure_first_login(var_dir, domain)
+        procs = children(env, f"{host}:{port}")
+        stdout.write(
+            f"\ncozy is running at http://{domain}/\n"
+            f"  login: {user}   password: {password}\n"
+            f"  admin: http://{domain}/admin/\n"
+            "Press Ctrl-C to stop.\n\n"
+        )
+        stdout.flush()
+        return _supervise(procs)
+    finally:
+        if s3 is not None:
+            s3.stop()
+
+
+def _supervise(procs: list[subprocess.Popen]) -> int:
+    stopping = False
+
+    def on_signal(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        while not stopping:
+            if any(p.poll() is not None for p in procs):
+                sys.stderr.write("cozy: a child process exited; stopping everything\n")
+                return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        stop_all(procs)

@@ -1,0 +1,39 @@
+"""Creating instances and the buckets they need."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from cozy.instances.models import Instance
+from s3util import bucket_name, ensure_bucket
+from s3util.naming import all_system_buckets
+from vfs_s3.connection import current_client, current_config
+
+
+def org_bucket(instance: Instance) -> str:
+    return bucket_name(current_config().bucket_prefix, instance.org_id or None)
+
+
+def ensure_system_buckets() -> list[str]:
+    """Create (idempotently) the system buckets; done at start-up."""
+    config, client = current_config(), current_client()
+    names = all_system_buckets(config.bucket_prefix)
+    for name in names:
+        ensure_bucket(client, name, config.region)
+    return names
+
+
+def create_instance(domain: str, owner_username: str, *, org_id: str = "", quota: int | None = None) -> Instance:
+    owner = get_user_model().objects.get(username=owner_username)
+    with transaction.atomic():
+        instance = Instance.objects.create(domain=domain.lower(), owner=owner, org_id=org_id, quota_bytes=quota)
+    ensure_bucket(current_client(), org_bucket(instance), current_config().region)
+    # The index root and trash come with the files app, when it is installed.
+    from django.apps import apps
+
+    if apps.is_installed("cozy.files"):
+        from cozy.files.tree import ensure_root_and_trash
+
+        ensure_root_and_trash(instance)
+    return instance

@@ -1,0 +1,55 @@
+"""Bucket names: one per organization plus the system buckets.
+
+Every name returned here is a valid S3 bucket name: 3-63 characters of
+lowercase letters, digits and hyphens, no leading or trailing hyphen, never
+shaped like an IP address, whatever org id comes in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+SYSTEM_BUCKETS = ("apps-web", "apps-konnectors", "assets", "previews", "exports")
+DEFAULT_ORG = "default"
+MAX_LEN = 63
+_INVALID = re.compile(r"[^a-z0-9-]+")
+_HYPHENS = re.compile(r"-{2,}")
+_IP_LIKE = re.compile(r"^\d+(\.\d+){3}$")
+
+
+def _clean(part: str) -> str:
+    cleaned = _INVALID.sub("-", part.lower())
+    return _HYPHENS.sub("-", cleaned).strip("-")
+
+
+def _finish(name: str, source: str) -> str:
+    """Fit to 63 chars; a digest of the raw input keeps distinct ids distinct."""
+    if len(name) > MAX_LEN:
+        digest = hashlib.sha256(source.encode()).hexdigest()[:10]
+        name = name[: MAX_LEN - 11].rstrip("-") + "-" + digest
+    if len(name) < 3 or _IP_LIKE.match(name):
+        name = (name + "-bkt").strip("-")
+    return name
+
+
+def bucket_name(bucket_prefix: str, org_id: str | None) -> str:
+    """The shared bucket of an organization: ``<bucket_prefix>-<org_id>``."""
+    prefix = _clean(bucket_prefix) or "cozy"
+    org = _clean(org_id or "") or DEFAULT_ORG
+    raw = f"{prefix}-{org}"
+    if (org_id and org != org_id.lower()) or org in SYSTEM_BUCKETS:
+        # Cleaning changed the id, or it names a system bucket: a digest keeps
+        # "a_b", "a.b" and "apps-web" apart from each other and from system buckets.
+        raw = f"{raw}-{hashlib.sha256(org_id.encode()).hexdigest()[:8]}"
+    return _finish(raw, f"{bucket_prefix}\x00{org_id}")
+
+
+def system_bucket(bucket_prefix: str, kind: str) -> str:
+    if kind not in SYSTEM_BUCKETS:
+        raise ValueError(f"unknown system bucket kind {kind!r}")
+    return _finish(f"{_clean(bucket_prefix) or 'cozy'}-{kind}", f"{bucket_prefix}\x00{kind}")
+
+
+def all_system_buckets(bucket_prefix: str) -> list[str]:
+    return [system_bucket(bucket_prefix, kind) for kind in SYSTEM_BUCKETS]
