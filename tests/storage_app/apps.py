@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StorageAppConfig(AppConfig):
+    name = "tests.storage_app"
+    label = "storage_app"

@@ -1,0 +1,117 @@
+"""Streaming reads: chunks from S3, seek mapped to ranged GETs."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from minio import Minio
+
+from vfs_s3.errors import s3_errors
+from vfs_s3.writer import MD5_META
+
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    size: int
+    etag: str
+    content_type: str
+    last_modified: datetime
+    md5: str | None  # from user metadata, hex
+
+    @classmethod
+    def from_stat(cls, stat) -> ObjectInfo:
+        meta = {k.lower(): v for k, v in (stat.metadata or {}).items()}
+        return cls(
+            size=stat.size,
+            etag=stat.etag or "",
+            content_type=stat.content_type or "application/octet-stream",
+            last_modified=stat.last_modified,
+            md5=meta.get(f"x-amz-meta-{MD5_META}"),
+        )
+
+
+def stat(client: Minio, bucket: str, key: str) -> ObjectInfo:
+    with s3_errors():
+        return ObjectInfo.from_stat(client.stat_object(bucket, key))
+
+
+def iter_range(client: Minio, bucket: str, key: str, start: int = 0, end: int | None = None,
+               chunk_size: int = CHUNK) -> Iterator[bytes]:
+    """Yield the bytes ``start..end`` (inclusive; None = to the end) in chunks."""
+    length = 0 if end is None else end - start + 1
+    if end is not None and length <= 0:
+        return
+    with s3_errors():
+        resp = client.get_object(bucket, key, offset=start, length=length)
+    try:
+        with s3_errors():
+            yield from resp.stream(chunk_size, decode_content=False)
+    finally:
+        resp.close()
+        resp.release_conn()
+
+
+class S3RawReader(io.RawIOBase):
+    """A seekable, read-only view of one object.
+
+    The HEAD is done once, by the caller (``info``). Reading opens a GET from
+    the current position (a ranged GET unless at 0); ``seek`` drops it, so the
+    next read starts a new ranged GET. No whole-object download on seek.
+    """
+
+    def __init__(self, client: Minio, bucket: str, key: str, info: ObjectInfo):
+        super().__init__()
+        self._client, self._bucket, self._key, self.info = client, bucket, key, info
+        self._pos = 0
+        self._resp = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.info.size}[whence]
+        target = base + offset
+        if target < 0:
+            raise OSError("negative seek position")
+        if target != self._pos:
+            self._drop()
+            self._pos = target
+        return self._pos
+
+    def readinto(self, buffer) -> int:
+        if self._pos >= self.info.size or len(buffer) == 0:
+            return 0
+        if self._resp is None:
+            with s3_errors():
+                self._resp = self._client.get_object(self._bucket, self._key, offset=self._pos)
+        with s3_errors():
+            n = self._resp.readinto(buffer)
+        self._pos += n
+        return n
+
+    def readall(self) -> bytes:
+        out = bytearray()
+        while chunk := self.read(CHUNK):
+            out += chunk
+        return bytes(out)
+
+    def _drop(self) -> None:
+        if self._resp is not None:
+            self._resp.close()
+            self._resp.release_conn()
+            self._resp = None
+
+    def close(self) -> None:
+        self._drop()
+        super().close()

@@ -1,0 +1,288 @@
+"""``vfs_s3.storage.S3Storage``: a Django storage backend on S3, usable from ``STORAGES``.
+
+    STORAGES = {"default": {"BACKEND": "vfs_s3.storage.S3Storage",
+                            "OPTIONS": {"url": "s3://...", "bucket": "media"}}}
+
+Writes stream with MD5 verification (see :mod:`vfs_s3.writer`), reads stream
+and seek with ranged GETs (see :mod:`vfs_s3.reader`). Errors never carry a
+bucket, key, credential or signed URL.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import posixpath
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
+from django.core.files.base import File
+from django.utils import timezone
+from django.utils.deconstruct import deconstructible
+from minio import Minio
+from storages.base import BaseStorage
+from storages.utils import clean_name, get_available_overwrite_name, safe_join
+
+from s3util import S3Config, bucket_name, ensure_bucket, make_client
+from s3util.errors import TRANSPORT_ERRORS, is_not_found, wrap_not_found
+from vfs_s3.connection import client_for, config_for, current_url
+from vfs_s3.errors import s3_errors
+from vfs_s3.reader import CHUNK, ObjectInfo, S3RawReader, stat
+from vfs_s3.writer import S3Writer, WriteOptions, WriteResult, normalize_md5
+
+# django-storages' object parameter names -> the HTTP headers they set.
+_OBJECT_PARAM_HEADERS = {
+    "CacheControl": "Cache-Control",
+    "ContentDisposition": "Content-Disposition",
+    "ContentEncoding": "Content-Encoding",
+    "ContentLanguage": "Content-Language",
+    "Expires": "Expires",
+}
+
+
+class S3File(File):
+    """A file opened from S3: ``rb`` streams, ``wb`` uploads on close."""
+
+    def __init__(self, name: str, mode: str, storage: S3Storage, *, raw: S3RawReader | None = None,
+                 writer: S3Writer | None = None):
+        self._storage, self._mode, self._writer = storage, mode, writer
+        super().__init__(raw, name)
+        self.result: WriteResult | None = None
+
+    @property
+    def size(self) -> int:
+        if self.file is not None:
+            return self.file.info.size
+        return self._writer._size if self._writer else 0
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    def write(self, data: bytes) -> int:
+        if self._writer is None:
+            raise OSError("file not opened for writing")
+        return self._writer.write(data)
+
+    def chunks(self, chunk_size: int | None = None):
+        if self.file is None:
+            raise OSError("file not opened for reading")
+        self.file.seek(0)
+        while data := self.file.read(chunk_size or CHUNK):
+            yield data
+
+    @property
+    def closed(self) -> bool:
+        if self._writer is not None:
+            return self._writer._closed
+        return self.file is None or self.file.closed
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self.result = self._writer.close()
+        elif self.file is not None:
+            self.file.close()
+
+
+@deconstructible
+class S3Storage(BaseStorage):
+    """Streaming storage on S3-compatible object storage (minio SDK)."""
+
+    def get_default_settings(self) -> dict[str, Any]:
+        return {
+            "bucket": None,  # default: <bucket_prefix>-default
+            "location": "",
+            "public_url": None,
+            "multipart_threshold": 8 * 1024 * 1024,
+            "part_size": 8 * 1024 * 1024,
+            "parallel_parts": 4,
+            "object_parameters": {},
+            "querystring_auth": True,
+            "querystring_expire": 3600,
+            "file_overwrite": True,
+            "auto_create_bucket": False,
+        }
+
+    def __init__(self, url: str | None = None, **options: Any):
+        # "url" is an option here, but Storage.url() is a method: keep it as fs_url.
+        self.fs_url = url  # default: settings.COZY_FS_URL, read at use time
+        super().__init__(**options)
+        try:
+            self.write_options = WriteOptions(self.multipart_threshold, self.part_size, self.parallel_parts)
+        except ValueError as err:
+            raise ImproperlyConfigured(f"S3Storage: {err}") from None
+        unknown = set(self.object_parameters) - set(_OBJECT_PARAM_HEADERS) - {"ContentType", "Metadata"}
+        if unknown:
+            raise ImproperlyConfigured(f"S3Storage: unknown object parameter {sorted(unknown)[0]!r}")
+        self.location = clean_name(self.location or "").strip("/")
+        self._bucket_checked = False
+
+    # -- connection --------------------------------------------------------
+    @property
+    def config(self) -> S3Config:
+        return config_for(self.fs_url or current_url())
+
+    @property
+    def client(self) -> Minio:
+        return client_for(self.fs_url or current_url())
+
+    @property
+    def bucket_name(self) -> str:
+        return self.bucket or bucket_name(self.config.bucket_prefix, None)
+
+    def _key(self, name: str) -> str:
+        if not isinstance(name, str) or "\x00" in name:
+            raise SuspiciousOperation("invalid file name")
+        if name.startswith("/") or ".." in name.replace("\\", "/").split("/"):
+            raise SuspiciousOperation("file name escapes the storage location")
+        try:
+            return safe_join(self.location, clean_name(name)).lstrip("/")
+        except ValueError:
+            raise SuspiciousOperation("file name escapes the storage location") from None
+
+    def _ensure_bucket(self) -> None:
+        if self.auto_create_bucket and not self._bucket_checked:
+            with s3_errors():
+                ensure_bucket(self.client, self.bucket_name, self.config.region)
+            self._bucket_checked = True
+
+    # -- writing -------------------------------------------------------------
+    def writer(self, name: str, *, content_type: str | None = None, expected_md5: str | None = None,
+               metadata: dict[str, str] | None = None) -> S3Writer:
+        """A push-style writer for ``name``; ``close()`` commits, ``abort()`` discards."""
+        self._ensure_bucket()
+        params = self.object_parameters
+        headers = {h: params[p] for p, h in _OBJECT_PARAM_HEADERS.items() if p in params}
+        return S3Writer(
+            self.client,
+            self.bucket_name,
+            self._key(name),
+            content_type=content_type or params.get("ContentType") or _guess_type(name),
+            metadata={**params.get("Metadata", {}), **(metadata or {})},
+            headers=headers,
+            expected_md5=expected_md5,
+            part_checksums=self.config.use_ssl,
+            options=self.write_options,
+        )
+
+    def save(self, name: str | None, content: Any, max_length: int | None = None, *,
+             expected_md5: str | None = None) -> str:
+        """Django's save, plus ``expected_md5`` (hex or base64): a mismatch raises ChecksumMismatch."""
+        if expected_md5 is not None:
+            normalize_md5(expected_md5)  # fail early on a malformed value
+            content = content if isinstance(content, File) else File(content, name)
+            content.content_md5 = expected_md5
+        return super().save(name, content, max_length)
+
+    def _save(self, name: str, content: File) -> str:
+        writer = self.writer(
+            name,
+            content_type=getattr(content, "content_type", None),
+            expected_md5=getattr(content, "content_md5", None),
+        )
+        try:
+            if hasattr(content, "seekable") and content.seekable():
+                content.seek(0)
+            read = content.read
+            while data := read(self.part_size):
+                writer.write(data)
+            writer.close()
+        except BaseException:
+            writer.abort()
+            raise
+        return name
+
+    # -- reading -------------------------------------------------------------
+    def _open(self, name: str, mode: str = "rb") -> S3File:
+        if "w" in mode:
+            return S3File(name, mode, self, writer=self.writer(name))
+        if mode not in ("r", "rb"):
+            raise ValueError(f"unsupported mode {mode!r}: use rb or wb")
+        key = self._key(name)
+        info = stat(self.client, self.bucket_name, key)  # the one HEAD of this open
+        return S3File(name, mode, self, raw=S3RawReader(self.client, self.bucket_name, key, info))
+
+    def info(self, name: str) -> ObjectInfo:
+        return stat(self.client, self.bucket_name, self._key(name))
+
+    # -- the rest of the contract -------------------------------------------
+    def delete(self, name: str) -> None:
+        if not name:
+            raise ValueError("the name must be given")
+        with s3_errors():
+            self.client.remove_object(self.bucket_name, self._key(name))
+
+    def exists(self, name: str) -> bool:
+        """True or False; an outage raises instead of answering False."""
+        if not name:
+            return True  # the root of the location always "exists"
+        key = self._key(name)
+        try:
+            self.client.stat_object(self.bucket_name, key)
+            return True
+        except TRANSPORT_ERRORS as err:
+            if is_not_found(err):
+                return False
+            raise wrap_not_found(err) from None
+
+    def size(self, name: str) -> int:
+        return self.info(name).size
+
+    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+        prefix = self._key(path) if path else self.location
+        prefix = prefix.rstrip("/") + "/" if prefix else ""
+        dirs, files = [], []
+        with s3_errors():
+            for obj in self.client.list_objects(self.bucket_name, prefix=prefix, recursive=False):
+                rest = obj.object_name[len(prefix):]
+                if obj.is_dir:
+                    dirs.append(rest.rstrip("/"))
+                elif rest:
+                    files.append(rest)
+        return dirs, files
+
+    def get_modified_time(self, name: str):
+        modified = self.info(name).last_modified
+        return modified if settings.USE_TZ else timezone.make_naive(modified)
+
+    def get_created_time(self, name: str):
+        # Objects are immutable: the last write is their creation.
+        return self.get_modified_time(name)
+
+    def get_accessed_time(self, name: str):
+        raise NotImplementedError("S3 keeps no access time")
+
+    def get_available_name(self, name: str, max_length: int | None = None) -> str:
+        name = clean_name(name)
+        if self.file_overwrite:
+            return get_available_overwrite_name(name, max_length)
+        return super().get_available_name(name, max_length)
+
+    def url(self, name: str, expire: int | None = None) -> str:
+        key = self._key(name)
+        if not self.querystring_auth:
+            return f"{self._public_base()}/{self.bucket_name}/{quote(key)}"
+        expires = timedelta(seconds=expire or self.querystring_expire)
+        with s3_errors():
+            return self._signing_client().presigned_get_object(self.bucket_name, key, expires=expires)
+
+    def _public_base(self) -> str:
+        return (self.public_url or self.config.endpoint_url).rstrip("/")
+
+    def _signing_client(self) -> Minio:
+        """Signed URLs are bound to a host: sign for ``public_url`` when one is set."""
+        if not self.public_url:
+            return self.client
+        parts = urlsplit(self.public_url)
+        return make_client(S3Config(
+            host=parts.hostname or "", port=parts.port, access_key=self.config.access_key,
+            secret_key=self.config.secret_key, region=self.config.region,
+            use_ssl=parts.scheme == "https", path_style=self.config.path_style,
+        ))
+
+
+def _guess_type(name: str) -> str:
+    return mimetypes.guess_type(posixpath.basename(name))[0] or "application/octet-stream"
+

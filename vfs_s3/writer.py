@@ -1,0 +1,261 @@
+"""Streaming writes with MD5 verification.
+
+Bytes are hashed as they pass. Up to ``threshold`` bytes are kept and sent as
+one PUT carrying Content-MD5; past that the object goes multipart with at most
+``parallel_parts`` parts in flight, so memory stays under
+``(parallel_parts + 1) * part_size`` whatever the size. When the caller gives
+an expected MD5 and the content differs, the upload is aborted before it is
+completed: no object appears and no incomplete upload is left.
+
+Multipart calls use the minio SDK's internal methods (``_create_multipart_upload``
+and friends): its public ``put_object`` can neither check a checksum before
+completing nor push parts from a writer. minio is pinned for that reason.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from minio import Minio
+from minio.commonconfig import REPLACE, CopySource
+from minio.datatypes import Part
+
+from vfs_s3.errors import ChecksumMismatch, s3_errors
+
+MD5_META = "md5"  # user metadata key (x-amz-meta-md5): hex MD5 of the content
+MiB = 1024 * 1024
+MIN_PART_SIZE = 5 * MiB  # S3's floor for every part but the last
+MAX_PARTS = 10_000
+COPY_LIMIT = 5 * 1024 * MiB  # larger objects cannot be copied in one request
+
+
+@dataclass(frozen=True)
+class WriteOptions:
+    threshold: int = 8 * MiB
+    part_size: int = 8 * MiB
+    parallel_parts: int = 4
+
+    def __post_init__(self) -> None:
+        if self.part_size < MIN_PART_SIZE:
+            raise ValueError("part_size must be at least 5 MiB")
+        if self.threshold < 0 or self.parallel_parts < 1:
+            raise ValueError("threshold must be >= 0 and parallel_parts >= 1")
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    size: int
+    md5: str  # hex
+    etag: str
+
+
+def normalize_md5(value: str | bytes | None) -> str | None:
+    """Accept hex, base64 or raw digest bytes; return lowercase hex."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bytes) and len(value) == 16:
+        return value.hex()
+    text = value.decode() if isinstance(value, bytes) else value
+    if len(text) == 32:
+        try:
+            bytes.fromhex(text)
+            return text.lower()
+        except ValueError:
+            pass
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError:
+        raise ValueError("expected MD5 is neither hex nor base64") from None
+    if len(raw) != 16:
+        raise ValueError("expected MD5 does not have 16 bytes")
+    return raw.hex()
+
+
+def object_headers(content_type: str, metadata: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
+    headers = {"Content-Type": content_type, **extra}
+    for key, value in metadata.items():
+        headers[f"x-amz-meta-{key}"] = value
+    return headers
+
+
+@dataclass
+class S3Writer:
+    """Push bytes with ``write``; ``close`` commits, ``abort`` discards.
+
+    ``length`` is only a hint: a known length up to the threshold is sent as one PUT.
+    """
+
+    client: Minio
+    bucket: str
+    key: str
+    content_type: str = "application/octet-stream"
+    metadata: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    expected_md5: str | None = None
+    # Content-MD5 on each part; over plain HTTP the SDK's signed SHA-256 already covers the payload.
+    part_checksums: bool = True
+    options: WriteOptions = field(default_factory=WriteOptions)
+    result: WriteResult | None = None
+    _hash: hashlib._Hash = field(default_factory=hashlib.md5)
+    _buf: bytearray = field(default_factory=bytearray)
+    _size: int = 0
+    _upload_id: str | None = None
+    _parts: list[Part] = field(default_factory=list)
+    _inflight: deque[Future] = field(default_factory=deque)
+    _pool: ThreadPoolExecutor | None = None
+    _closed: bool = False
+
+    def __post_init__(self) -> None:
+        self.expected_md5 = normalize_md5(self.expected_md5)
+
+    # -- writing ---------------------------------------------------------
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        if self._closed:
+            raise ValueError("write to a closed S3 writer")
+        self._hash.update(data)
+        self._size += len(data)
+        self._buf += data
+        try:
+            if self._upload_id is None and len(self._buf) > self.options.threshold:
+                self._start_multipart()
+            while self._upload_id is not None and len(self._buf) >= self.options.part_size:
+                part = bytes(self._buf[: self.options.part_size])
+                del self._buf[: self.options.part_size]
+                self._send_part(part)
+        except BaseException:
+            self.abort()
+            raise
+        return len(data)
+
+    def _start_multipart(self) -> None:
+        meta = dict(self.metadata)
+        if self.expected_md5:
+            meta[MD5_META] = self.expected_md5
+        with s3_errors():
+            self._upload_id = self.client._create_multipart_upload(
+                self.bucket, self.key, object_headers(self.content_type, meta, self.headers)
+            )
+        self._pool = ThreadPoolExecutor(self.options.parallel_parts, thread_name_prefix="s3-part")
+
+    def _send_part(self, data: bytes) -> None:
+        number = len(self._parts) + len(self._inflight) + 1
+        if number > MAX_PARTS:
+            raise ValueError("object too large for its part size")
+        while len(self._inflight) >= self.options.parallel_parts:
+            self._parts.append(self._inflight.popleft().result())
+        assert self._pool is not None
+        self._inflight.append(self._pool.submit(self._upload_part, number, data))
+
+    def _upload_part(self, number: int, data: bytes) -> Part:
+        headers = {}
+        if self.part_checksums:
+            headers["Content-MD5"] = base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324
+        with s3_errors():
+            etag = self.client._upload_part(
+                self.bucket, self.key, data, headers, self._upload_id, number
+            )
+        return Part(number, etag)
+
+    # -- finishing -------------------------------------------------------
+    def close(self) -> WriteResult:
+        """Verify the MD5 and complete the object. Idempotent."""
+        if self.result is not None:
+            return self.result
+        if self._closed:
+            raise ValueError("this S3 writer was aborted")
+        try:
+            md5 = self._hash.hexdigest()
+            if self._upload_id is None:
+                self._check(md5)
+                self.result = self._put_single(md5)
+            else:
+                self.result = self._complete(md5)
+        except BaseException:
+            self.abort()
+            raise
+        self._closed = True
+        return self.result
+
+    def _check(self, md5: str) -> None:
+        if self.expected_md5 and md5 != self.expected_md5:
+            raise ChecksumMismatch("content MD5 differs from the expected one")
+
+    def _put_single(self, md5: str) -> WriteResult:
+        data, self._buf = bytes(self._buf), bytearray()
+        extra = {**self.headers, "Content-MD5": base64.b64encode(bytes.fromhex(md5)).decode()}
+        headers = object_headers(self.content_type, {**self.metadata, MD5_META: md5}, extra)
+        with s3_errors():
+            res = self.client._put_object(self.bucket, self.key, data, headers)
+        return WriteResult(len(data), md5, res.etag or "")
+
+    def _complete(self, md5: str) -> WriteResult:
+        if self._buf or not (self._parts or self._inflight):
+            self._send_part(bytes(self._buf))
+            self._buf = bytearray()
+        while self._inflight:
+            self._parts.append(self._inflight.popleft().result())
+        # The checksum is checked here, before completion: an abort then leaves nothing.
+        self._check(md5)
+        with s3_errors():
+            res = self.client._complete_multipart_upload(
+                self.bucket, self.key, self._upload_id, self._parts
+            )
+        self._upload_id = None
+        self._shutdown()
+        if not self.expected_md5:
+            self._store_md5(md5)
+        return WriteResult(self._size, md5, res.etag or "")
+
+    def _store_md5(self, md5: str) -> None:
+        """Metadata is fixed when a multipart upload starts: copy in place to add the MD5."""
+        if self._size > COPY_LIMIT:
+            return  # documented: objects over 5 GiB rely on the index for their MD5
+        meta = {**self.metadata, MD5_META: md5}
+        extra = {k: v for k, v in self.headers.items() if k.lower().startswith(("cache-", "content-"))}
+        with s3_errors():
+            self.client.copy_object(
+                self.bucket,
+                self.key,
+                CopySource(self.bucket, self.key),
+                metadata={"Content-Type": self.content_type, **extra, **meta},
+                metadata_directive=REPLACE,
+            )
+
+    def abort(self) -> None:
+        """Discard everything written; safe to call more than once."""
+        self._closed = True
+        self._buf = bytearray()
+        for fut in self._inflight:
+            fut.cancel()
+        for fut in self._inflight:
+            try:
+                fut.result()
+            except BaseException:  # noqa: BLE001, S110 - aborting anyway
+                pass
+        self._inflight.clear()
+        self._shutdown()
+        upload_id, self._upload_id = self._upload_id, None
+        if upload_id is not None:
+            try:
+                with s3_errors():
+                    self.client._abort_multipart_upload(self.bucket, self.key, upload_id)
+            except OSError:
+                pass  # the bucket's abort-incomplete-uploads rule and fsck cover this
+
+    def _shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> S3Writer:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
