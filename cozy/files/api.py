@@ -1,0 +1,246 @@
+"""The files API: cozy-stack's ``/files`` routes and JSON:API shape, on django-ninja.
+
+django-ninja generates the OpenAPI document (served at /api/openapi.json)
+from these declarations; the handlers return Django responses themselves so
+that uploads and downloads stream.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from ninja import NinjaAPI, Query
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from cozy.files import content, trash
+from cozy.files.auth import InstanceAuth
+from cozy.files.download import stream_response
+from cozy.files.errors import APIError, BadRequest, Conflict, NotFound, error_document
+from cozy.files.jsonapi import Document, ErrorDocument, PatchDocument, file_document, node_resource
+from cozy.files.models import Node, Version
+from cozy.files.names import check_name
+from cozy.files.tree import check_move_target, check_not_special, get_dir, get_node, is_in_trash
+from cozy.instances.services import org_bucket
+from vfs_s3.layout import content_key
+from vfs_s3.writer import normalize_md5
+
+log = logging.getLogger(__name__)
+JSONAPI = "application/vnd.api+json"
+ERRORS: dict[int, Any] = {c: ErrorDocument for c in (400, 401, 403, 404, 409, 410, 412, 413, 416, 503)}
+_BINARY_SCHEMA = {"schema": {"type": "string", "format": "binary"}}
+RAW_BODY = {"requestBody": {"content": {"application/octet-stream": _BINARY_SCHEMA}}}
+BINARY = {"responses": {"200": {"description": "the bytes", "content": {"application/octet-stream": {}}}}}
+
+api = NinjaAPI(
+    title="cozy files API",
+    version="1",
+    urls_namespace="files-api",
+    openapi_url="api/openapi.json",
+    docs_url=None,
+    auth=InstanceAuth(),
+)
+
+
+def jsonapi(doc: dict, status: int = 200) -> JsonResponse:
+    return JsonResponse(doc, status=status, content_type=JSONAPI)
+
+
+def error_response(status: int, title: str, detail: str) -> JsonResponse:
+    return jsonapi(error_document(status, title, detail), status)
+
+
+@api.exception_handler(APIError)
+def on_api_error(request: HttpRequest, exc: APIError) -> HttpResponse:
+    return error_response(exc.status, exc.title, exc.detail)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    where = ", ".join(".".join(str(p) for p in e.get("loc", ())) for e in exc.errors[:3])
+    return error_response(400, "Bad Request", f"invalid request parameters: {where}")
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return error_response(401, "Unauthorized", "log in or send a bearer token")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return error_response(exc.status_code, "Error", str(exc.message))
+
+
+@api.exception_handler(FileNotFoundError)
+def on_missing(request: HttpRequest, exc: FileNotFoundError) -> HttpResponse:
+    return error_response(404, "Not Found", "the content is missing from the store")
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if isinstance(exc, OSError):  # the object store or the network
+        log.warning("storage error on %s: %s", request.method, type(exc).__name__)
+        return error_response(503, "Service Unavailable", "the object storage is unavailable, try again later")
+    log.error("unexpected error on %s %s: %s", request.method, request.path, type(exc).__name__)
+    return error_response(500, "Internal Server Error", "an unexpected error happened")
+
+
+# -- helpers -------------------------------------------------------------------
+def body_upload(request: HttpRequest) -> content.Upload:
+    ctype = request.META.get("CONTENT_TYPE", "")
+    if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        raise BadRequest("send the file itself as the request body, not a form")
+    raw_length = request.META.get("CONTENT_LENGTH") or ""
+    if raw_length:
+        if not raw_length.isdigit():
+            raise BadRequest("invalid Content-Length")
+        length: int | None = int(raw_length)
+        read = request.read
+    elif request.META.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" or request.META.get(
+        "wsgi.input_terminated"
+    ):
+        length, read = None, request.META["wsgi.input"].read  # chunked: read to the end
+    else:
+        length, read = 0, request.read
+    md5_header = request.headers.get("Content-MD5")
+    try:
+        expected = normalize_md5(md5_header) if md5_header else None
+    except ValueError:
+        raise BadRequest("Content-MD5 must be the base64 of a 16-byte MD5") from None
+    return content.Upload(read=read, length=length, expected_md5=expected, mime=ctype or None)
+
+
+# -- trash (registered before /files/{id} so that "trash" is not taken for an id) --
+@api.delete("/files/trash", response={200: dict, **ERRORS}, summary="Empty the trash")
+def empty_trash(request: HttpRequest):
+    count = trash.empty_trash(request.auth)
+    return jsonapi({"meta": {"deleted": count}})
+
+
+@api.post("/files/trash/{file_id}", response={200: Document, **ERRORS}, summary="Restore from the trash")
+def restore(request: HttpRequest, file_id: str):
+    node = trash.restore(request.auth, file_id)
+    return jsonapi(file_document(node))
+
+
+@api.delete("/files/trash/{file_id}", response={204: None, **ERRORS}, summary="Delete for good")
+def destroy(request: HttpRequest, file_id: str):
+    trash.destroy(request.auth, file_id)
+    return HttpResponse(status=204)
+
+
+# -- downloads -----------------------------------------------------------------
+def _download(request: HttpRequest, node: Node, content_id: str, size: int, md5: str, mime: str) -> HttpResponse:
+    instance = request.auth
+    storage = content.storage_for(instance)
+    return stream_response(
+        request, client=storage.client, bucket=org_bucket(instance),
+        key=content_key(instance.db_prefix, node.doc_id, content_id),
+        size=size, md5=md5, mime=mime or "application/octet-stream", filename=node.name,
+    )
+
+
+@api.get("/files/download/{file_id}", response={200: None, 206: None, 304: None, **ERRORS},
+         openapi_extra=BINARY, summary="Download a file (Range supported)")
+def download(request: HttpRequest, file_id: str):
+    node = get_node(request.auth, file_id)
+    if node.is_dir:
+        raise BadRequest("a directory cannot be downloaded")
+    return _download(request, node, node.content_id, node.size, node.md5, node.mime)
+
+
+@api.get("/files/download/{file_id}/{version_id}", response={200: None, 206: None, 304: None, **ERRORS},
+         openapi_extra=BINARY, summary="Download an old version")
+def download_version(request: HttpRequest, file_id: str, version_id: str):
+    node = get_node(request.auth, file_id)
+    version = Version.objects.filter(file=node, content_id=version_id).first()
+    if version is None:
+        raise NotFound("no such version")
+    return _download(request, node, version.content_id, version.size, version.md5, version.mime)
+
+
+@api.post("/files/revert/{version_id}", response={200: Document, **ERRORS}, summary="Restore an old version")
+def revert(request: HttpRequest, version_id: str):
+    return jsonapi(file_document(content.revert_version(request.auth, version_id)))
+
+
+# -- create, read, update, trash -------------------------------------------------
+# One path shape for every /files/{id} method: ninja maps each path string to one URL.
+@api.post("/files/{file_id}", response={201: Document, **ERRORS}, openapi_extra=RAW_BODY,
+          summary="Create a directory or upload a file in the directory file_id")
+def create(request: HttpRequest, file_id: str, Type: str = Query(...), Name: str = Query(...)):
+    instance, dir_id = request.auth, file_id
+    if Type == "directory":
+        node = content.create_directory(instance, dir_id, Name)
+    elif Type == "file":
+        node = content.create_file(instance, dir_id, Name, body_upload(request))
+    else:
+        raise BadRequest("Type must be 'file' or 'directory'")
+    return jsonapi(file_document(node), 201)
+
+
+@api.put("/files/{file_id}", response={200: Document, **ERRORS}, openapi_extra=RAW_BODY,
+         summary="Replace the content of a file")
+def overwrite(request: HttpRequest, file_id: str):
+    node = content.overwrite_file(request.auth, file_id, body_upload(request), request.headers.get("If-Match"))
+    return jsonapi(file_document(node))
+
+
+@api.get("/files/{file_id}", response={200: Document, **ERRORS}, summary="Metadata; a directory lists its children")
+def metadata(request: HttpRequest, file_id: str, limit: int = Query(100, alias="page[limit]", ge=1, le=1000),
+             cursor: str = Query("", alias="page[cursor]", max_length=255)):
+    node = get_node(request.auth, file_id)
+    if not node.is_dir:
+        return jsonapi(file_document(node))
+    children_qs = Node.objects.filter(parent=node).select_related("parent").order_by("name")
+    total = children_qs.count()
+    if cursor:
+        children_qs = children_qs.filter(name__gt=cursor)
+    children = list(children_qs[: limit + 1])
+    more, children = len(children) > limit, children[:limit]
+    data = node_resource(node)
+    data["relationships"] = {
+        **data.get("relationships", {}),
+        "contents": {"data": [{"type": "io.cozy.files", "id": c.doc_id} for c in children]},
+    }
+    links = {"next": None}
+    if more:
+        from urllib.parse import urlencode
+
+        links["next"] = f"/files/{node.doc_id}?" + urlencode({"page[limit]": limit, "page[cursor]": children[-1].name})
+    return jsonapi({"data": data, "included": [node_resource(c) for c in children], "links": links,
+                    "meta": {"count": total}})
+
+
+@api.patch("/files/{file_id}", response={200: Document, **ERRORS}, summary="Rename and/or move (index only)")
+def patch(request: HttpRequest, file_id: str, body: PatchDocument):
+    instance = request.auth
+    attrs = body.data.attributes
+    if attrs.name is None and attrs.dir_id is None:
+        raise BadRequest("give a new name and/or dir_id")
+    try:
+        with transaction.atomic():
+            node = get_node(instance, file_id, for_update=True)
+            check_not_special(node)
+            if node.trashed:
+                raise BadRequest("restore this entry from the trash first")
+            if attrs.name is not None:
+                node.name = check_name(attrs.name)
+            if attrs.dir_id is not None and attrs.dir_id != node.parent.doc_id:
+                target = get_dir(instance, attrs.dir_id)
+                check_move_target(node, target)
+                if target.trashed or is_in_trash(target) or target.doc_id == "io.cozy.files.trash-dir":
+                    raise BadRequest("use DELETE to put something in the trash")
+                node.parent = target
+            node.save()
+    except IntegrityError:
+        raise Conflict("a file or directory with this name already exists there") from None
+    return jsonapi(file_document(node))
+
+
+@api.delete("/files/{file_id}", response={200: Document, **ERRORS}, summary="Put in the trash")
+def to_trash(request: HttpRequest, file_id: str):
+    return jsonapi(file_document(trash.trash(request.auth, file_id)))
+

@@ -1,0 +1,51 @@
+"""Who may use an instance's API: a bearer token of that instance, or its owner's session."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja.security import HttpBearer
+from ninja.utils import check_csrf
+
+from cozy.files.errors import Forbidden, Gone, NotFound, Unauthorized
+from cozy.instances.models import Instance, Token, hash_token
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def request_instance(request: HttpRequest) -> Instance:
+    instance = getattr(request, "instance", None)
+    if instance is None:
+        raise NotFound("no cozy instance at this address")
+    if instance.state != Instance.State.READY:
+        raise Gone("this instance is being deleted")
+    return instance
+
+
+class InstanceAuth(HttpBearer):
+    """Bearer token for scripts; Django session (with CSRF) for the web UI."""
+
+    def __call__(self, request: HttpRequest) -> Instance:
+        instance = request_instance(request)
+        header = request.headers.get("Authorization", "")
+        if header:
+            scheme, _, raw = header.partition(" ")
+            if scheme.lower() != "bearer" or not raw.strip():
+                raise Unauthorized("use 'Authorization: Bearer <token>'")
+            return self.authenticate(request, raw.strip())
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            raise Unauthorized("log in or send a bearer token")
+        if user.pk != instance.owner_id:
+            raise Forbidden("this instance belongs to someone else")
+        if request.method not in SAFE_METHODS and check_csrf(request) is not None:
+            raise Forbidden("CSRF check failed: send the X-CSRFToken header")
+        return instance
+
+    def authenticate(self, request: HttpRequest, token: str) -> Instance:
+        instance = request_instance(request)
+        found = Token.objects.filter(key_hash=hash_token(token), revoked_at=None).first()
+        if found is None:
+            raise Unauthorized("invalid or revoked token")
+        if found.instance_id != instance.pk:
+            raise Forbidden("this token belongs to another instance")
+        return instance

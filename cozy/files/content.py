@@ -1,0 +1,242 @@
+"""File content on S3, following the ordering rule:
+
+1. stream the bytes to a fresh key, hashing them, and verify the MD5 before
+   the object is completed (nothing stored on a mismatch);
+2. commit the index change in one transaction;
+3. only after the commit, delete objects the index no longer references.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from cozy.files.errors import BadRequest, Conflict, PreconditionFailed, TooLarge, Unavailable
+from cozy.files.models import Node, Version
+from cozy.files.names import check_name, guess_mime
+from cozy.files.tree import get_dir, get_node, is_in_trash, name_taken
+from cozy.instances.models import Instance
+from cozy.instances.services import org_bucket
+from s3util import delete_objects
+from vfs_s3.errors import ChecksumMismatch
+from vfs_s3.layout import content_key, new_content_id
+from vfs_s3.storage import S3Storage
+from vfs_s3.writer import WriteResult
+
+log = logging.getLogger(__name__)
+CHUNK = 1024 * 1024
+
+
+class ClientDisconnected(BadRequest):
+    """The request body ended early (the client went away)."""
+
+
+@dataclass
+class Upload:
+    read: Callable[[int], bytes]  # the request body
+    length: int | None  # Content-Length, when known
+    expected_md5: str | None  # hex
+    mime: str | None
+
+
+def storage_for(instance: Instance) -> S3Storage:
+    return S3Storage(bucket=org_bucket(instance))
+
+
+def used_bytes(instance: Instance) -> int:
+    files = Node.objects.filter(instance=instance, type=Node.Type.FILE).aggregate(s=Sum("size"))["s"] or 0
+    versions = Version.objects.filter(file__instance=instance).aggregate(s=Sum("size"))["s"] or 0
+    return files + versions
+
+
+def room_left(instance: Instance) -> int | None:
+    if instance.quota_bytes is None:
+        return None
+    return max(0, instance.quota_bytes - used_bytes(instance))
+
+
+def _check_room(instance: Instance, incoming: int) -> None:
+    left = room_left(instance)
+    if left is not None and incoming > left:
+        raise TooLarge("this upload would exceed the instance's quota")
+
+
+def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) -> tuple[str, WriteResult, str]:
+    """Stream the body to a fresh key; returns (content_id, result, mime). Step 1 of the rule."""
+    if upload.length is not None:
+        _check_room(instance, upload.length)
+    limit = room_left(instance)
+    mime = guess_mime(name, upload.mime)
+    content_id = new_content_id()
+    writer = storage_for(instance).writer(
+        content_key(instance.db_prefix, doc_id, content_id), content_type=mime, expected_md5=upload.expected_md5
+    )
+    total = 0
+    try:
+        while True:
+            want = CHUNK if upload.length is None else min(CHUNK, upload.length - total)
+            if want <= 0:
+                break
+            try:
+                data = upload.read(want)
+            except OSError as err:
+                raise ClientDisconnected("the upload was interrupted before its end") from err
+            if not data:
+                break
+            total += len(data)
+            if limit is not None and total > limit:
+                raise TooLarge("this upload would exceed the instance's quota")
+            writer.write(data)
+        if upload.length is not None and total != upload.length:
+            raise ClientDisconnected("the body is shorter than its Content-Length")
+        result = writer.close()
+    except ChecksumMismatch:
+        writer.abort()
+        raise PreconditionFailed("the content does not match its Content-MD5") from None
+    except OSError as err:
+        writer.abort()
+        if isinstance(err, ClientDisconnected):
+            raise
+        log.warning("upload to object storage failed: %s", err)
+        raise Unavailable("the object storage is unavailable; nothing was stored") from None
+    except BaseException:
+        writer.abort()
+        raise
+    return content_id, result, mime
+
+
+def delete_after_commit(instance: Instance, keys: list[str]) -> None:
+    """Step 3: delete objects once the index no longer references them."""
+    if not keys:
+        return
+    bucket = org_bucket(instance)
+    storage = storage_for(instance)
+
+    def run() -> None:
+        try:
+            delete_objects(storage.client, bucket, keys)
+        except Exception as err:  # noqa: BLE001 - fsck reports what is left behind
+            log.warning("could not delete %d unreferenced object(s): %s", len(keys), type(err).__name__)
+
+    transaction.on_commit(run)
+
+
+def _discard(instance: Instance, key: str) -> None:
+    """Remove an object that never got referenced (failed commit)."""
+    try:
+        delete_objects(storage_for(instance).client, org_bucket(instance), [key])
+    except Exception as err:  # noqa: BLE001 - fsck reports orphans
+        log.warning("could not remove an unreferenced upload: %s", type(err).__name__)
+
+
+def _writable_dir(instance: Instance, dir_id: str, *, for_update: bool = False) -> Node:
+    parent = get_dir(instance, dir_id, for_update=for_update)
+    if parent.trashed or is_in_trash(parent) or parent.doc_id == "io.cozy.files.trash-dir":
+        raise BadRequest("nothing can be created in the trash")
+    return parent
+
+
+def create_directory(instance: Instance, dir_id: str, name: str) -> Node:
+    check_name(name)
+    parent = _writable_dir(instance, dir_id)
+    try:
+        with transaction.atomic():
+            return Node.objects.create(instance=instance, type=Node.Type.DIRECTORY, name=name, parent=parent)
+    except IntegrityError:
+        raise Conflict("a file or directory with this name already exists") from None
+
+
+def create_file(instance: Instance, dir_id: str, name: str, upload: Upload) -> Node:
+    check_name(name)
+    parent = _writable_dir(instance, dir_id)
+    if name_taken(parent, name):
+        raise Conflict("a file or directory with this name already exists")
+    node = Node(instance=instance, type=Node.Type.FILE, name=name, parent=parent)
+    content_id, result, mime = write_content(instance, node.doc_id, upload, name)
+    key = content_key(instance.db_prefix, node.doc_id, content_id)
+    try:
+        with transaction.atomic():
+            Instance.objects.select_for_update().get(pk=instance.pk)  # serializes quota checks
+            _check_room(instance, result.size)
+            node.size, node.md5, node.mime, node.content_id = result.size, result.md5, mime, content_id
+            node.save(force_insert=True)
+    except IntegrityError:
+        _discard(instance, key)
+        raise Conflict("a file or directory with this name already exists") from None
+    except BaseException:
+        _discard(instance, key)
+        raise
+    return node
+
+
+def check_if_match(node: Node, if_match: str | None) -> None:
+    if not if_match:
+        return
+    import base64
+
+    wanted = {v.strip().strip('"') for v in if_match.split(",")}
+    current = {node.rev, node.md5, base64.b64encode(bytes.fromhex(node.md5)).decode() if node.md5 else ""}
+    if "*" not in wanted and not wanted & current:
+        raise PreconditionFailed("the file changed since you read it (If-Match)")
+
+
+def _keep_as_version(node: Node) -> Version:
+    return Version.objects.create(
+        file=node, content_id=node.content_id, size=node.size, md5=node.md5, mime=node.mime,
+        created_at=node.updated_at or timezone.now(),
+    )
+
+
+def _prune_versions(instance: Instance, node: Node) -> None:
+    cap = settings.COZY_MAX_VERSIONS
+    extra = list(Version.objects.filter(file=node).order_by("-created_at", "-id")[cap:])
+    if extra:
+        Version.objects.filter(pk__in=[v.pk for v in extra]).delete()
+        delete_after_commit(instance, [content_key(instance.db_prefix, node.doc_id, v.content_id) for v in extra])
+
+
+def overwrite_file(instance: Instance, file_id: str, upload: Upload, if_match: str | None) -> Node:
+    node = get_node(instance, file_id)
+    if node.is_dir:
+        raise BadRequest("a directory has no content to replace")
+    check_if_match(node, if_match)
+    content_id, result, mime = write_content(instance, node.doc_id, upload, node.name)
+    key = content_key(instance.db_prefix, node.doc_id, content_id)
+    try:
+        with transaction.atomic():
+            Instance.objects.select_for_update().get(pk=instance.pk)
+            node = get_node(instance, file_id, for_update=True)
+            check_if_match(node, if_match)
+            _check_room(instance, result.size)
+            _keep_as_version(node)
+            node.size, node.md5, node.mime, node.content_id = result.size, result.md5, mime, content_id
+            node.revision += 1
+            node.save()
+            _prune_versions(instance, node)
+    except BaseException:
+        _discard(instance, key)
+        raise
+    return node
+
+
+def revert_version(instance: Instance, version_id: str) -> Node:
+    with transaction.atomic():
+        version = Version.objects.select_related("file").filter(file__instance=instance, content_id=version_id).first()
+        if version is None:
+            from cozy.files.errors import NotFound
+
+            raise NotFound("no such version")
+        node = get_node(instance, version.file.doc_id, for_update=True)
+        _keep_as_version(node)
+        node.size, node.md5, node.mime, node.content_id = version.size, version.md5, version.mime, version.content_id
+        node.revision += 1
+        version.delete()
+        node.save()
+        _prune_versions(instance, node)
+    return node

@@ -1,0 +1,91 @@
+"""Streamed downloads: HTTP Range mapped to ranged GETs, ETag and If-None-Match."""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.utils.http import content_disposition_header
+
+from cozy.files.errors import NotFound, RangeNotSatisfiable
+from vfs_s3.reader import iter_range
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(start, end) inclusive, None for the whole body. Unsatisfiable -> 416.
+
+    A malformed or multi-range header is ignored, as RFC 9110 allows.
+    """
+    if not header:
+        return None
+    match = _RANGE.match(header.strip())
+    if not match or (not match[1] and not match[2]):
+        return None
+    first, last = match[1], match[2]
+    if first:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+        if last and int(last) < start:
+            return None
+    else:  # suffix range: the last N bytes
+        suffix = int(last)
+        if suffix == 0:
+            raise RangeNotSatisfiable("the range selects no byte")
+        start, end = max(0, size - suffix), size - 1
+    if start >= size:
+        raise RangeNotSatisfiable("the range starts past the end of the file")
+    return start, end
+
+
+def etag_of(md5_hex: str) -> str:
+    return f'"{md5_hex}"'
+
+
+def _matches(if_none_match: str, etag: str) -> bool:
+    tags = {t.strip().removeprefix("W/") for t in if_none_match.split(",")}
+    return "*" in tags or etag in tags
+
+
+def stream_response(request: HttpRequest, *, client, bucket: str, key: str, size: int, md5: str, mime: str,
+                    filename: str) -> HttpResponse:
+    etag = etag_of(md5)
+    if_none_match = request.headers.get("If-None-Match")
+    if if_none_match and _matches(if_none_match, etag):
+        response = HttpResponse(status=304)
+        response["ETag"] = etag
+        return response
+    try:
+        byte_range = parse_range(request.headers.get("Range"), size)
+    except RangeNotSatisfiable:
+        response = HttpResponse(status=416, content_type="application/vnd.api+json")
+        response["Content-Range"] = f"bytes */{size}"
+        response.content = b'{"errors":[{"status":"416","title":"Range Not Satisfiable",' \
+                           b'"detail":"the range is outside the file"}]}'
+        return response
+    start, end = byte_range or (0, size - 1)
+    chunks = iter_range(client, bucket, key, start, end) if size else iter(())
+    # Fetch the first chunk now: a missing object becomes a 404, not a broken 200.
+    try:
+        first = next(chunks, b"")
+    except FileNotFoundError:
+        raise NotFound("the content of this file is missing from the store (run fsck)") from None
+    response = StreamingHttpResponse(_prepend(first, chunks), status=206 if byte_range else 200, content_type=mime)
+    response["Content-Length"] = str(end - start + 1 if size else 0)
+    if byte_range:
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=request.GET.get("Dl", "1") != "0", filename=filename
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "sandbox"
+    return response
+
+
+def _prepend(first: bytes, rest):
+    if first:
+        yield first
+    yield from rest

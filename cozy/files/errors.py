@@ -1,0 +1,60 @@
+"""API errors: each becomes a JSON:API ``errors`` document with its status."""
+
+from __future__ import annotations
+
+
+class APIError(Exception):
+    status = 400
+    title = "Bad Request"
+
+    def __init__(self, detail: str, *, status: int | None = None, title: str | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        if status is not None:
+            self.status = status
+        if title is not None:
+            self.title = title
+
+
+class BadRequest(APIError):
+    pass
+
+
+class Unauthorized(APIError):
+    status, title = 401, "Unauthorized"
+
+
+class Forbidden(APIError):
+    status, title = 403, "Forbidden"
+
+
+class NotFound(APIError):
+    status, title = 404, "Not Found"
+
+
+class Conflict(APIError):
+    status, title = 409, "Conflict"
+
+
+class Gone(APIError):
+    status, title = 410, "Gone"
+
+
+class PreconditionFailed(APIError):
+    status, title = 412, "Precondition Failed"
+
+
+class TooLarge(APIError):
+    status, title = 413, "Payload Too Large"
+
+
+class RangeNotSatisfiable(APIError):
+    status, title = 416, "Range Not Satisfiable"
+
+
+class Unavailable(APIError):
+    status, title = 503, "Service Unavailable"
+
+
+def error_document(status: int, title: str, detail: str) -> dict:
+    return {"errors": [{"status": str(status), "title": title, "detail": detail}]}

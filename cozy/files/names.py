@@ -1,0 +1,59 @@
+"""Validation of file and directory names, and MIME type/class guessing."""
+
+from __future__ import annotations
+
+import mimetypes
+
+from cozy.files.errors import BadRequest
+
+MAX_NAME_BYTES = 255
+
+
+def check_name(name: str | None) -> str:
+    if name is None or name == "":
+        raise BadRequest("the name is missing or empty")
+    if name in (".", ".."):
+        raise BadRequest("'.' and '..' are not valid names")
+    if "/" in name or "\x00" in name:
+        raise BadRequest("a name cannot contain '/' or NUL")
+    if any(ord(c) < 32 for c in name):
+        raise BadRequest("a name cannot contain control characters")
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        raise BadRequest(f"a name is at most {MAX_NAME_BYTES} bytes long")
+    if name != name.strip():
+        raise BadRequest("a name cannot start or end with white space")
+    return name
+
+
+def guess_mime(name: str, declared: str | None) -> str:
+    declared = (declared or "").split(";")[0].strip().lower()
+    if declared and declared != "application/octet-stream" and "/" in declared and len(declared) < 255:
+        return declared
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+_CLASSES = {
+    "image": "image",
+    "audio": "audio",
+    "video": "video",
+    "text": "text",
+    "application/pdf": "pdf",
+    "application/zip": "zip",
+    "application/x-tar": "zip",
+    "application/gzip": "zip",
+    "application/json": "code",
+    "application/javascript": "code",
+    "application/vnd.oasis.opendocument.text": "text",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "text",
+    "application/msword": "text",
+    "application/vnd.oasis.opendocument.spreadsheet": "spreadsheet",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "spreadsheet",
+    "application/vnd.ms-excel": "spreadsheet",
+    "application/vnd.oasis.opendocument.presentation": "slide",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "slide",
+}
+
+
+def mime_class(mime: str) -> str:
+    """The cozy-stack style class of a MIME type (image, text, pdf, files...)."""
+    return _CLASSES.get(mime) or _CLASSES.get(mime.split("/")[0]) or "files"

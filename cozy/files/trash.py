@@ -1,0 +1,91 @@
+"""Trash, restore and permanent deletion. Bytes go only after the index commits."""
+
+from __future__ import annotations
+
+import posixpath
+
+from django.db import transaction
+
+from cozy.files.content import delete_after_commit
+from cozy.files.errors import BadRequest
+from cozy.files.models import ROOT_ID, TRASH_ID, Node, Version
+from cozy.files.tree import check_not_special, descendants, dir_by_path, free_name, fullpath, get_node, is_in_trash
+from cozy.instances.models import Instance
+from vfs_s3.layout import content_key
+
+
+def _trash_dir(instance: Instance) -> Node:
+    return Node.objects.get(instance=instance, doc_id=TRASH_ID)
+
+
+def trash(instance: Instance, doc_id: str) -> Node:
+    with transaction.atomic():
+        node = get_node(instance, doc_id, for_update=True)
+        check_not_special(node)
+        if node.trashed or is_in_trash(node):
+            raise BadRequest("already in the trash")
+        trash_dir = _trash_dir(instance)
+        node.restore_path = posixpath.dirname(fullpath(node))
+        node.name = free_name(trash_dir, node.name)
+        node.parent = trash_dir
+        node.trashed = True
+        node.save()
+        Node.objects.filter(pk__in=[d.pk for d in descendants(node)]).update(trashed=True)
+    return node
+
+
+def restore(instance: Instance, doc_id: str) -> Node:
+    with transaction.atomic():
+        node = get_node(instance, doc_id, for_update=True)
+        if not node.trashed or node.parent is None or node.parent.doc_id != TRASH_ID:
+            raise BadRequest("only a top-level entry of the trash can be restored")
+        target = dir_by_path(instance, node.restore_path or "/", create=True)
+        if target is None:  # a file stands where the directory was: restore at the root
+            target = Node.objects.get(instance=instance, doc_id=ROOT_ID)
+        node.name = free_name(target, node.name)
+        node.parent = target
+        node.trashed = False
+        node.restore_path = ""
+        node.save()
+        Node.objects.filter(pk__in=[d.pk for d in descendants(node)]).update(trashed=False)
+    return node
+
+
+def _content_keys(instance: Instance, files: list[Node]) -> list[str]:
+    keys = [content_key(instance.db_prefix, f.doc_id, f.content_id) for f in files if f.content_id]
+    for v in Version.objects.filter(file__in=files).select_related("file"):
+        keys.append(content_key(instance.db_prefix, v.file.doc_id, v.content_id))
+    return keys
+
+
+def _destroy(instance: Instance, nodes: list[Node]) -> int:
+    """Delete rows (children first), then their objects after commit."""
+    everything = list(nodes)
+    for node in nodes:
+        everything.extend(descendants(node))
+    files = [n for n in everything if not n.is_dir]
+    keys = _content_keys(instance, files)
+    pks = [n.pk for n in everything]
+    for start in range(0, len(pks), 500):
+        batch = pks[start : start + 500]
+        # Parent links are PROTECTed: unlink first, then delete in bulk (versions cascade).
+        Node.objects.filter(pk__in=batch).update(parent=None)
+    for start in range(0, len(pks), 500):
+        Node.objects.filter(pk__in=pks[start : start + 500]).delete()
+    delete_after_commit(instance, keys)
+    return len(everything)
+
+
+def destroy(instance: Instance, doc_id: str) -> int:
+    with transaction.atomic():
+        node = get_node(instance, doc_id, for_update=True)
+        check_not_special(node)
+        if not node.trashed:
+            raise BadRequest("only an entry in the trash can be deleted for good")
+        return _destroy(instance, [node])
+
+
+def empty_trash(instance: Instance) -> int:
+    with transaction.atomic():
+        trash_dir = Node.objects.select_for_update().get(instance=instance, doc_id=TRASH_ID)
+        return _destroy(instance, list(trash_dir.children.all()))

@@ -1,0 +1,119 @@
+"""Tree operations on the index: root and trash, paths, descendants, lookups."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from django.db import transaction
+
+from cozy.files.errors import BadRequest, Conflict, NotFound
+from cozy.files.models import ROOT_ID, TRASH_ID, TRASH_NAME, Node
+from cozy.instances.models import Instance
+
+
+def ensure_root_and_trash(instance: Instance) -> tuple[Node, Node]:
+    with transaction.atomic():
+        root, _ = Node.objects.get_or_create(
+            instance=instance, doc_id=ROOT_ID, defaults={"type": Node.Type.DIRECTORY, "name": ""}
+        )
+        trash, _ = Node.objects.get_or_create(
+            instance=instance, doc_id=TRASH_ID,
+            defaults={"type": Node.Type.DIRECTORY, "name": TRASH_NAME, "parent": root},
+        )
+    return root, trash
+
+
+def get_node(instance: Instance, doc_id: str, *, for_update: bool = False) -> Node:
+    """A node of this instance; another instance's id is just as missing (404)."""
+    qs = Node.objects.filter(instance=instance, doc_id=doc_id)
+    if for_update:
+        qs = qs.select_for_update()
+    node = qs.first()
+    if node is None:
+        raise NotFound("no such file or directory")
+    return node
+
+
+def get_dir(instance: Instance, doc_id: str, *, for_update: bool = False) -> Node:
+    node = get_node(instance, doc_id, for_update=for_update)
+    if not node.is_dir:
+        raise BadRequest("this id is a file, not a directory")
+    return node
+
+
+def ancestors(node: Node) -> Iterator[Node]:
+    """The parents of a node, nearest first (stops on a cycle)."""
+    seen = {node.pk}
+    current = node
+    while current.parent_id is not None and current.parent_id not in seen:
+        current = Node.objects.get(pk=current.parent_id)
+        seen.add(current.pk)
+        yield current
+
+
+def fullpath(node: Node) -> str:
+    if node.doc_id == ROOT_ID:
+        return "/"
+    names = [node.name] + [a.name for a in ancestors(node) if a.doc_id != ROOT_ID]
+    return "/" + "/".join(reversed(names))
+
+
+def is_in_trash(node: Node) -> bool:
+    return any(a.doc_id == TRASH_ID for a in ancestors(node))
+
+
+def descendants(node: Node) -> list[Node]:
+    """Every node below ``node`` (breadth first, one query a level)."""
+    found: list[Node] = []
+    level = [node.pk]
+    seen = set(level)
+    while level:
+        children = list(Node.objects.filter(parent_id__in=level).exclude(pk__in=seen))
+        found.extend(children)
+        level = [c.pk for c in children]
+        seen.update(level)
+    return found
+
+
+def check_not_special(node: Node) -> None:
+    if node.doc_id in (ROOT_ID, TRASH_ID):
+        raise BadRequest("the root and the trash cannot be changed")
+
+
+def check_move_target(node: Node, target: Node) -> None:
+    if not target.is_dir:
+        raise BadRequest("the destination is not a directory")
+    if target.pk == node.pk or any(a.pk == node.pk for a in ancestors(target)):
+        raise BadRequest("a directory cannot be moved into itself")
+
+
+def name_taken(parent: Node, name: str, exclude_pk: int | None = None) -> bool:
+    qs = Node.objects.filter(parent=parent, name=name)
+    if exclude_pk is not None:
+        qs = qs.exclude(pk=exclude_pk)
+    return qs.exists()
+
+
+def free_name(parent: Node, name: str, exclude_pk: int | None = None) -> str:
+    """``name``, or ``name (2)``, ``name (3)``... the first one free in ``parent``."""
+    if not name_taken(parent, name, exclude_pk):
+        return name
+    stem, dot, ext = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
+    for n in range(2, 10_000):
+        candidate = f"{stem} ({n}){dot}{ext}"
+        if not name_taken(parent, candidate, exclude_pk):
+            return candidate
+    raise Conflict("no free name left in this directory")
+
+
+def dir_by_path(instance: Instance, path: str, *, create: bool = False) -> Node | None:
+    """Find (or create, untrashed) the directory at ``path``."""
+    current = Node.objects.get(instance=instance, doc_id=ROOT_ID)
+    for part in [p for p in path.split("/") if p]:
+        child = Node.objects.filter(parent=current, name=part).first()
+        if child is None or not child.is_dir or child.trashed:
+            if not create or child is not None:
+                return None
+            child = Node.objects.create(instance=instance, type=Node.Type.DIRECTORY, name=part, parent=current)
+        current = child
+    return current

@@ -1,0 +1,30 @@
+"""Pick the instance of a request by its Host, as cozy-stack does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from cozy.instances.models import Instance
+
+
+def instance_for_host(host: str) -> Instance | None:
+    host = host.lower()
+    candidates = [host]
+    if ":" in host and not host.endswith("]"):
+        candidates.append(host.rsplit(":", 1)[0])  # a domain stored without its port
+    for domain in candidates:
+        instance = Instance.objects.select_related("owner").filter(domain=domain).first()
+        if instance is not None:
+            return instance
+    return None
+
+
+class InstanceMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request.instance = instance_for_host(request.get_host())
+        return self.get_response(request)
