@@ -109,6 +109,11 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "data_folder_out": str(_broker_dir),
         "control_folder": str(VAR_DIR / "broker-control"),
     }
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # A job whose worker died is handed out again after this many seconds.
+    _visibility = int(os.environ.get("COZY_CELERY_VISIBILITY_TIMEOUT", "3600"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": _visibility}
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("COZY_CELERY_QUEUE", "celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

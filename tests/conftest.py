@@ -10,8 +10,9 @@ import pytest
 from minio import Minio
 
 from s3util import S3Config, make_client
-from s3util.naming import SYSTEM_BUCKETS
 from tests.s3servers import s3_endpoint
+
+pytest_plugins = ["tests.worker"]  # the celery_worker and shared_fs_url fixtures
 
 
 @pytest.fixture(scope="session")
@@ -63,4 +64,3 @@ def fs_url(s3_config, settings) -> str:
     return url
 
 
-__all__ = ["SYSTEM_BUCKETS"]
