@@ -132,5 +132,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.server": {"level": "WARNING"},
+        # urllib3's retry warnings quote request paths (bucket and key): keep them out of logs.
+        "urllib3": {"level": "CRITICAL"},
+    },
 }

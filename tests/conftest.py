@@ -12,7 +12,7 @@ from minio import Minio
 from s3util import S3Config, make_client
 from tests.s3servers import s3_endpoint
 
-pytest_plugins = ["tests.worker"]  # the celery_worker and shared_fs_url fixtures
+pytest_plugins = ["tests.worker", "tests.httpserver"]  # celery_worker, shared_fs_url, http_server
 
 
 @pytest.fixture(scope="session")

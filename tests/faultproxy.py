@@ -1,0 +1,74 @@
+"""A TCP proxy in front of the S3 server that can cut a connection mid-stream.
+
+Faults a real server cannot produce on demand are injected here, at the network
+edge, never by mocking S3 itself.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+
+
+class CuttingProxy:
+    """Forwards 127.0.0.1:<port> to the target; after ``cut_after(n)`` every
+    connection that sends more than ``n`` bytes upstream is dropped (client
+    retries included), until ``heal()``."""
+
+    def __init__(self, target_host: str, target_port: int):
+        self.target = (target_host, target_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self._cut_after: int | None = None
+        self.cuts = 0
+        self._lock = threading.Lock()
+        self._stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut_after(self, nbytes: int) -> None:
+        with self._lock:
+            self._cut_after = nbytes
+
+    def heal(self) -> None:
+        with self._lock:
+            self._cut_after = None
+
+    def _take_cut(self) -> int | None:
+        with self._lock:
+            return self._cut_after
+
+    def _accept(self) -> None:
+        while not self._stopped:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, upstream: bool) -> None:
+        sent = 0
+        try:
+            while data := src.recv(65536):
+                limit = self._take_cut() if upstream else None
+                if limit is not None and sent + len(data) > limit:
+                    with self._lock:
+                        self.cuts += 1
+                    for s in (src, dst):
+                        s.shutdown(socket.SHUT_RDWR)
+                    return
+                dst.sendall(data)
+                sent += len(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stopped = True
+        self.listener.close()
