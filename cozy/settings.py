@@ -123,6 +123,18 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # How many previous contents a file keeps; older versions are pruned on overwrite.
 COZY_MAX_VERSIONS = int(os.environ.get("COZY_MAX_VERSIONS", "20"))
 
+# Behind a TLS-terminating proxy (production): COZY_HTTPS=true turns on the
+# secure cookies, the HTTPS redirect and HSTS that `check --deploy` asks for.
+if flag("COZY_HTTPS"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = flag("COZY_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("COZY_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = flag("COZY_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = flag("COZY_HSTS_PRELOAD", False)
+CSRF_TRUSTED_ORIGINS = [o.strip() for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
+
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

@@ -99,7 +99,7 @@ def parse_fs_url(url: str) -> S3Config:
     if parts.scheme != "s3":
         raise FsUrlError("storage URL: scheme must be s3://")
     host = parts.hostname or ""
-    if not host or not _HOST_RE.match(parts.netloc.rsplit("@", 1)[-1].rsplit(":", 1)[0] or "x"):
+    if not host or not _HOST_RE.match(host if ":" not in host else f"[{host}]"):
         raise FsUrlError("storage URL: missing or invalid host")
     if parts.username or parts.password:
         raise FsUrlError("storage URL: put credentials in access_key/secret_key, not before the host")

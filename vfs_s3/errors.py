@@ -12,6 +12,10 @@ class ChecksumMismatch(ValueError):
     """The content's MD5 differs from the one the caller expected; nothing was stored."""
 
 
+class ObjectTooLarge(ValueError):
+    """The content needs more than S3's 10,000 parts at the configured part size."""
+
+
 @contextlib.contextmanager
 def s3_errors() -> Iterator[None]:
     """Turn minio and transport errors into FileNotFoundError / OSError, sanitized."""

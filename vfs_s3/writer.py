@@ -24,7 +24,7 @@ from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
 from minio.datatypes import Part
 
-from vfs_s3.errors import ChecksumMismatch, s3_errors
+from vfs_s3.errors import ChecksumMismatch, ObjectTooLarge, s3_errors
 
 MD5_META = "md5"  # user metadata key (x-amz-meta-md5): hex MD5 of the content
 MiB = 1024 * 1024
@@ -86,7 +86,8 @@ def object_headers(content_type: str, metadata: dict[str, str], extra: dict[str,
 class S3Writer:
     """Push bytes with ``write``; ``close`` commits, ``abort`` discards.
 
-    ``length`` is only a hint: a known length up to the threshold is sent as one PUT.
+    Content that ends within the threshold goes as one PUT, whether or not its
+    length was known up front.
     """
 
     client: Minio
@@ -144,7 +145,7 @@ class S3Writer:
     def _send_part(self, data: bytes) -> None:
         number = len(self._parts) + len(self._inflight) + 1
         if number > MAX_PARTS:
-            raise ValueError("object too large for its part size")
+            raise ObjectTooLarge("object too large for its part size")
         while len(self._inflight) >= self.options.parallel_parts:
             self._parts.append(self._inflight.popleft().result())
         assert self._pool is not None
@@ -206,24 +207,29 @@ class S3Writer:
             )
         self._upload_id = None
         self._shutdown()
+        etag = res.etag or ""
         if not self.expected_md5:
-            self._store_md5(md5)
-        return WriteResult(self._size, md5, res.etag or "")
+            etag = self._store_md5(md5) or etag
+        return WriteResult(self._size, md5, etag)
 
-    def _store_md5(self, md5: str) -> None:
-        """Metadata is fixed when a multipart upload starts: copy in place to add the MD5."""
+    def _store_md5(self, md5: str) -> str | None:
+        """Metadata is fixed when a multipart upload starts: copy in place to add the MD5.
+
+        Returns the new ETag. Objects over 5 GiB cannot be copied in one request:
+        for them the index is the only record of the MD5 (documented).
+        """
         if self._size > COPY_LIMIT:
-            return  # documented: objects over 5 GiB rely on the index for their MD5
+            return None
         meta = {**self.metadata, MD5_META: md5}
-        extra = {k: v for k, v in self.headers.items() if k.lower().startswith(("cache-", "content-"))}
+        extra = {k: v for k, v in self.headers.items() if k.lower().startswith(("cache-", "content-", "expires"))}
         with s3_errors():
-            self.client.copy_object(
+            return self.client.copy_object(
                 self.bucket,
                 self.key,
                 CopySource(self.bucket, self.key),
                 metadata={"Content-Type": self.content_type, **extra, **meta},
                 metadata_directive=REPLACE,
-            )
+            ).etag
 
     def abort(self) -> None:
         """Discard everything written; safe to call more than once."""

@@ -94,9 +94,7 @@ def run(host: str = "127.0.0.1", port: int = 8000, stdout=sys.stdout) -> int:
     try:
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
-        from cozy.instances.services import ensure_system_buckets
-
-        ensure_system_buckets()
+        call_command("setup_storage", verbosity=0)
         domain = f"{host}:{port}"
         user, password = ensure_first_login(var_dir, domain)
         procs = children(env, f"{host}:{port}")

@@ -24,7 +24,7 @@ from cozy.files.tree import get_dir, get_node, is_in_trash, name_taken
 from cozy.instances.models import Instance
 from cozy.instances.services import org_bucket
 from s3util import delete_objects
-from vfs_s3.errors import ChecksumMismatch
+from vfs_s3.errors import ChecksumMismatch, ObjectTooLarge
 from vfs_s3.layout import content_key, new_content_id
 from vfs_s3.storage import S3Storage
 from vfs_s3.writer import WriteResult
@@ -99,6 +99,9 @@ def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) ->
     except ChecksumMismatch:
         writer.abort()
         raise PreconditionFailed("the content does not match its Content-MD5") from None
+    except ObjectTooLarge:
+        writer.abort()
+        raise TooLarge("this file is larger than the storage accepts") from None
     except OSError as err:
         writer.abort()
         if isinstance(err, ClientDisconnected):

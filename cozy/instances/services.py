@@ -24,6 +24,15 @@ def ensure_system_buckets() -> list[str]:
     return names
 
 
+def ensure_org_buckets(instances) -> set[str]:
+    """Create the bucket of every organization these instances belong to."""
+    config, client = current_config(), current_client()
+    names = {org_bucket(instance) for instance in instances}
+    for name in sorted(names):
+        ensure_bucket(client, name, config.region)
+    return names
+
+
 def create_instance(domain: str, owner_username: str, *, org_id: str = "", quota: int | None = None) -> Instance:
     owner = get_user_model().objects.get(username=owner_username)
     with transaction.atomic():
