@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -98,6 +99,10 @@ def run(host: str = "127.0.0.1", port: int = 8000, stdout=sys.stdout) -> int:
         domain = f"{host}:{port}"
         user, password = ensure_first_login(var_dir, domain)
         procs = children(env, f"{host}:{port}")
+        if not _wait_listening(host, port, procs):
+            stop_all(procs)
+            sys.stderr.write("cozy: the web server did not start; see the messages above\n")
+            return 1
         stdout.write(
             f"\ncozy is running at http://{domain}/\n"
             f"  login: {user}   password: {password}\n"
@@ -109,6 +114,20 @@ def run(host: str = "127.0.0.1", port: int = 8000, stdout=sys.stdout) -> int:
     finally:
         if s3 is not None:
             s3.stop()
+
+
+def _wait_listening(host: str, port: int, procs: list[subprocess.Popen], timeout: float = 60) -> bool:
+    """Print the URL only once it answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        try:
+            socket.create_connection((host, port), timeout=1).close()
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
 
 
 def _supervise(procs: list[subprocess.Popen]) -> int:
