@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "cozy.core",
     "cozy.instances",
     "cozy.files",
+    "cozy.drive",
 ]
 
 MIDDLEWARE = [

@@ -1,9 +1,10 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from cozy.files.api import api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("cozy.drive.urls")),
     path("", api.urls),
 ]

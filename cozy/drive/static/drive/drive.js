@@ -1,0 +1,481 @@
+// The Drive page: browse, sort, upload, download, rename, move, trash, versions.
+// Every read and write goes through the files API (api.js).
+
+import * as api from "./api.js";
+import { confirmDialog, promptDialog } from "./dialogs.js";
+import { formatDate, formatSize, h, icon, stemLength, thumb, timeEl } from "./dom.js";
+import { closeMenu, initMenu, menuIsOpenFor, menuTrigger, moveMenuTo, openMenu, toast } from "./menu.js";
+import { actionMessage } from "./messages.js";
+import { moveDialog, versionsDialog } from "./panels.js";
+import { ancestors, displayName, forget, remember } from "./tree.js";
+import { Uploads } from "./uploads.js";
+
+const $ = (id) => document.getElementById(id);
+const SORT_KEY = "cozy.drive.sort";
+const DEFAULT_DIRECTION = { name: "asc", date: "desc", size: "desc" };
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+
+const state = {
+  view: "files", // or "trash"
+  dir: null, // the directory shown (the trash directory in the trash view)
+  target: null, // {view, dirId} last asked for: what a refresh reloads, even before it is shown
+  children: [],
+  sort: loadSort(),
+  loading: 0, // a counter, so that a slow answer never replaces a newer one
+};
+
+// -- sorting ---------------------------------------------------------------------
+function loadSort() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(SORT_KEY));
+    if (saved && DEFAULT_DIRECTION[saved.key] && ["asc", "desc"].includes(saved.dir)) return saved;
+  } catch {
+    /* a bad saved value: use the default */
+  }
+  return { key: "name", dir: "asc" };
+}
+
+function setSort(key, dir) {
+  state.sort = { key, dir };
+  localStorage.setItem(SORT_KEY, JSON.stringify(state.sort));
+  renderSortControls();
+  renderRows();
+}
+
+const sortValue = {
+  name: () => 0,
+  date: (a, b) => Date.parse(a.attributes.updated_at) - Date.parse(b.attributes.updated_at),
+  size: (a, b) => Number(a.attributes.size || 0) - Number(b.attributes.size || 0),
+};
+
+// Folders first whatever the order, then the chosen key, then the name.
+function compareEntries(a, b) {
+  const aDir = a.attributes.type === "directory";
+  const bDir = b.attributes.type === "directory";
+  if (aDir !== bDir) return aDir ? -1 : 1;
+  const sign = state.sort.dir === "asc" ? 1 : -1;
+  const byKey = sortValue[state.sort.key](a, b);
+  return sign * (byKey || collator.compare(a.attributes.name, b.attributes.name));
+}
+
+function renderSortControls() {
+  for (const th of document.querySelectorAll("th[data-sort]")) {
+    const active = th.dataset.sort === state.sort.key;
+    if (active) th.setAttribute("aria-sort", state.sort.dir === "asc" ? "ascending" : "descending");
+    else th.removeAttribute("aria-sort");
+  }
+  $("sort-select").value = `${state.sort.key}:${state.sort.dir}`;
+}
+
+function initSort() {
+  for (const th of document.querySelectorAll("th[data-sort]")) {
+    th.querySelector("button").addEventListener("click", () => {
+      const key = th.dataset.sort;
+      const same = key === state.sort.key;
+      const flipped = state.sort.dir === "asc" ? "desc" : "asc";
+      setSort(key, same ? flipped : DEFAULT_DIRECTION[key]);
+    });
+  }
+  $("sort-select").addEventListener("change", (e) => setSort(...e.target.value.split(":")));
+  renderSortControls();
+}
+
+// -- loading views -----------------------------------------------------------------
+function route() {
+  const hash = location.hash;
+  if (hash === "#/trash") return load("trash", api.TRASH_ID, { focus: true });
+  const match = hash.match(/^#\/folder\/(.+)$/);
+  return load("files", match ? decodeURIComponent(match[1]) : api.ROOT_ID, { focus: true });
+}
+
+async function load(view, dirId, { focus = false, keepFocus = null } = {}) {
+  const ticket = ++state.loading;
+  state.target = { view, dirId };
+  setStatus("Loading…");
+  $("files").setAttribute("aria-busy", "true");
+  try {
+    const { dir, children } = await api.listDir(dirId);
+    const path = view === "trash" ? [] : await ancestors(dir);
+    if (ticket !== state.loading) return;
+    if (dir.attributes.type !== "directory") throw new api.ApiError(404, "this is a file, not a folder");
+    if (view === "files" && dir.attributes.trashed) throw new api.ApiError(404, "this folder is in the trash");
+    remember(dir, ...children);
+    Object.assign(state, { view, dir, children: children.filter((c) => c.id !== api.TRASH_ID) });
+    renderView(path);
+    setStatus(countText());
+    if (focus) $("crumbs-current").focus();
+    else if (keepFocus) restoreFocus(keepFocus);
+  } catch (err) {
+    if (ticket === state.loading) showLoadError(view, err);
+  } finally {
+    if (ticket === state.loading) $("files").removeAttribute("aria-busy");
+  }
+}
+
+// Reload the current view, keeping the keyboard focus where it was.
+function refresh() {
+  if (!state.target) return Promise.resolve();
+  return load(state.target.view, state.target.dirId, { keepFocus: focusMemo() });
+}
+
+function countText() {
+  const n = state.children.length;
+  if (state.view === "trash") return n ? `${n} item${n > 1 ? "s" : ""} in the trash` : "";
+  return n ? `${n} item${n > 1 ? "s" : ""}` : "";
+}
+
+function setStatus(text) {
+  $("status").textContent = text;
+}
+
+function showLoadError(view, err) {
+  state.dir = null;
+  state.children = [];
+  state.view = view;
+  renderChrome();
+  renderCrumbs([], view === "trash" ? "Trash" : "Not available");
+  $("rows").replaceChildren();
+  $("files").hidden = true;
+  const text = err.status === 404 ? "This folder does not exist, or it was moved or deleted." : actionMessage(err);
+  const link = err.status === 401
+    ? h("a", { href: `/auth/login?next=${encodeURIComponent("/drive/")}` }, "Log in again")
+    : h("a", { href: "#/" }, "Go to My files");
+  $("empty-text").replaceChildren(text, " ", link);
+  $("empty").hidden = false;
+  setStatus("");
+}
+
+// -- rendering -------------------------------------------------------------------------
+function renderView(path) {
+  renderChrome();
+  const title = state.view === "trash" ? "Trash" : displayName(state.dir);
+  renderCrumbs(path, title);
+  document.title = `${title} · Drive · Cozy`;
+  renderRows();
+}
+
+// What changes between the files view and the trash view.
+function renderChrome() {
+  for (const el of document.querySelectorAll("[data-view]")) el.hidden = el.dataset.view !== state.view;
+  for (const link of document.querySelectorAll(".place")) {
+    if (link.dataset.place === state.view) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  $("new-folder").disabled = $("upload-button").disabled = !state.dir;
+  // In the trash, a file was last changed when it was deleted.
+  document.querySelector("th.col-date .sort").firstChild.textContent = state.view === "trash" ? "Deleted" : "Modified";
+}
+
+function renderCrumbs(path, title) {
+  const items = path.map((dir) =>
+    h("li", {}, h("a", { href: dirHref(dir.id) }, displayName(dir)), icon("chevron", "icon-xs crumb-sep")));
+  items.push(h("li", {}, h("h1", { id: "crumbs-current", tabIndex: -1, "aria-current": "page" }, title)));
+  $("crumbs").replaceChildren(...items);
+}
+
+const dirHref = (id) => (id === api.ROOT_ID ? "#/" : `#/folder/${encodeURIComponent(id)}`);
+
+function renderRows() {
+  const menuRow = menuTrigger()?.closest("tr")?.dataset.id;
+  const entries = [...state.children].sort(compareEntries);
+  $("rows").replaceChildren(...entries.map(row));
+  if (menuRow) keepMenu(menuRow);
+  const empty = entries.length === 0 && state.dir;
+  $("files").hidden = Boolean(empty);
+  $("empty").hidden = !empty;
+  $("empty-text").textContent = state.view === "trash"
+    ? "The trash is empty."
+    : "This folder is empty. Drop files here, or use Upload.";
+  $("empty-trash").disabled = state.view === "trash" && entries.length === 0;
+}
+
+function row(entry) {
+  const a = entry.attributes;
+  const isDir = a.type === "directory";
+  const size = isDir ? "—" : formatSize(a.size);
+  const menuButton = h("button.icon-btn.row-menu", {
+    type: "button", "aria-haspopup": "menu", "aria-expanded": "false", "aria-label": `Actions for ${a.name}`,
+    onclick: (e) => toggleRowMenu(e.currentTarget, entry),
+  }, icon("more"));
+  return h("tr", { dataset: { id: entry.id, name: a.name, kind: a.type } },
+    h("td.col-icon", {}, thumb(a)),
+    h("td.col-name", {}, nameCell(entry), h("span.row-sub", {}, [formatDate(a.updated_at), isDir ? "" : size]
+      .filter(Boolean).join(" · "))),
+    h("td.col-where", { hidden: state.view !== "trash" }, a.restore_path || "/"),
+    h("td.col-date", {}, timeEl(a.updated_at)),
+    h("td.col-size", {}, size),
+    h("td.col-menu", {}, menuButton));
+}
+
+function nameCell(entry) {
+  const a = entry.attributes;
+  if (state.view === "trash") return h("span.name", { tabIndex: -1 }, a.name);
+  if (a.type === "directory") return h("a.name", { href: dirHref(entry.id) }, a.name);
+  return h("a.name", { href: api.downloadUrl(entry.id), download: "", title: `Download ${a.name}` }, a.name);
+}
+
+// -- keyboard focus across re-renders ------------------------------------------------
+function focusMemo() {
+  const el = document.activeElement;
+  const tr = el?.closest?.("#rows tr");
+  if (!tr) return null;
+  return { id: tr.dataset.id, part: el.classList.contains("row-menu") ? ".row-menu" : ".name", index: tr.rowIndex };
+}
+
+function restoreFocus(memo) {
+  const rows = [...$("rows").rows];
+  const same = rows.find((r) => r.dataset.id === memo.id);
+  // The row is gone (trashed, moved): focus its neighbour, or the title.
+  const target = same || rows[Math.min(memo.index - 1, rows.length - 1)];
+  const el = target?.querySelector(memo.part) || $("crumbs-current");
+  el.focus();
+}
+
+// A menu stays open across a re-render while its entry is still listed.
+function keepMenu(id) {
+  const trigger = [...$("rows").rows].find((r) => r.dataset.id === id)?.querySelector(".row-menu");
+  if (trigger) return moveMenuTo(trigger);
+  const hadFocus = document.getElementById("row-menu").contains(document.activeElement);
+  closeMenu(false);
+  if (hadFocus) $("crumbs-current").focus();
+}
+
+function focusRow(id, part = ".name") {
+  const tr = [...$("rows").rows].find((r) => r.dataset.id === id);
+  tr?.querySelector(part)?.focus();
+}
+
+// -- actions -----------------------------------------------------------------------------
+function toggleRowMenu(trigger, entry) {
+  if (menuIsOpenFor(trigger)) return closeMenu();
+  openMenu(trigger, state.view === "trash" ? trashMenu(entry) : filesMenu(entry));
+}
+
+function filesMenu(entry) {
+  const isDir = entry.attributes.type === "directory";
+  const items = [];
+  if (isDir) items.push({ label: "Open", icon: "open", onSelect: () => { location.hash = dirHref(entry.id); } });
+  else items.push({ label: "Download", icon: "download", href: api.downloadUrl(entry.id) });
+  items.push({ label: "Rename", icon: "pencil", shortcut: "F2", onSelect: () => renameEntry(entry) });
+  items.push({ label: "Move", icon: "move", onSelect: () => moveEntry(entry) });
+  if (!isDir) items.push({ label: "Versions", icon: "history", onSelect: () => showVersions(entry) });
+  items.push({
+    label: "Move to trash", icon: "trash", danger: true, shortcut: "Delete", onSelect: () => trashEntry(entry),
+  });
+  return items;
+}
+
+function trashMenu(entry) {
+  return [
+    { label: "Restore", icon: "restore", onSelect: () => restoreEntry(entry) },
+    { label: "Delete forever", icon: "trash", danger: true, onSelect: () => destroyEntry(entry) },
+  ];
+}
+
+function newFolder() {
+  const parent = state.dir;
+  promptDialog({
+    title: "New folder", label: "Folder name", submitLabel: "Create",
+    onSubmit: async (name) => {
+      const dir = await api.createDir(parent.id, name);
+      await refresh();
+      focusRow(dir.id);
+      toast(`Created the folder “${name}”.`);
+    },
+  });
+}
+
+function renameEntry(entry) {
+  const old = entry.attributes.name;
+  const isDir = entry.attributes.type === "directory";
+  promptDialog({
+    title: `Rename “${old}”`, label: "New name", value: old, submitLabel: "Rename",
+    selectLength: stemLength(old, isDir),
+    onSubmit: async (name) => {
+      if (name === old) return;
+      await api.rename(entry.id, name);
+      forget(entry.id); // a renamed folder's cached name is stale
+      await refresh();
+      toast(`Renamed “${old}” to “${name}”.`);
+    },
+  });
+}
+
+function moveEntry(entry) {
+  moveDialog(entry, state.dir.id, async (target) => {
+    await api.move(entry.id, target.id);
+    forget(entry.id);
+    await refresh();
+    toast(`Moved “${entry.attributes.name}” to ${displayName(target)}.`);
+  });
+}
+
+function showVersions(entry) {
+  versionsDialog(entry, (version) => {
+    refresh();
+    toast(`Restored the version of ${formatDate(version.attributes.updated_at)}.`);
+  });
+}
+
+// Run an action outside a dialog: errors become an alert toast.
+async function attempt(task) {
+  try {
+    await task();
+  } catch (err) {
+    toast(actionMessage(err), { error: true });
+  }
+}
+
+function trashEntry(entry) {
+  const name = entry.attributes.name;
+  return attempt(async () => {
+    await api.trash(entry.id);
+    await refresh();
+    toast(`Moved “${name}” to the trash.`, {
+      actionLabel: "Undo",
+      onAction: () => attempt(async () => {
+        await api.restore(entry.id);
+        await refresh();
+        toast(`Put “${name}” back.`);
+      }),
+    });
+  });
+}
+
+function restoreEntry(entry) {
+  return attempt(async () => {
+    const node = await api.restore(entry.id);
+    await refresh();
+    const where = entry.attributes.restore_path || "/";
+    toast(`Restored “${node.attributes.name}” to ${where === "/" ? "My files" : where}.`);
+  });
+}
+
+function destroyEntry(entry) {
+  const name = entry.attributes.name;
+  confirmDialog({
+    title: "Delete forever?", confirmLabel: "Delete forever", danger: true,
+    message: `“${name}” will be deleted for good, with all its versions. This cannot be undone.`,
+    onConfirm: async () => {
+      await api.destroy(entry.id);
+      await refresh();
+      toast(`Deleted “${name}” for good.`);
+    },
+  });
+}
+
+function emptyTrash() {
+  const n = state.children.length;
+  confirmDialog({
+    title: "Empty the trash?", confirmLabel: "Empty trash", danger: true,
+    message: `The ${n} item${n > 1 ? "s" : ""} in the trash will be deleted for good. This cannot be undone.`,
+    onConfirm: async () => {
+      await api.emptyTrash();
+      await refresh();
+      toast("Emptied the trash.");
+    },
+  });
+}
+
+// F2 renames and Delete trashes the focused row.
+function onRowKey(event) {
+  const tr = event.target.closest("tr");
+  if (!tr || state.view !== "files" || event.altKey || event.ctrlKey || event.metaKey) return;
+  const entry = state.children.find((c) => c.id === tr.dataset.id);
+  if (!entry) return;
+  if (event.key === "F2") renameEntry(entry);
+  else if (event.key === "Delete") trashEntry(entry);
+  else return;
+  event.preventDefault();
+}
+
+// -- uploads: the file picker and drag and drop ----------------------------------------------
+function initUploads() {
+  let refreshTimer = null;
+  const uploads = new Uploads({
+    onUploaded: (dirId) => {
+      if (state.view !== "files" || state.dir?.id !== dirId) return;
+      clearTimeout(refreshTimer); // several uploads finishing together: one reload
+      refreshTimer = setTimeout(refresh, 150);
+    },
+  });
+  const destination = () => ({ id: state.dir.id, name: displayName(state.dir) });
+  const input = $("upload-input");
+  $("upload-button").addEventListener("click", () => input.click());
+  input.addEventListener("change", () => {
+    if (input.files.length && state.dir) uploads.add([...input.files], destination());
+    input.value = "";
+  });
+  initDrop(uploads, destination);
+}
+
+function initDrop(uploads, destination) {
+  const overlay = $("drop-overlay");
+  let depth = 0;
+  const hasFiles = (e) => [...(e.dataTransfer?.types || [])].includes("Files");
+  const hide = () => {
+    depth = 0;
+    overlay.hidden = true;
+  };
+  document.addEventListener("dragenter", (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    depth += 1;
+    if (state.view === "files" && state.dir) {
+      $("drop-target").textContent = displayName(state.dir);
+      overlay.hidden = false;
+    }
+  });
+  document.addEventListener("dragover", (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault(); // without this the browser would open the file and leave the page
+    e.dataTransfer.dropEffect = state.view === "files" ? "copy" : "none";
+  });
+  document.addEventListener("dragleave", (e) => {
+    if (hasFiles(e) && --depth <= 0) hide();
+  });
+  document.addEventListener("drop", (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    hide();
+    if (state.view !== "files" || !state.dir) {
+      toast("Open a folder of My files to upload there.", { error: true });
+      return;
+    }
+    const { files, rejected } = droppedFiles(e.dataTransfer);
+    if (files.length || rejected.length) uploads.add(files, destination(), rejected);
+  });
+}
+
+// Files of a drop; folders are refused with a reason (their content is not read).
+function droppedFiles(transfer) {
+  const files = [];
+  const rejected = [];
+  const items = [...(transfer.items || [])].filter((item) => item.kind === "file");
+  if (!items.length) return { files: [...transfer.files], rejected };
+  for (const item of items) {
+    const entry = item.webkitGetAsEntry?.();
+    const file = item.getAsFile();
+    if (entry?.isDirectory) {
+      const reason = "Folders cannot be uploaded yet: open the folder and drop its files.";
+      rejected.push({ name: entry.name, reason });
+    } else if (file) {
+      files.push(file);
+    }
+  }
+  return { files, rejected };
+}
+
+// -- start -------------------------------------------------------------------------------------
+function init() {
+  initMenu();
+  initSort();
+  initUploads();
+  $("new-folder").addEventListener("click", () => state.dir && newFolder());
+  $("empty-trash").addEventListener("click", emptyTrash);
+  $("rows").addEventListener("keydown", onRowKey);
+  window.addEventListener("hashchange", route);
+  route();
+}
+
+init();

@@ -1,0 +1,481 @@
+"""The Drive web UI in a real browser: Debian's Chromium driven by Playwright.
+
+The page talks only to the files API of a live server, which stores on the
+session's real S3 server. Screenshots of the main views go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from cozy.files.errors import error_document
+from cozy.files.models import Node, Version
+from cozy.instances.models import Instance
+from tests.cozyclient import make_instance
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--no-first-run", "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PASSWORD = "a long and cozy passphrase"
+MiB = 1024 * 1024
+
+
+@dataclass
+class Site:
+    url: str
+    instance: Instance
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium (scripts/test does it)")
+    # Playwright's sync API runs an event loop in this thread, which makes Django
+    # refuse ORM calls from the test itself; they are not made from async code.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        with sync_playwright() as pw:
+            chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+def make_site(live_server, *, quota: int | None = None) -> Site:
+    """alice's instance at the live server's address, with a password to log in."""
+    port = urlsplit(live_server.url).port
+    instance, _ = make_instance(f"localhost:{port}", "alice", quota=quota)
+    owner = instance.owner
+    owner.set_password(PASSWORD)
+    owner.save()
+    return Site(url=live_server.url, instance=instance)
+
+
+@pytest.fixture
+def site(live_server, fs_url, s3_client, browser) -> Site:
+    return make_site(live_server)
+
+
+def open_page(browser: Browser, site: Site, *, width: int = 1280, height: int = 820) -> Page:
+    context = browser.new_context(base_url=site.url, viewport={"width": width, "height": height},
+                                  accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.js_errors = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda err: page.js_errors.append(str(err)))  # type: ignore[attr-defined]
+    return page
+
+
+@pytest.fixture
+def page(browser, site) -> Iterator[Page]:
+    page = open_page(browser, site)
+    yield page
+    errors = page.js_errors  # type: ignore[attr-defined]
+    page.context.close()
+    assert errors == [], errors
+
+
+def login(page: Page, username: str = "alice", password: str = PASSWORD) -> None:
+    page.goto("/drive/")
+    expect(page).to_have_url(re.compile(r"/auth/login\?next=/drive/$"))
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def login_ok(page: Page) -> None:
+    login(page)
+    expect(page).to_have_url(re.compile(r"/drive/$"))
+    expect(page.locator("#crumbs-current")).to_have_text("My files")
+
+
+def shot(page: Page, name: str, *, full_page: bool = True) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"drive-{name}.png"), full_page=full_page)
+
+
+def row(page: Page, name: str):
+    return page.locator(f'#rows tr[data-name="{name}"]')
+
+
+def choose(page: Page, name: str, action: str) -> None:
+    """Pick an action from the row menu of the entry called name."""
+    page.get_by_role("button", name=f"Actions for {name}", exact=True).click()
+    page.get_by_role("menuitem", name=action, exact=True).click()
+
+
+def upload_item(page: Page, name: str):
+    return page.locator(f'#upload-list li[data-name="{name}"]')
+
+
+def expect_uploaded(page: Page, name: str, timeout: float = 60_000) -> None:
+    item = upload_item(page, name)
+    expect(item).to_have_attribute("data-state", "done", timeout=timeout)
+    expect(item.locator("progress")).to_have_attribute("value", "100")
+    expect(item.locator(".upload-percent")).to_have_text("100%")
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def sha256(path: Path | str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(MiB):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download(page: Page, locator, like: Path, tmp_path: Path) -> Path:
+    with page.expect_download() as info:
+        locator.click()
+    saved = tmp_path / "downloads" / info.value.suggested_filename
+    saved.parent.mkdir(exist_ok=True)
+    info.value.save_as(saved)
+    assert info.value.suggested_filename == like.name
+    return saved
+
+
+# Records every value each upload's progress bar takes, to check it climbs to 100.
+WATCH_PROGRESS = """() => {
+  window.progressSeen = {};
+  new MutationObserver((records) => {
+    for (const r of records) {
+      if (r.target.tagName !== "PROGRESS") continue;
+      const name = r.target.closest("li").dataset.name;
+      (window.progressSeen[name] ||= []).push(Number(r.target.value));
+    }
+  }).observe(document.getElementById("upload-list"), {subtree: true, attributes: true, attributeFilter: ["value"]});
+}"""
+
+# Drops files made in the page on the file list, as a drag from the desktop would.
+DROP_FILES = """(files) => {
+  const transfer = new DataTransfer();
+  for (const [name, text] of Object.entries(files)) transfer.items.add(new File([text], name, {type: "text/plain"}));
+  const target = document.getElementById("rows");
+  for (const type of ["dragenter", "dragover", "drop"]) {
+    target.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
+  }
+}"""
+
+
+def test_pages_need_an_instance_and_its_owner(live_server, fs_url, s3_client):
+    site = make_site(live_server)
+    host = urlsplit(site.url).netloc
+    client = Client()
+    assert client.get("/", HTTP_HOST=host)["Location"] == "/drive/"
+    assert client.get("/drive/", HTTP_HOST=host)["Location"] == "/auth/login?next=/drive/"
+    for path in ("/", "/drive/", "/auth/login"):
+        assert client.get(path, HTTP_HOST="nowhere.localhost").status_code == 404
+    mallory = get_user_model().objects.create_user("mallory", password=PASSWORD)
+    # another account cannot log in here, and a session of another account gets a 403
+    resp = client.post("/auth/login", {"username": "mallory", "password": PASSWORD}, HTTP_HOST=host)
+    assert resp.status_code == 200 and b"correct username and password" in resp.content
+    client.force_login(mallory)
+    resp = client.get("/drive/", HTTP_HOST=host)
+    assert resp.status_code == 403 and b"Not your cozy" in resp.content
+    client.force_login(site.instance.owner)
+    resp = client.get("/drive/", HTTP_HOST=host)
+    assert resp.status_code == 200 and "csrftoken" in resp.cookies
+    assert "default-src 'self'" in resp["Content-Security-Policy"]
+
+
+def test_login_page(site, page):
+    login(page, password="wrong")
+    expect(page.get_by_role("alert")).to_contain_text("correct username and password")
+    page.get_by_label("Password").fill("")
+    shot(page, "login")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#crumbs-current")).to_have_text("My files")
+    expect(page.get_by_text("This folder is empty")).to_be_visible()
+    # static files come from the app itself
+    assert page.evaluate("getComputedStyle(document.querySelector('.topbar')).position") == "sticky"
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+
+
+def test_browse_upload_download_rename_move_trash(site, page, tmp_path):
+    login_ok(page)
+    shot(page, "empty")
+
+    # a new folder, from the keyboard; Escape closes a dialog and gives focus back
+    page.get_by_role("button", name="New folder").click()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(page.get_by_role("button", name="New folder")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog", name="New folder")).to_be_visible()
+    page.keyboard.type("Projects")
+    page.keyboard.press("Enter")
+    expect(row(page, "Projects")).to_be_visible()
+
+    # three files at once, one of 50 MiB: every progress bar reaches 100%
+    big = write(tmp_path / "pick" / "big.bin", os.urandom(50 * MiB))
+    notes = write(tmp_path / "pick" / "notes.txt", b"things to do\n" * 100)
+    photo = write(tmp_path / "pick" / "photo.png", b"\x89PNG\r\n\x1a\n" + os.urandom(3000))
+    page.evaluate(WATCH_PROGRESS)
+    page.locator("#upload-input").set_input_files([big, notes, photo])
+    for path in (big, notes, photo):
+        expect_uploaded(page, path.name, timeout=90_000)
+        expect(row(page, path.name)).to_be_visible()
+    seen = page.evaluate("window.progressSeen")
+    assert seen["big.bin"][-1] == 100 and seen["big.bin"] == sorted(seen["big.bin"]), seen
+    expect(page.locator("#uploads-summary")).to_have_text("3 of 3 done")
+    expect(row(page, "big.bin").locator(".col-size")).to_have_text("52.4 MB")
+    shot(page, "uploads")
+    page.get_by_role("button", name="Clear finished uploads").click()
+    expect(page.locator("#uploads")).to_be_hidden()
+
+    # download streams the very bytes that were uploaded
+    saved = download(page, row(page, "big.bin").locator("a.name"), big, tmp_path)
+    assert sha256(saved) == sha256(big)
+
+    # rename, then move into Projects with the folder picker
+    choose(page, "notes.txt", "Rename")
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_label("New name")).to_be_focused()
+    dialog.get_by_label("New name").fill("notes-2024.txt")
+    dialog.get_by_role("button", name="Rename").click()
+    expect(row(page, "notes-2024.txt")).to_be_visible()
+    expect(row(page, "notes.txt")).to_have_count(0)
+    choose(page, "notes-2024.txt", "Move")
+    dialog = page.get_by_role("dialog", name="Move “notes-2024.txt”")
+    expect(dialog.get_by_role("button", name="Move here")).to_be_disabled()  # already there
+    dialog.get_by_role("button", name="Open Projects").click()
+    expect(dialog.get_by_text("Destination: Projects")).to_be_visible()
+    shot(page, "move", full_page=False)
+    dialog.get_by_role("button", name="Move here").click()
+    expect(page.get_by_text("Moved “notes-2024.txt” to Projects.")).to_be_visible()
+    expect(row(page, "notes-2024.txt")).to_have_count(0)
+
+    # browse into the folder; breadcrumbs lead back
+    row(page, "Projects").get_by_role("link", name="Projects").click()
+    expect(page.locator("#crumbs-current")).to_have_text("Projects")
+    expect(row(page, "notes-2024.txt")).to_be_visible()
+
+    # drop several files at once on the list
+    page.evaluate(DROP_FILES, {"a-small.txt": "a", "b-large.txt": "b" * 5000})
+    expect_uploaded(page, "a-small.txt")
+    expect_uploaded(page, "b-large.txt")
+    expect(row(page, "b-large.txt")).to_be_visible()
+    page.get_by_role("button", name="Clear finished uploads").click()
+
+    # sort by size (largest first), then by name
+    page.get_by_role("button", name="Size").click()
+    names = page.locator("#rows tr").evaluate_all("rows => rows.map(r => r.dataset.name)")
+    assert names == ["b-large.txt", "notes-2024.txt", "a-small.txt"]
+    expect(page.locator("th.col-size")).to_have_attribute("aria-sort", "descending")
+    page.get_by_role("button", name="Name").click()
+    names = page.locator("#rows tr").evaluate_all("rows => rows.map(r => r.dataset.name)")
+    assert names == ["a-small.txt", "b-large.txt", "notes-2024.txt"]
+    shot(page, "folder")
+    page.get_by_role("navigation", name="Breadcrumbs").get_by_role("link", name="My files").click()
+    expect(page.locator("#crumbs-current")).to_have_text("My files")
+
+    # trash, then restore from the trash view
+    choose(page, "photo.png", "Move to trash")
+    expect(page.get_by_text("Moved “photo.png” to the trash.")).to_be_visible()
+    expect(row(page, "photo.png")).to_have_count(0)
+    page.get_by_role("link", name="Trash").click()
+    expect(page.locator("#crumbs-current")).to_have_text("Trash")
+    expect(row(page, "photo.png").locator(".col-where")).to_have_text("/")
+    shot(page, "trash")
+    choose(page, "photo.png", "Restore")
+    expect(page.get_by_text("Restored “photo.png” to My files.")).to_be_visible()
+    expect(page.get_by_text("The trash is empty.")).to_be_visible()
+    page.get_by_role("link", name="My files").click()
+    expect(row(page, "photo.png")).to_be_visible()
+
+    # delete forever (asks first), then empty the trash
+    choose(page, "photo.png", "Move to trash")
+    choose(page, "big.bin", "Move to trash")
+    page.get_by_role("link", name="Trash").click()
+    choose(page, "photo.png", "Delete forever")
+    confirm = page.get_by_role("dialog", name="Delete forever?")
+    expect(confirm.get_by_role("button", name="Cancel")).to_be_focused()
+    confirm.get_by_role("button", name="Delete forever").click()
+    expect(row(page, "photo.png")).to_have_count(0)
+    assert not Node.objects.filter(name="photo.png").exists()
+    page.get_by_role("button", name="Empty trash").click()
+    page.get_by_role("dialog", name="Empty the trash?").get_by_role("button", name="Empty trash").click()
+    expect(page.get_by_text("The trash is empty.")).to_be_visible()
+    expect(page.get_by_role("button", name="Empty trash")).to_be_disabled()
+    assert not Node.objects.filter(name="big.bin").exists()
+
+
+def test_versions_replace_and_restore(site, page, tmp_path):
+    login_ok(page)
+    first = write(tmp_path / "v1" / "report.txt", b"first draft\n" * 50)
+    second = write(tmp_path / "v2" / "report.txt", b"second draft, longer\n" * 80)
+    page.locator("#upload-input").set_input_files(first)
+    expect_uploaded(page, "report.txt")
+
+    # the same name again: the conflict is explained and can be resolved by replacing
+    page.locator("#upload-input").set_input_files(second)
+    item = upload_item(page, "report.txt").last
+    expect(item).to_have_attribute("data-state", "failed")
+    expect(item.locator(".upload-status")).to_have_text(
+        "Name already taken: “report.txt” already exists in this folder.")
+    expect(row(page, "report.txt")).to_be_visible()
+    shot(page, "conflict")
+    item.get_by_role("button", name="Replace: report.txt").click()
+    expect(item).to_have_attribute("data-state", "done")
+    expect(item.locator(".upload-status")).to_contain_text("Replaced")
+    assert Version.objects.filter(file__name="report.txt").count() == 1
+
+    # the versions panel: download the old one, then restore it
+    choose(page, "report.txt", "Versions")
+    panel = page.get_by_role("dialog", name="Versions of “report.txt”")
+    versions = panel.locator("li.version")
+    expect(versions).to_have_count(2)
+    shot(page, "versions", full_page=False)
+    old = download(page, versions.nth(1).get_by_role("link", name="Download the version of"), first, tmp_path)
+    assert sha256(old) == sha256(first)
+    versions.nth(1).get_by_role("button", name="Restore the version of").click()
+    expect(page.get_by_text("Restored the version of")).to_be_visible()
+    expect(versions).to_have_count(2)  # the replaced content is now the old version
+    page.keyboard.press("Escape")
+    expect(panel).to_have_count(0)
+    current = download(page, row(page, "report.txt").locator("a.name"), first, tmp_path)
+    assert sha256(current) == sha256(first)
+
+
+def test_over_quota_upload_says_so(live_server, fs_url, s3_client, browser, tmp_path):
+    site = make_site(live_server, quota=10_000)
+    page = open_page(browser, site)
+    login_ok(page)
+    page.locator("#upload-input").set_input_files([
+        write(tmp_path / "fits.txt", b"x" * 4000), write(tmp_path / "too-big.bin", os.urandom(20_000)),
+    ])
+    expect_uploaded(page, "fits.txt")
+    item = upload_item(page, "too-big.bin")
+    expect(item).to_have_attribute("data-state", "failed")
+    expect(item.locator(".upload-status")).to_have_text(
+        "Over quota: there is not enough space left in your cozy for this file.")
+    expect(item.get_by_role("button", name="Retry: too-big.bin")).to_be_visible()
+    expect(row(page, "fits.txt")).to_be_visible()
+    shot(page, "quota")
+    assert not Node.objects.filter(name="too-big.bin").exists()
+    assert page.js_errors == []  # type: ignore[attr-defined]
+    page.context.close()
+
+
+def test_failures_are_explained(site, page, tmp_path):
+    """Faults a real server cannot be made to give on demand, forced at the network edge."""
+    login_ok(page)
+
+    def answer(status: int, detail: str):
+        body = json.dumps(error_document(status, "Error", detail))
+        return lambda route: route.fulfill(status=status, content_type="application/vnd.api+json", body=body)
+
+    page.route(re.compile(r"Name=damaged\.bin$"), answer(412, "the content does not match its Content-MD5"))
+    page.route(re.compile(r"Name=later\.bin$"), answer(503, "the object storage is unavailable"))
+    page.route(re.compile(r"Name=odd\.bin$"), answer(400, "a name cannot contain control characters"))
+    page.route(re.compile(r"Name=cut\.bin$"), lambda route: route.abort("connectionreset"))
+    names = ["damaged.bin", "later.bin", "odd.bin", "cut.bin"]
+    page.locator("#upload-input").set_input_files([write(tmp_path / n, os.urandom(1000)) for n in names])
+    expected = {
+        "damaged.bin": "Integrity check failed: the file arrived damaged, so nothing was saved. Try again.",
+        "later.bin": "Storage unavailable: your files are safe, but nothing can be changed right now. Try again later.",
+        "odd.bin": "A name cannot contain control characters.",
+        "cut.bin": "Connection lost: the upload did not finish and nothing was saved. Try again.",
+    }
+    for name, message in expected.items():
+        item = upload_item(page, name)
+        expect(item).to_have_attribute("data-state", "failed")
+        expect(item.locator(".upload-status")).to_have_text(message)
+    expect(page.locator("#uploads-summary")).to_have_text("0 of 4 done, 4 failed")
+    expect(upload_item(page, "odd.bin").get_by_role("button", name="Retry: odd.bin")).to_have_count(0)
+    shot(page, "failures")
+    # once the network is fine again, Retry uploads for real
+    page.unroute(re.compile(r"Name=cut\.bin$"))
+    upload_item(page, "cut.bin").get_by_role("button", name="Retry: cut.bin").click()
+    expect_uploaded(page, "cut.bin")
+    expect(row(page, "cut.bin")).to_be_visible()
+
+
+def test_cancel_an_upload(site, page, tmp_path):
+    login_ok(page)
+    # Slow the network down so that the upload is still running when cancelled.
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 256 * 1024,
+    })
+    page.locator("#upload-input").set_input_files(write(tmp_path / "slow.bin", os.urandom(8 * MiB)))
+    item = upload_item(page, "slow.bin")
+    expect(item).to_have_attribute("data-state", "sending")
+    expect(item.locator("progress")).not_to_have_attribute("value", "0")
+    item.get_by_role("button", name="Cancel: slow.bin").click()
+    expect(item).to_have_attribute("data-state", "cancelled")
+    expect(item.locator(".upload-status")).to_have_text("Cancelled: nothing was saved.")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1,
+    })
+    page.reload()
+    expect(page.get_by_text("This folder is empty")).to_be_visible()
+    assert not Node.objects.filter(name="slow.bin").exists()
+
+
+def test_phone_width_and_keyboard(site, browser, tmp_path):
+    phone = open_page(browser, site, width=375, height=740)
+    login_ok(phone)
+    phone.get_by_role("button", name="New folder").click()
+    phone.get_by_label("Folder name").fill("Holidays with a rather long folder name")
+    phone.get_by_role("button", name="Create").click()
+    phone.locator("#upload-input").set_input_files([
+        write(tmp_path / "a very long file name for a small phone screen.pdf", b"%PDF-1.4\n" + b"0" * 2000),
+        write(tmp_path / "song.mp3", b"ID3" + b"1" * 9000),
+    ])
+    expect_uploaded(phone, "song.mp3")
+    expect_uploaded(phone, "a very long file name for a small phone screen.pdf")
+    expect(row(phone, "song.mp3")).to_be_visible()
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+    shot(phone, "phone")
+
+    # the row menu by keyboard: Enter opens it, arrows move, Escape closes it
+    menu_button = phone.get_by_role("button", name="Actions for song.mp3")
+    menu_button.focus()
+    phone.keyboard.press("Enter")
+    expect(phone.get_by_role("menuitem", name="Download")).to_be_focused()
+    phone.keyboard.press("ArrowDown")
+    expect(phone.get_by_role("menuitem", name="Rename")).to_be_focused()
+    shot(phone, "phone-menu", full_page=False)
+    phone.keyboard.press("Escape")
+    expect(phone.get_by_role("menu")).to_be_hidden()
+    expect(menu_button).to_be_focused()
+    # F2 renames the focused row
+    phone.keyboard.press("F2")
+    expect(phone.get_by_role("dialog", name="Rename “song.mp3”")).to_be_visible()
+    phone.keyboard.type("tune")  # the stem is selected, the extension kept
+    phone.keyboard.press("Enter")
+    expect(row(phone, "tune.mp3")).to_be_visible()
+    assert phone.js_errors == []  # type: ignore[attr-defined]
+    phone.context.close()
+
