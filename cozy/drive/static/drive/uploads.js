@@ -2,12 +2,14 @@
 // progress events), a few at a time, each with a progress bar and a cancel button.
 
 import { csrfToken, errorDetail, listDir, overwriteUrl, uploadUrl } from "./api.js";
+import { fileMd5 } from "./checksum.js";
 import { formatSize, h, icon, thumb } from "./dom.js";
 import { uploadMessage } from "./messages.js";
 
 const PARALLEL = 3;
 const COLLAPSE_AFTER_MS = 4000;
 const FINISHED = new Set(["done", "failed", "cancelled"]);
+const ACTIVE = new Set(["hashing", "sending", "saving"]);
 // Bodies of these types would be parsed as forms; the API refuses them.
 const FORM_TYPES = /^(multipart\/form-data|application\/x-www-form-urlencoded)/i;
 
@@ -68,7 +70,7 @@ export class Uploads {
   }
 
   newItem(file, dir, name = file.name) {
-    const item = { file, name, dir, replaceId: null, state: "queued", loaded: 0, xhr: null };
+    const item = { file, name, dir, replaceId: null, state: "queued", loaded: 0, xhr: null, md5: null };
     item.view = this.renderItem(item);
     this.list.append(item.view.row);
     return item;
@@ -96,27 +98,47 @@ export class Uploads {
   }
 
   pump() {
-    let running = this.items.filter((i) => i.state === "sending" || i.state === "saving").length;
+    let running = this.items.filter((i) => ACTIVE.has(i.state)).length;
     for (const item of this.items) {
       if (running >= PARALLEL) break;
       if (item.state === "queued") {
-        this.send(item);
+        this.start(item);
         running += 1;
       }
     }
     this.updateSummary();
   }
 
+  // Hash first (once: a retry reuses it), then send with Content-MD5.
+  async start(item) {
+    item.cancelled = false;
+    if (!item.md5) {
+      this.setState(item, "hashing", "Checking the file…");
+      item.hashing = fileMd5(item.file, (loaded) => {
+        item.view.status.textContent = `Checking the file… ${Math.floor((loaded / item.file.size) * 100)}%`;
+      });
+      try {
+        item.md5 = await item.hashing.promise;
+      } catch (err) {
+        if (!item.cancelled) this.setState(item, "failed", `The file could not be read: ${err.message}.`);
+        return;
+      } finally {
+        item.hashing = null;
+      }
+    }
+    if (!item.cancelled) this.send(item);
+  }
+
   send(item) {
     const xhr = new XMLHttpRequest();
     item.xhr = xhr;
-    item.cancelled = false;
     const url = item.replaceId ? overwriteUrl(item.replaceId) : uploadUrl(item.dir.id, item.name);
     xhr.open(item.replaceId ? "PUT" : "POST", url);
     xhr.setRequestHeader("X-CSRFToken", csrfToken());
     xhr.setRequestHeader("Accept", "application/vnd.api+json");
     const type = item.file.type && !FORM_TYPES.test(item.file.type) ? item.file.type : "application/octet-stream";
     xhr.setRequestHeader("Content-Type", type);
+    xhr.setRequestHeader("Content-MD5", item.md5);
     xhr.upload.addEventListener("progress", (e) => this.progress(item, e.loaded));
     xhr.upload.addEventListener("load", () => {
       this.progress(item, item.file.size);
@@ -182,11 +204,13 @@ export class Uploads {
 
   cancel(item) {
     item.cancelled = true;
+    item.hashing?.cancel();
     item.xhr?.abort();
     this.setState(item, "cancelled", "Cancelled: nothing was saved.");
   }
 
   retry(item) {
+    if (item.status === 412) item.md5 = null; // the file may have changed on disk since it was hashed
     this.resetProgress(item);
     this.setState(item, "queued", "Waiting…");
   }
