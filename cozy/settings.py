@@ -14,6 +14,9 @@ VAR_DIR = Path(os.environ.get("COZY_VAR_DIR", BASE_DIR / "var"))
 
 DEBUG = flag("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
+if not SECRET_KEY and (VAR_DIR / "secret_key").is_file():
+    # The key scripts/run made: manage.py commands next to the embedded run share it.
+    SECRET_KEY = (VAR_DIR / "secret_key").read_text().strip()
 if not SECRET_KEY:
     if not DEBUG and not flag("COZY_INSECURE_DEV_KEY"):
         fail("SECRET_KEY is not set (scripts/run sets one for local use)")
@@ -23,6 +26,9 @@ ALLOWED_HOSTS = [h.strip() for h in _hosts.split(",") if h.strip()]
 
 # The storage URL; validated here so a malformed one stops start-up at once.
 COZY_FS_URL = os.environ.get("COZY_FS_URL", "")
+if not COZY_FS_URL and (VAR_DIR / "fs_url").is_file():
+    # Written by a running embedded cloud (scripts/run): manage.py commands reach its SeaweedFS.
+    COZY_FS_URL = (VAR_DIR / "fs_url").read_text().strip()
 fs_config(COZY_FS_URL)
 
 INSTALLED_APPS = [

@@ -53,11 +53,28 @@ def test_scripts_run_serves_the_cloud_and_stops_cleanly(tmp_path):
         file_id = created["data"]["id"]
         body = opener.open(f"{base}/files/download/{file_id}", timeout=30).read()
         assert body == b"hello from the run command"
+        # manage.py in another terminal, with no settings in its environment, reaches the same cloud
+        fs_url_file = tmp_path / "var" / "fs_url"
+        assert fs_url_file.stat().st_mode & 0o777 == 0o600
+        made = manage(env, "instances", "create", "second.localhost", "--owner", "me")
+        assert made.returncode == 0, made.stderr
+        bearer = manage(env, "instances", "token", f"127.0.0.1:{port}").stdout.strip().splitlines()[-1]
+        listing = urllib.request.Request(f"{base}/files/io.cozy.files.root-dir",
+                                         headers={"Authorization": f"Bearer {bearer}"})
+        names = [c["attributes"]["name"] for c in json.loads(urllib.request.urlopen(listing, timeout=30).read())
+                 ["included"]]
+        assert "hello.txt" in names
     finally:
         os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         code = proc.wait(60)
     assert code == 0, log.read_text()[-2000:]
     assert children_of(env["COZY_VAR_DIR"]) == []
+    assert not (tmp_path / "var" / "fs_url").exists()
+
+
+def manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(ROOT / ".venv" / "bin" / "python"), "manage.py", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
 
 
 def children_of(var_dir: str) -> list[str]:

@@ -33,10 +33,16 @@ def start_embedded_s3(var_dir: Path) -> SeaweedFS:
         creds = json.loads(creds_path.read_text())
     else:
         creds = {"access_key": "cozy" + secrets.token_hex(6), "secret_key": secrets.token_urlsafe(24)}
-        creds_path.write_text(json.dumps(creds))
-        creds_path.chmod(0o600)
+        write_private(creds_path, json.dumps(creds))
     server = SeaweedFS(data_dir=var_dir / "seaweedfs", **creds)
     return server.start()
+
+
+def write_private(path: Path, text: str) -> None:
+    """A file only this user can read: it holds credentials."""
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(text)
 
 
 def ensure_first_login(var_dir: Path, domain: str) -> tuple[str, str]:
@@ -53,22 +59,24 @@ def ensure_first_login(var_dir: Path, domain: str) -> tuple[str, str]:
         user, _ = User.objects.get_or_create(username=FIRST_USER, defaults={"is_staff": True, "is_superuser": True})
         user.set_password(password)
         user.save()
-        login_path.write_text(json.dumps({"username": FIRST_USER, "password": password}))
-        login_path.chmod(0o600)
+        write_private(login_path, json.dumps({"username": FIRST_USER, "password": password}))
     if not Instance.objects.filter(domain=domain).exists():
         create_instance(domain, FIRST_USER)
     return FIRST_USER, password
 
 
-def children(env: dict[str, str], bind: str) -> list[subprocess.Popen]:
-    py = sys.executable
-    web = [
-        py, "-m", "gunicorn", "cozy.wsgi:application", "--bind", bind,
+def web_command(bind: str) -> list[str]:
+    """The gunicorn command of the real run (benchmarks/bench_api.py starts the same one)."""
+    return [
+        sys.executable, "-m", "gunicorn", "cozy.wsgi:application", "--bind", bind,
         "--worker-class", "gthread", "--workers", "2", "--threads", "16",
         "--timeout", "120", "--graceful-timeout", "10", "--access-logfile", "-",
     ]  # fmt: skip
-    worker = [py, "-m", "celery", "-A", "cozy", "worker", "--loglevel", "INFO", "--concurrency", "2"]
-    return [subprocess.Popen(cmd, env=env, start_new_session=True) for cmd in (web, worker)]
+
+
+def children(env: dict[str, str], bind: str) -> list[subprocess.Popen]:
+    worker = [sys.executable, "-m", "celery", "-A", "cozy", "worker", "--loglevel", "INFO", "--concurrency", "2"]
+    return [subprocess.Popen(cmd, env=env, start_new_session=True) for cmd in (web_command(bind), worker)]
 
 
 def stop_all(procs: list[subprocess.Popen]) -> None:
@@ -88,10 +96,12 @@ def run(host: str = "127.0.0.1", port: int = 8000, stdout=sys.stdout) -> int:
     var_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     s3 = None
-    if not settings.COZY_FS_URL:
+    fs_url_file = var_dir / "fs_url"  # for manage.py commands run beside this one
+    if not os.environ.get("COZY_FS_URL"):  # not settings': they may hold a stale fs_url_file
         stdout.write("starting SeaweedFS (embedded S3)...\n")
         s3 = start_embedded_s3(var_dir)
         settings.COZY_FS_URL = env["COZY_FS_URL"] = s3.config().to_url()
+        write_private(fs_url_file, settings.COZY_FS_URL)
     try:
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -113,6 +123,7 @@ def run(host: str = "127.0.0.1", port: int = 8000, stdout=sys.stdout) -> int:
         return _supervise(procs)
     finally:
         if s3 is not None:
+            fs_url_file.unlink(missing_ok=True)
             s3.stop()
 
 
