@@ -75,6 +75,8 @@ class SeaweedFS:
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     volume_size_limit_mb: int = 64
     log_path: Path | None = None
+    # Restart on the ports of the previous start (an outage, then the same endpoint back).
+    keep_ports: bool = False
     process: subprocess.Popen | None = None
     ports: dict[str, int] = field(default_factory=dict)
     _tmp: tempfile.TemporaryDirectory | None = None
@@ -107,9 +109,12 @@ class SeaweedFS:
         return path
 
     def command(self, data: Path) -> list[str]:
-        self.ports = dict(zip(_PORT_FLAGS, free_ports(len(_PORT_FLAGS)), strict=True))
+        if not (self.keep_ports and self.ports):
+            self.ports = dict(zip(_PORT_FLAGS, free_ports(len(_PORT_FLAGS)), strict=True))
+        (data / "logs").mkdir(parents=True, exist_ok=True)
         args = [
             weed_binary(),
+            f"-logdir={data / 'logs'}",  # glog files, which otherwise land in /tmp
             "server",
             f"-dir={data}",
             "-ip=127.0.0.1",
