@@ -89,16 +89,30 @@ class S3RawReader(io.RawIOBase):
             self._pos = target
         return self._pos
 
+    def read(self, size: int = -1) -> bytes:
+        """The response's own bytes: RawIOBase.read would copy them twice more (readinto, then slice)."""
+        if size is None or size < 0:
+            return self.readall()
+        if self._pos >= self.info.size or size == 0:
+            return b""
+        with s3_errors():
+            data = self._stream().read(size)
+        self._pos += len(data)
+        return data
+
     def readinto(self, buffer) -> int:
         if self._pos >= self.info.size or len(buffer) == 0:
             return 0
-        if self._resp is None:
-            with s3_errors():
-                self._resp = self._client.get_object(self._bucket, self._key, offset=self._pos)
         with s3_errors():
-            n = self._resp.readinto(buffer)
+            n = self._stream().readinto(buffer)
         self._pos += n
         return n
+
+    def _stream(self):
+        """The GET from the current position, opened on first use (inside s3_errors)."""
+        if self._resp is None:
+            self._resp = self._client.get_object(self._bucket, self._key, offset=self._pos)
+        return self._resp
 
     def readall(self) -> bytes:
         out = bytearray()

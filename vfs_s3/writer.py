@@ -3,7 +3,9 @@
 Bytes are hashed as they pass. Up to ``threshold`` bytes are kept and sent as
 one PUT carrying Content-MD5; past that the object goes multipart with at most
 ``parallel_parts`` parts in flight, so memory stays under
-``(parallel_parts + 1) * part_size`` whatever the size. When the caller gives
+``(parallel_parts + 1) * part_size`` whatever the size. Written ``bytes`` are
+kept as they are (a part made of one whole chunk is sent without a copy); other
+buffers are copied once, since the caller may reuse them. When the caller gives
 an expected MD5 and the content differs, the upload is aborted before it is
 completed: no object appears and no incomplete upload is left.
 
@@ -82,6 +84,43 @@ def object_headers(content_type: str, metadata: dict[str, str], extra: dict[str,
     return headers
 
 
+class PendingBytes:
+    """Written bytes not yet sent, as a queue of chunks: no growing buffer to copy."""
+
+    def __init__(self) -> None:
+        self._chunks: deque[bytes | memoryview] = deque()
+        self.size = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, data: bytes | bytearray | memoryview) -> None:
+        chunk = data if type(data) is bytes else bytes(data)  # the caller may reuse a mutable buffer
+        if chunk:
+            self._chunks.append(chunk)
+            self.size += len(chunk)
+
+    def take(self, n: int) -> bytes:
+        """The first ``n`` bytes (or all if fewer), as one bytes object."""
+        out: list[bytes | memoryview] = []
+        while n > 0 and self._chunks:
+            chunk = self._chunks.popleft()
+            if len(chunk) > n:
+                view = memoryview(chunk)
+                chunk, rest = view[:n], view[n:]
+                self._chunks.appendleft(rest)
+            out.append(chunk)
+            n -= len(chunk)
+            self.size -= len(chunk)
+        if len(out) == 1 and type(out[0]) is bytes:
+            return out[0]  # a whole chunk: no copy
+        return b"".join(out)
+
+    def clear(self) -> None:
+        self._chunks.clear()
+        self.size = 0
+
+
 @dataclass
 class S3Writer:
     """Push bytes with ``write``; ``close`` commits, ``abort`` discards.
@@ -102,7 +141,7 @@ class S3Writer:
     options: WriteOptions = field(default_factory=WriteOptions)
     result: WriteResult | None = None
     _hash: hashlib._Hash = field(default_factory=hashlib.md5)
-    _buf: bytearray = field(default_factory=bytearray)
+    _pending: PendingBytes = field(default_factory=PendingBytes)
     _size: int = 0
     _upload_id: str | None = None
     _parts: list[Part] = field(default_factory=list)
@@ -119,14 +158,13 @@ class S3Writer:
             raise ValueError("write to a closed S3 writer")
         self._hash.update(data)
         self._size += len(data)
-        self._buf += data
+        self._pending.add(data)
         try:
-            if self._upload_id is None and len(self._buf) > self.options.threshold:
+            if self._upload_id is None and len(self._pending) > self.options.threshold:
                 self._start_multipart()
-            while self._upload_id is not None and len(self._buf) >= self.options.part_size:
-                part = bytes(self._buf[: self.options.part_size])
-                del self._buf[: self.options.part_size]
-                self._send_part(part)
+            while self._upload_id is not None and len(self._pending) >= self.options.part_size:
+                self._wait_for_slot()  # before taking the part: no extra part held while waiting
+                self._send_part(self._pending.take(self.options.part_size))
         except BaseException:
             self.abort()
             raise
@@ -146,10 +184,13 @@ class S3Writer:
         number = len(self._parts) + len(self._inflight) + 1
         if number > MAX_PARTS:
             raise ObjectTooLarge("object too large for its part size")
-        while len(self._inflight) >= self.options.parallel_parts:
-            self._parts.append(self._inflight.popleft().result())
+        self._wait_for_slot()
         assert self._pool is not None
         self._inflight.append(self._pool.submit(self._upload_part, number, data))
+
+    def _wait_for_slot(self) -> None:
+        while len(self._inflight) >= self.options.parallel_parts:
+            self._parts.append(self._inflight.popleft().result())
 
     def _upload_part(self, number: int, data: bytes) -> Part:
         headers = {}
@@ -186,7 +227,7 @@ class S3Writer:
             raise ChecksumMismatch("content MD5 differs from the expected one")
 
     def _put_single(self, md5: str) -> WriteResult:
-        data, self._buf = bytes(self._buf), bytearray()
+        data = self._pending.take(len(self._pending))
         extra = {**self.headers, "Content-MD5": base64.b64encode(bytes.fromhex(md5)).decode()}
         headers = object_headers(self.content_type, {**self.metadata, MD5_META: md5}, extra)
         with s3_errors():
@@ -194,9 +235,8 @@ class S3Writer:
         return WriteResult(len(data), md5, res.etag or "")
 
     def _complete(self, md5: str) -> WriteResult:
-        if self._buf or not (self._parts or self._inflight):
-            self._send_part(bytes(self._buf))
-            self._buf = bytearray()
+        if self._pending or not (self._parts or self._inflight):
+            self._send_part(self._pending.take(len(self._pending)))
         while self._inflight:
             self._parts.append(self._inflight.popleft().result())
         # The checksum is checked here, before completion: an abort then leaves nothing.
@@ -234,7 +274,7 @@ class S3Writer:
     def abort(self) -> None:
         """Discard everything written; safe to call more than once."""
         self._closed = True
-        self._buf = bytearray()
+        self._pending.clear()
         for fut in self._inflight:
             fut.cancel()
         for fut in self._inflight:

@@ -1,0 +1,502 @@
+"""Files API throughput and memory, through gunicorn, next to raw minio on the same SeaweedFS.
+
+    .venv/bin/python -m benchmarks.bench_api            # full run (figures in docs/benchmarks.md)
+    .venv/bin/python -m benchmarks.bench_api --quick    # small sizes, a smoke run
+
+Everything runs in one process tree on one machine: SeaweedFS, gunicorn (the
+options of the real run, from cozy.core.launcher) and this client, which
+streams request bodies from one reusable 8 MiB buffer. The raw baseline is the
+minio SDK from this process against the same SeaweedFS, in the same run, with
+the part size and parallelism of vfs_s3's writer. The RSS row runs on a fresh
+gunicorn: the largest VmHWM-after minus VmRSS-before of its workers around a
+1 GiB upload, the high-water marks reset first through /proc/PID/clear_refs.
+The server uses a temporary SQLite database, as the default run does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import http.client
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import psutil
+from minio import Minio
+
+from cozy.core.launcher import web_command
+from s3util import bucket_name, make_client
+from s3util.seaweedfs import SeaweedFS, free_ports
+
+ROOT_DIR = Path(__file__).resolve().parent.parent
+MiB = 1024 * 1024
+BLOCK = 8 * MiB  # the client's reusable buffer
+PART_SIZE, PARALLEL_PARTS = 8 * MiB, 4  # vfs_s3.writer.WriteOptions defaults, for the raw baseline
+DOMAIN = "bench.localhost"
+ROOT_ID = "io.cozy.files.root-dir"
+SMALL = 1024
+RSS_TARGET_MIB = 64
+RATIO_TARGET = 0.9
+HEADER = "| benchmark | cozy API | raw minio | ratio | target | met |"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    big: int  # upload / download row
+    small_count: int  # 1 KiB uploads per series
+    rss_big: int  # the upload watched for RSS
+    repeat: int  # series per throughput row (median reported)
+    clients: int  # concurrent clients for the concurrent small row
+
+
+FULL = Sizes(big=256 * MiB, small_count=1000, rss_big=1024 * MiB, repeat=3, clients=8)
+QUICK = Sizes(big=16 * MiB, small_count=40, rss_big=32 * MiB, repeat=1, clients=4)
+
+
+# -- payload --------------------------------------------------------------------
+class Payload:
+    """``size`` random-looking bytes from one 8 MiB buffer; each block is stamped
+    with its index so that no two blocks are equal (no dedup, no compression)."""
+
+    def __init__(self, size: int, buf: bytearray):
+        self.size, self._buf = size, buf
+        self.md5_b64 = base64.b64encode(self._md5()).decode()
+
+    def blocks(self) -> Iterator[memoryview]:
+        view = memoryview(self._buf)
+        for index, start in enumerate(range(0, self.size, BLOCK)):
+            self._buf[:8] = index.to_bytes(8, "big")
+            yield view[: min(BLOCK, self.size - start)]
+
+    def _md5(self) -> bytes:
+        digest = hashlib.md5()  # noqa: S324 - Content-MD5, not security
+        for block in self.blocks():
+            digest.update(block)
+        return digest.digest()
+
+
+class PayloadReader:
+    """The file-like view of a payload that minio's put_object reads."""
+
+    def __init__(self, payload: Payload):
+        self._blocks, self._rest = payload.blocks(), memoryview(b"")
+
+    def read(self, size: int = -1) -> bytes:
+        if not self._rest:
+            self._rest = next(self._blocks, memoryview(b""))
+        size = len(self._rest) if size < 0 else size
+        out, self._rest = self._rest[:size], self._rest[size:]
+        return bytes(out)
+
+
+# -- the two sides ----------------------------------------------------------------
+@dataclass
+class Api:
+    """The files API over plain http.client: bodies are streamed, never joined."""
+
+    port: int
+    token: str
+    _names: Iterator[int] = field(default_factory=lambda: iter(range(10**9)))
+
+    def connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+
+    def _headers(self, **extra: str) -> dict[str, str]:
+        return {"Host": DOMAIN, "Authorization": f"Bearer {self.token}", **extra}
+
+    def _path(self) -> str:
+        return f"/files/{ROOT_ID}?Type=file&Name={quote(f'f{next(self._names)}')}"
+
+    def upload(self, payload: Payload) -> str:
+        """A connection of its own: gunicorn closes idle keep-alive ones after 2 s."""
+        with contextlib.closing(self.connect()) as conn:
+            conn.putrequest("POST", self._path(), skip_host=True, skip_accept_encoding=True)
+            headers = self._headers(**{"Content-Type": "application/octet-stream",
+                                       "Content-Length": str(payload.size), "Content-MD5": payload.md5_b64})
+            for name, value in headers.items():
+                conn.putheader(name, value)
+            conn.endheaders()
+            for block in payload.blocks():
+                conn.send(block)
+            return _doc_id(conn.getresponse())
+
+    def upload_small(self, conn: http.client.HTTPConnection, data: bytes, md5: str) -> str:
+        headers = self._headers(**{"Content-Type": "application/octet-stream", "Content-MD5": md5})
+        conn.request("POST", self._path(), body=data, headers=headers)  # one send: headers and body
+        return _doc_id(conn.getresponse())
+
+    def download(self, doc_id: str) -> int:
+        with contextlib.closing(self.connect()) as conn:
+            conn.request("GET", f"/files/download/{doc_id}", headers=self._headers())
+            resp = conn.getresponse()
+            if resp.status != 200:
+                raise RuntimeError(f"download: HTTP {resp.status} {resp.read()[:200]!r}")
+            return _drain(resp.readinto)
+
+
+@dataclass
+class Raw:
+    """minio straight to the same SeaweedFS bucket."""
+
+    client: Minio
+    bucket: str
+    _names: Iterator[int] = field(default_factory=lambda: iter(range(10**9)))
+
+    def _key(self) -> str:
+        return f"bench-raw/o{next(self._names)}"
+
+    def upload(self, payload: Payload) -> str:
+        key = self._key()
+        self.client.put_object(self.bucket, key, PayloadReader(payload), payload.size,  # type: ignore[arg-type]
+                               part_size=PART_SIZE, num_parallel_uploads=PARALLEL_PARTS)
+        return key
+
+    def upload_small(self, data: bytes) -> str:
+        key = self._key()
+        self.client.put_object(self.bucket, key, _BytesReader(data), len(data))  # type: ignore[arg-type]
+        return key
+
+    def download(self, key: str) -> int:
+        resp = self.client.get_object(self.bucket, key)
+        try:
+            return _drain(resp.readinto)
+        finally:
+            resp.close()
+            resp.release_conn()
+
+
+class _BytesReader:
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def read(self, size: int = -1) -> bytes:
+        out, self._data = (self._data, b"") if size < 0 else (self._data[:size], self._data[size:])
+        return out
+
+
+def _doc_id(resp: http.client.HTTPResponse) -> str:
+    body = resp.read()
+    if resp.status != 201:
+        raise RuntimeError(f"upload: HTTP {resp.status} {body[:200]!r}")
+    return json.loads(body)["data"]["id"]
+
+
+def _drain(readinto: Callable[[memoryview], int]) -> int:
+    buf, total = memoryview(bytearray(MiB)), 0
+    while n := readinto(buf):
+        total += n
+    return total
+
+
+# -- servers ------------------------------------------------------------------------
+def server_env(tmp: Path, fs_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "cozy.settings",
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "COZY_VAR_DIR": str(tmp),
+        "DATABASE_URL": f"sqlite:///{tmp / 'cozy.sqlite3'}",
+        "COZY_FS_URL": fs_url,
+        "ALLOWED_HOSTS": DOMAIN,
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT_DIR, env=env, capture_output=True,
+                          text=True, timeout=120)
+    if done.returncode:
+        raise RuntimeError(f"manage.py {args[0]} failed:\n{done.stderr[-2000:]}")
+    return done.stdout
+
+
+_SETUP_INSTANCE = f"""
+from django.contrib.auth import get_user_model
+from cozy.instances.models import Token
+from cozy.instances.services import create_instance
+get_user_model().objects.create_user("bench")
+print(Token.issue(create_instance("{DOMAIN}", "bench"))[1])
+"""
+
+
+def setup_database(env: dict[str, str]) -> str:
+    """Migrate the temporary SQLite database, create user + instance; return a token."""
+    manage(env, "migrate", "--no-input", "-v", "0")
+    return manage(env, "shell", "-c", _SETUP_INSTANCE).strip().splitlines()[-1]
+
+
+@dataclass
+class Gunicorn:
+    port: int
+    proc: subprocess.Popen
+
+    def workers(self) -> list[psutil.Process]:
+        return psutil.Process(self.proc.pid).children()
+
+
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], log_path: Path) -> Iterator[Gunicorn]:
+    (port,) = free_ports(1)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(web_command(f"127.0.0.1:{port}"), env=env, cwd=ROOT_DIR, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    server = Gunicorn(port, proc)
+    try:
+        _wait_ready(server, log_path)
+        yield server
+    finally:
+        _stop(proc)
+
+
+def _wait_ready(server: Gunicorn, log_path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.proc.poll() is not None:
+            raise RuntimeError(f"gunicorn exited; see {log_path}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+            conn.request("GET", "/api/openapi.json", headers={"Host": DOMAIN})
+            conn.getresponse().read()
+            conn.close()
+            if len(server.workers()) >= 2:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"gunicorn did not start; see {log_path}")
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+# -- measurements ---------------------------------------------------------------------
+@dataclass
+class Row:
+    name: str
+    api: float
+    raw: float | None
+    target: str
+    met: bool | None  # None: no target
+
+    @property
+    def ratio(self) -> float | None:
+        return self.api / self.raw if self.raw else None
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def interleaved(api_fn: Callable[[], object], raw_fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """Median seconds of each side, runs alternating so that drift hits both."""
+    api_times, raw_times = [], []
+    for _ in range(repeat):
+        api_times.append(timed(api_fn))
+        raw_times.append(timed(raw_fn))
+    return statistics.median(api_times), statistics.median(raw_times)
+
+
+def ratio_row(name: str, api: float, raw: float) -> Row:
+    return Row(name, api, raw, f">= {RATIO_TARGET}x raw", api / raw >= RATIO_TARGET)
+
+
+def big_rows(api: Api, raw: Raw, payload: Payload, repeat: int) -> list[Row]:
+    mb = payload.size / 1e6
+    up_api, up_raw = interleaved(lambda: api.upload(payload), lambda: raw.upload(payload), repeat)
+    doc_id, key = api.upload(payload), raw.upload(payload)
+    down_api, down_raw = interleaved(lambda: _check(api.download(doc_id), payload.size),
+                                     lambda: _check(raw.download(key), payload.size), repeat)
+    label = f"{payload.size // MiB} MiB"
+    return [ratio_row(f"{label} upload, MB/s", mb / up_api, mb / up_raw),
+            ratio_row(f"{label} download, MB/s", mb / down_api, mb / down_raw)]
+
+
+def _check(got: int, want: int) -> None:
+    if got != want:
+        raise RuntimeError(f"read {got} bytes, expected {want}")
+
+
+def small_series_api(api: Api, count: int, clients: int) -> None:
+    data = os.urandom(SMALL)
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324
+
+    def one_client(n: int) -> None:
+        with contextlib.closing(api.connect()) as conn:
+            for _ in range(n):
+                api.upload_small(conn, data, md5)
+
+    _fan_out(one_client, count, clients)
+
+
+def small_series_raw(raw: Raw, count: int, clients: int) -> None:
+    data = os.urandom(SMALL)
+
+    def one_client(n: int) -> None:
+        for _ in range(n):
+            raw.upload_small(data)
+
+    _fan_out(one_client, count, clients)
+
+
+def _fan_out(one_client: Callable[[int], None], count: int, clients: int) -> None:
+    if clients == 1:
+        one_client(count)
+        return
+    with ThreadPoolExecutor(clients) as pool:
+        for fut in [pool.submit(one_client, count // clients) for _ in range(clients)]:
+            fut.result()
+
+
+def small_rows(api: Api, raw: Raw, sizes: Sizes) -> list[Row]:
+    rows = []
+    for clients in (1, sizes.clients):
+        count = sizes.small_count - sizes.small_count % clients
+        t_api, t_raw = interleaved(lambda c=clients, n=count: small_series_api(api, n, c),
+                                   lambda c=clients, n=count: small_series_raw(raw, n, c), sizes.repeat)
+        who = "sequential" if clients == 1 else f"{clients} clients"
+        rows.append(Row(f"{count} x 1 KiB uploads ({who}), req/s", count / t_api, count / t_raw, "report", None))
+    return rows
+
+
+def _status_kib(pid: int, name: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        match = re.search(rf"^{name}:\s+(\d+) kB", f.read(), re.M)
+    if not match:
+        raise RuntimeError(f"no {name} in /proc/{pid}/status")
+    return int(match.group(1))
+
+
+def peak_growth_mib(pids: list[int], action: Callable[[], object]) -> float:
+    """The largest VmHWM-after minus VmRSS-before of these processes around ``action``.
+
+    Writing 5 to /proc/PID/clear_refs resets the high-water mark to the current
+    RSS, so the kernel records the exact peak: no sampling gaps.
+    """
+    before = {}
+    for pid in pids:
+        with open(f"/proc/{pid}/clear_refs", "w") as f:
+            f.write("5")
+        before[pid] = _status_kib(pid, "VmRSS")
+    action()
+    return max(_status_kib(pid, "VmHWM") - before[pid] for pid in pids) / 1024
+
+
+def rss_row(server: Gunicorn, api: Api, payload: Payload, clients: int) -> Row:
+    """On a fresh server: warm both workers with small requests, then watch one big upload."""
+    for _ in range(3):
+        small_series_api(api, 4 * clients, clients)
+    growth = peak_growth_mib([p.pid for p in server.workers()], lambda: api.upload(payload))
+    name = f"worker peak RSS growth, {payload.size // MiB} MiB upload, MiB"
+    return Row(name, growth, None, f"<= {RSS_TARGET_MIB} MiB", growth <= RSS_TARGET_MIB)
+
+
+def warm_up(api: Api, raw: Raw, buf: bytearray) -> None:
+    """First writes make SeaweedFS grow volumes: do them before timing anything."""
+    payload = Payload(2 * BLOCK, buf)
+    api.download(api.upload(payload))
+    raw.download(raw.upload(payload))
+    small_series_api(api, 8, 2)
+    small_series_raw(raw, 8, 2)
+
+
+# -- report -------------------------------------------------------------------------------
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if value < 10 else f"{value:.0f}"
+
+
+def table(rows: list[Row]) -> str:
+    lines = [HEADER, "| --- | ---: | ---: | ---: | --- | --- |"]
+    for row in rows:
+        met = "-" if row.met is None else ("yes" if row.met else "NO")
+        lines.append(f"| {row.name} | {_fmt(row.api)} | {_fmt(row.raw)} | {_fmt(row.ratio)} | {row.target} | {met} |")
+    return "\n".join(lines)
+
+
+def context_line(sizes: Sizes, quick: bool) -> str:
+    return (f"{'quick (sizes too small for the targets to mean much)' if quick else 'full'} run; "
+            f"{os.cpu_count()} CPU core(s) shared by client, gunicorn and SeaweedFS; Python "
+            f"{platform.python_version()}; throughput rows: median of {sizes.repeat}, api and raw alternating")
+
+
+# -- main --------------------------------------------------------------------------------
+def run(sizes: Sizes, tmp: Path) -> list[Row]:
+    buf = bytearray(os.urandom(BLOCK))
+    with SeaweedFS(data_dir=tmp / "s3") as s3:  # the defaults of the real run
+        config = s3.config()
+        env = server_env(tmp, config.to_url())
+        api = Api(0, setup_database(env))
+        raw = Raw(make_client(config), bucket_name(config.bucket_prefix, None))
+        with gunicorn(env, tmp / "gunicorn.log") as server:
+            api.port = server.port
+            warm_up(api, raw, buf)
+            rows = progress(big_rows(api, raw, Payload(sizes.big, buf), sizes.repeat))
+            rows += progress(small_rows(api, raw, sizes))
+        with gunicorn(env, tmp / "gunicorn-rss.log") as server:
+            api.port = server.port
+            rows += progress([rss_row(server, api, Payload(sizes.rss_big, buf), sizes.clients)])
+    return rows
+
+
+def progress(rows: list[Row]) -> list[Row]:
+    """Rows to stderr as soon as measured: a later failure does not lose them."""
+    for row in rows:
+        print(f"  {row.name}: api {_fmt(row.api)}, raw {_fmt(row.raw)}", file=sys.stderr, flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not figures")
+    parser.add_argument("--repeat", type=int, help="series per throughput row (default 3, quick 1)")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    if args.repeat:
+        sizes = Sizes(sizes.big, sizes.small_count, sizes.rss_big, args.repeat, sizes.clients)
+    tmp = Path(tempfile.mkdtemp(prefix="cozy-bench-"))
+    keep = args.keep
+    try:
+        rows = run(sizes, tmp)
+    except BaseException:
+        keep = True  # the gunicorn logs tell why
+        raise
+    finally:
+        if keep:
+            print(f"kept {tmp} (gunicorn*.log, s3/weed.log)", file=sys.stderr)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print(context_line(sizes, args.quick))
+    print(table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
