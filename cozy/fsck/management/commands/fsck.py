@@ -1,0 +1,61 @@
+"""``manage.py fsck <domain> [--json] [--fix] [--deep] [--shards N]`` and ``fsck --all``.
+
+A progress bar on a terminal, JSON lines otherwise (or with --json). Exit
+status: 0 clean, 1 anomalies found, 2 error. See docs/fsck.md.
+"""
+
+from __future__ import annotations
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from cozy.fsck.index_scan import count_expected
+from cozy.fsck.output import JsonOutput, RichOutput
+from cozy.fsck.runner import Options, check_instance
+from cozy.instances.models import Instance
+from s3util import sanitize_error
+
+
+class Command(BaseCommand):
+    help = "Check instances' file index against their objects on S3 (exit 0 clean, 1 anomalies, 2 error)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("domain", nargs="?", help="the instance to check")
+        parser.add_argument("--all", action="store_true", help="check every ready instance")
+        parser.add_argument("--json", action="store_true", help="JSON lines even on a terminal")
+        parser.add_argument("--fix", action="store_true", help="repair what is safe and report each action")
+        parser.add_argument("--deep", action="store_true", help="re-read every object and recompute its MD5")
+        parser.add_argument("--shards", type=int, default=1, help="key-range shards checked in parallel threads")
+
+    def handle(self, *args, **opts) -> None:
+        if bool(opts["domain"]) == bool(opts["all"]):
+            raise CommandError("give one domain, or --all", returncode=2)
+        if not 1 <= opts["shards"] <= 256:
+            raise CommandError("--shards must be between 1 and 256", returncode=2)
+        instances = self._instances(opts)
+        options = Options(fix=opts["fix"], deep=opts["deep"], shards=opts["shards"])
+        tty = not opts["json"] and self.stdout.isatty()
+        stream = self.stdout._out  # the raw stream: OutputWrapper would add a newline to each chunk rich writes
+        out = RichOutput(stream) if tty else JsonOutput(stream)
+        found = failed = 0
+        for instance in instances:
+            try:
+                with out.progress(instance.domain, count_expected(instance)) as tick:
+                    report = check_instance(instance, options, tick)
+            except Exception as err:  # noqa: BLE001 - report it, go on with the next instance
+                failed += 1
+                out.error(instance.domain, sanitize_error(err))
+                continue
+            out.report(report)
+            found += len(report.anomalies)
+        if failed:
+            raise SystemExit(2)
+        if found:
+            raise SystemExit(1)
+
+    def _instances(self, opts) -> list[Instance]:
+        if opts["all"]:
+            return list(Instance.objects.filter(state=Instance.State.READY).order_by("domain"))
+        instance = Instance.objects.filter(domain=opts["domain"].lower()).first()
+        if instance is None:
+            raise CommandError("no such instance", returncode=2)
+        return [instance]
