@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "cozy.instances",
     "cozy.files",
     "cozy.drive",
+    "cozy.fsck",
+    "cozy.deletion",
 ]
 
 MIDDLEWARE = [

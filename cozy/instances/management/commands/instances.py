@@ -1,4 +1,4 @@
-"""``manage.py instances create|list|show|token|revoke``."""
+"""``manage.py instances create|list|show|token|revoke|destroy``."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from cozy.instances.services import create_instance
 
 
 class Command(BaseCommand):
-    help = "Manage instances: create, list, show, token, revoke."
+    help = "Manage instances: create, list, show, token, revoke, destroy."
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
@@ -32,6 +32,10 @@ class Command(BaseCommand):
         revoke = sub.add_parser("revoke", help="revoke every token of an instance with this name")
         revoke.add_argument("domain")
         revoke.add_argument("--name", default="cli")
+        destroy = sub.add_parser("destroy", help="delete an instance and all its data (a background job)")
+        destroy.add_argument("domain")
+        destroy.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+        destroy.add_argument("--wait", action="store_true", help="wait for the job and show its progress")
 
     def handle(self, *args, action: str, **opts) -> None:
         getattr(self, f"do_{action}")(**opts)
@@ -81,3 +85,9 @@ class Command(BaseCommand):
             revoked_at=timezone.now()
         )
         self.stdout.write(f"revoked {count} token(s)")
+
+    def do_destroy(self, domain: str, yes: bool, wait: bool, **_: object) -> None:
+        from cozy.deletion.command import destroy  # the deletion app sits above this one
+
+        # The raw stream: OutputWrapper would end every partial write (a progress bar) with a newline.
+        destroy(domain, yes=yes, wait=wait, out=self.stdout._out)

@@ -1,0 +1,1 @@
+"""Instance deletion: a resumable Celery job that removes every byte of one instance."""

@@ -1,0 +1,97 @@
+"""Ask for an instance's deletion: the instance turns ``deleting`` and a job is queued.
+
+Used by ``manage.py instances destroy`` and the admin action.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+
+from cozy.deletion.index import index_totals
+from cozy.deletion.models import DeletionJob
+from cozy.instances.models import Instance
+from cozy.instances.services import org_bucket
+from vfs_s3.connection import current_config
+
+log = logging.getLogger("cozy.deletion")
+
+
+class DeletionRefused(Exception):
+    """The request cannot be honoured; the message says why, for an operator."""
+
+
+def _explain_missing(domain: str) -> DeletionRefused:
+    done = DeletionJob.objects.filter(domain=domain, state=DeletionJob.State.DONE).first()
+    if done is not None:
+        when = done.finished_at.strftime("%Y-%m-%d %H:%M UTC") if done.finished_at else "earlier"
+        return DeletionRefused(f"the instance {domain!r} was already deleted ({when}, job {done.pk})")
+    return DeletionRefused(f"no instance with domain {domain!r}")
+
+
+def get_instance(domain: str) -> Instance:
+    instance = Instance.objects.filter(domain=domain.lower()).first()
+    if instance is None:
+        raise _explain_missing(domain.lower())
+    return instance
+
+
+def request_deletion(domain: str, requested_by: str = "") -> tuple[DeletionJob, bool]:
+    """Mark the instance ``deleting`` and queue its job; (job, created).
+
+    An instance already being deleted gets its open job back, re-queued (a
+    failed one starts again where it stopped); a second message is harmless.
+    """
+    domain = domain.lower()
+    with transaction.atomic():
+        job, created = open_job(domain, requested_by)
+        transaction.on_commit(lambda: enqueue(job.pk))
+    log.info("deletion of instance %s %s (job %s)", domain, "requested" if created else "re-queued", job.pk)
+    return job, created
+
+
+@transaction.atomic
+def open_job(domain: str, requested_by: str = "") -> tuple[DeletionJob, bool]:
+    """Turn the instance ``deleting`` and create or reopen its job, in one transaction.
+
+    Sends no message; :func:`request_deletion` does. A benchmark or an
+    operator's shell can run the job in-process with ``runner.run_job``.
+    """
+    instance = Instance.objects.select_for_update().filter(domain=domain.lower()).first()
+    if instance is None:
+        raise _explain_missing(domain.lower())
+    job = DeletionJob.objects.filter(db_prefix=instance.db_prefix).exclude(state=DeletionJob.State.DONE).first()
+    created = job is None
+    if created:
+        job = _new_job(instance, requested_by)
+    elif job.state == DeletionJob.State.FAILED:
+        job.state, job.finished_at = DeletionJob.State.QUEUED, None
+        job.save(update_fields=["state", "finished_at"])
+    if instance.state != Instance.State.DELETING:
+        instance.state = Instance.State.DELETING
+        instance.save(update_fields=["state"])
+    return job, created
+
+
+def _new_job(instance: Instance, requested_by: str) -> DeletionJob:
+    objects, size = index_totals(instance)
+    return DeletionJob.objects.create(
+        domain=instance.domain, db_prefix=instance.db_prefix, org_id=instance.org_id,
+        org_bucket=org_bucket(instance), bucket_prefix=current_config().bucket_prefix,
+        requested_by=requested_by[:150], expected_objects=objects, expected_bytes=size,
+    )  # fmt: skip
+
+
+def enqueue(job_id: int) -> None:
+    from cozy.deletion.tasks import delete_instance
+
+    delete_instance.delay(job_id)
+
+
+def requeue_unfinished() -> int:
+    """Send a message for every unfinished job: a worker that died with one may have lost it."""
+    jobs = list(DeletionJob.objects.filter(state__in=DeletionJob.UNFINISHED).values_list("pk", flat=True))
+    for job_id in jobs:
+        enqueue(job_id)
+    return len(jobs)
