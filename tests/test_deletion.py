@@ -10,13 +10,10 @@ from __future__ import annotations
 import hashlib
 import io
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -371,16 +368,3 @@ def test_an_area_outside_the_instance_is_refused():
     finally:
         areas._providers.pop("test-bad")
     assert {a.prefix for a in areas.areas_for(target)} == {"abc/"}
-
-
-# -- the benchmark's smoke run ---------------------------------------------------------------
-def test_benchmark_quick_run_prints_its_table():
-    root = Path(__file__).resolve().parent.parent
-    result = subprocess.run([sys.executable, "-m", "benchmarks.bench_deletion", "--quick"], cwd=root,
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    rows = [line for line in result.stdout.splitlines() if line.startswith("| ")]
-    assert rows[0].startswith("| method |")
-    names = [row.split("|")[1].strip() for row in rows[1:]]
-    assert names[0] == "cozy deletion job" and names[1] == "raw batched DeleteObjects"
-    assert names[2].startswith("one DELETE per key") and names[3].startswith("listing alone")

@@ -1,0 +1,79 @@
+"""Each benchmark's --quick mode runs end to end and prints every row of its table.
+
+The figures themselves are not judged here (the machine may be busy); the tables must be
+complete and hold numbers, so a broken benchmark is seen before anyone needs its figures.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
+
+
+def run_quick(module: str, timeout: int = 180) -> tuple[str, list[list[str]]]:
+    """Run ``python -m benchmarks.<module> --quick``; its stdout and its table's body rows."""
+    done = subprocess.run([sys.executable, "-m", f"benchmarks.{module}", "--quick"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    table = [[c.strip() for c in line.strip().strip("|").split("|")]
+             for line in done.stdout.splitlines() if line.startswith("|")]  # fmt: skip
+    assert len(table) > 2 and set(table[1][0]) <= set("-: "), done.stdout  # a header, a rule, rows
+    return done.stdout, [table[0], *table[2:]]
+
+
+def test_storage_benchmark():
+    stdout, (_, *rows) = run_quick("bench_storage")
+    assert stdout.startswith("quick ")
+    assert [row[0] for row in rows] == [
+        "save 1 KiB, ops/s",
+        "full read 1 KiB, ops/s",
+        "save 8 MiB, MB/s",
+        "full read 8 MiB, MB/s",
+        "save 24 MiB, MB/s",
+        "full read 24 MiB, MB/s",
+        "peak RSS growth, 48 MiB unknown-length save, MiB",
+        "that save, MB/s (one run each)",
+    ]
+    for name, raw, vfs, dj, vs_raw, vs_dj, _target, met in rows:
+        assert all(float(x) > 0 for x in (raw, vfs, dj, vs_raw, vs_dj)), name
+        assert met in ("yes", "NO", "-")
+
+
+def test_api_benchmark():
+    stdout, (_, *rows) = run_quick("bench_api")
+    assert stdout.startswith("quick ")
+    assert [row[0] for row in rows] == [
+        "16 MiB upload, MB/s",
+        "16 MiB download, MB/s",
+        "40 x 1 KiB uploads (sequential), req/s",
+        "40 x 1 KiB uploads (4 clients), req/s",
+        "worker peak RSS growth, 32 MiB upload, MiB",
+    ]
+    for name, api, raw, ratio, _target, met in rows:
+        assert float(api) > 0, name
+        if name.startswith("worker peak RSS"):
+            assert (raw, ratio) == ("-", "-")
+        else:
+            assert float(raw) > 0 and float(ratio) > 0, name
+        assert met in ("yes", "NO", "-")
+
+
+def test_fsck_benchmark():
+    _, (header, *rows) = run_quick("bench_fsck", timeout=120)
+    assert header[:2] == ["measure", "files"]
+    assert [row[0] for row in rows] == ["time", "peak RSS", "time", "peak RSS", "fsck RSS 1,000 vs 300"]
+    assert all(row[4].endswith(("x", "%")) for row in rows), rows  # the ratio column
+
+
+def test_deletion_benchmark():
+    _, (header, *rows) = run_quick("bench_deletion", timeout=120)
+    assert header[0] == "method"
+    names = [row[0] for row in rows]
+    assert names[:2] == ["cozy deletion job", "raw batched DeleteObjects"]
+    assert names[2].startswith("one DELETE per key") and names[3].startswith("listing alone")
