@@ -22,6 +22,7 @@ work the job has to do that the raw baseline, given its keys, does not.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import os
 import platform
@@ -37,6 +38,7 @@ from pathlib import Path
 from minio import Minio
 from minio.deleteobjects import DeleteObject
 
+from benchmarks.latency_proxy import LatencyProxy
 from s3util import make_client
 from s3util.seaweedfs import SeaweedFS
 
@@ -181,11 +183,16 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def run(counts: Counts, tmp: Path) -> tuple[list[Row], dict[str, float]]:
+def run(counts: Counts, tmp: Path, latency_ms: float = 0) -> tuple[list[Row], dict[str, float]]:
     server = SeaweedFS(data_dir=tmp / "weed").start()
+    proxy = None
     try:
         bucket_prefix = "bench" + secrets.token_hex(3)
-        config = server.config(bucket_prefix=bucket_prefix)
+        direct = server.config(bucket_prefix=bucket_prefix)
+        config = direct
+        if latency_ms:  # every measured request crosses the proxy; writing the objects does not
+            proxy = LatencyProxy(direct.host, direct.port or 80, latency_ms)
+            config = dataclasses.replace(direct, port=proxy.port)
         django_setup(tmp, config.to_url())
         client = make_client(config)
         prefix = make_instance()
@@ -200,7 +207,7 @@ def run(counts: Counts, tmp: Path) -> tuple[list[Row], dict[str, float]]:
         neighbour_keys = content_keys(neighbour, counts.neighbours)
         everything = cozy_keys + raw_keys + sample + neighbour_keys
         print(f"writing {len(everything):,} objects...", file=sys.stderr, flush=True)
-        put_seconds = put_all(client, bucket, everything)
+        put_seconds = put_all(make_client(direct), bucket, everything)
 
         print("deleting: raw batched, cozy job, per key...", file=sys.stderr, flush=True)
         listing = Row("listing alone (the instance's keys, nothing deleted)", counts.objects,
@@ -216,6 +223,8 @@ def run(counts: Counts, tmp: Path) -> tuple[list[Row], dict[str, float]]:
         stats = {"put_seconds": put_seconds, "put_objects": len(everything)}
         return [cozy, raw, single, listing], stats
     finally:
+        if proxy:
+            proxy.close()
         server.stop()
 
 
@@ -224,18 +233,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke run, not a measurement")
     parser.add_argument("--objects", type=int, help="objects in the instance (default 100,000; quick 2,000)")
     parser.add_argument("--per-key-sample", type=int, help="keys deleted one by one (default 5,000)")
+    parser.add_argument("--latency-ms", type=float, default=0,
+                        help="delay added each way to every S3 request, through a proxy (default 0)")
     args = parser.parse_args(argv)
     counts = QUICK if args.quick else FULL
     if args.objects or args.per_key_sample:
         counts = Counts(args.objects or counts.objects, args.per_key_sample or counts.per_key_sample,
                         counts.neighbours)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="cozy-bench-deletion-") as tmp:
-        rows, stats = run(counts, Path(tmp))
+        rows, stats = run(counts, Path(tmp), args.latency_ms)
     put_rate = stats["put_objects"] / stats["put_seconds"]
     print(
         f"{'quick smoke run' if args.quick else 'full run'}: SeaweedFS, Python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs; writing {stats['put_objects']:,} objects took {stats['put_seconds']:.1f} s "
         f"({put_rate:,.0f} PUT/s, {PUT_THREADS} threads); the cozy job ran in-process, not through a broker"
+        + (f"; {args.latency_ms:g} ms added each way to every measured request" if args.latency_ms else "")
     )
     print(table(rows))
     return 0

@@ -87,7 +87,10 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Concurrent uploads and a worker share the file: wait for locks instead of failing.
     # IMMEDIATE transactions take the write lock up front, so concurrent writers wait
     # for each other instead of failing with "database is locked" on upgrade.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(timeout=30, transaction_mode="IMMEDIATE")
+    # WAL lets readers and the one writer go on together, with one fsync a commit.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        timeout=30, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+    )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

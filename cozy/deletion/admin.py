@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from cozy.deletion.models import DeletionJob
 from cozy.deletion.progress import describe
 from cozy.deletion.services import DeletionRefused, request_deletion
+from cozy.files.content import used_bytes
+from cozy.files.models import Node
 from cozy.instances.models import Instance
 
 
 @admin.action(description="Delete the selected instances and all their data", permissions=["delete"])
-def destroy_instances(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Instance]) -> None:
-    """Queue one deletion job per instance (staff with the delete permission only)."""
+def destroy_instances(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Instance]
+) -> TemplateResponse | None:
+    """Ask first, then queue one deletion job per instance (staff with the delete permission only)."""
+    if request.POST.get("confirm") != "yes":
+        return _confirm_page(modeladmin, request, queryset)
     who = f"admin: {request.user.get_username()}"
     for domain in queryset.values_list("domain", flat=True):
         try:
@@ -23,6 +31,23 @@ def destroy_instances(modeladmin: admin.ModelAdmin, request: HttpRequest, querys
             modeladmin.message_user(request, str(err), messages.WARNING)
             continue
         modeladmin.message_user(request, f"deletion of {job.domain} queued (job {job.pk})", messages.SUCCESS)
+
+
+def _confirm_page(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Instance]) -> TemplateResponse:
+    """What will go, with its size, and a second submit that carries ``confirm=yes``."""
+    rows = [
+        {"domain": inst.domain, "owner": inst.owner, "files": inst.nodes.filter(type=Node.Type.FILE).count(),
+         "bytes": used_bytes(inst)}
+        for inst in queryset.select_related("owner")
+    ]  # fmt: skip
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "rows": rows,
+        "selected": [str(pk) for pk in queryset.values_list("pk", flat=True)],
+        "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        "opts": modeladmin.model._meta,
+    }
+    return TemplateResponse(request, "admin/deletion/confirm_destroy.html", context)
 
 
 class InstanceAdmin(admin.ModelAdmin):
