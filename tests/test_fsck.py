@@ -373,6 +373,9 @@ def test_celery_task_gives_the_same_report_as_the_command(celery_worker, shared_
         assert run.report["anomalies"] == command_report, run.shards
         assert run.report["summary"] == summary
     assert sorted(run.parts.count() for run in runs) == [0, 0, 4]
+    # The command hands its checks to the workers with --queue, and prints the same.
+    assert fsck(cozy.host, "--json", "--queue", "--shards", "2") == (code, lines, summary)
+    assert runs.all().count() == 4 and runs.latest("pk").parts.count() == 3
 
 
 class _Terminal(io.StringIO):

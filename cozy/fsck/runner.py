@@ -67,6 +67,12 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         return {"domain": self.domain, "anomalies": [a.to_json() for a in self.anomalies], "summary": self.summary()}
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Report:
+        summary = data["summary"]
+        anomalies = [Anomaly.from_json(a) for a in data["anomalies"]]
+        return cls(data["domain"], anomalies, summary["objects"], summary["entries"])
+
 
 def store_for(instance: Instance) -> StoreAccess:
     return StoreAccess(current_client(), org_bucket(instance), instance.key_prefix)

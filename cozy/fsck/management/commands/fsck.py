@@ -1,4 +1,4 @@
-"""``manage.py fsck <domain> [--json] [--fix] [--deep] [--shards N]`` and ``fsck --all``.
+"""``manage.py fsck <domain> [--json] [--fix] [--deep] [--shards N] [--queue]`` and ``fsck --all``.
 
 A progress bar on a terminal, JSON lines otherwise (or with --json). Exit
 status: 0 clean, 1 anomalies found, 2 error. See docs/fsck.md.
@@ -6,13 +6,20 @@ status: 0 clean, 1 anomalies found, 2 error. See docs/fsck.md.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cozy.fsck.index_scan import count_expected
+from cozy.fsck.models import FsckRun
 from cozy.fsck.output import JsonOutput, RichOutput
-from cozy.fsck.runner import Options, check_instance
+from cozy.fsck.runner import Options, Report, check_instance
+from cozy.fsck.tasks import fsck_run
 from cozy.instances.models import Instance
 from s3util import sanitize_error
+
+POLL_SECONDS = 0.5
 
 
 class Command(BaseCommand):
@@ -24,7 +31,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="JSON lines even on a terminal")
         parser.add_argument("--fix", action="store_true", help="repair what is safe and report each action")
         parser.add_argument("--deep", action="store_true", help="re-read every object and recompute its MD5")
-        parser.add_argument("--shards", type=int, default=1, help="key-range shards checked in parallel threads")
+        parser.add_argument("--shards", type=int, default=1,
+                            help="key-range shards checked in parallel (threads here, tasks with --queue)")
+        parser.add_argument("--queue", action="store_true",
+                            help="run the checks on the Celery workers and wait for their reports")
 
     def handle(self, *args, **opts) -> None:
         if bool(opts["domain"]) == bool(opts["all"]):
@@ -36,17 +46,15 @@ class Command(BaseCommand):
         tty = not opts["json"] and self.stdout.isatty()
         stream = self.stdout._out  # the raw stream: OutputWrapper would add a newline to each chunk rich writes
         out = RichOutput(stream) if tty else JsonOutput(stream)
+        reports = queued_reports(instances, options) if opts["queue"] else local_reports(instances, options, out)
         found = failed = 0
-        for instance in instances:
-            try:
-                with out.progress(instance.domain, count_expected(instance)) as tick:
-                    report = check_instance(instance, options, tick)
-            except Exception as err:  # noqa: BLE001 - report it, go on with the next instance
+        for domain, report in reports:
+            if isinstance(report, str):
                 failed += 1
-                out.error(instance.domain, sanitize_error(err))
-                continue
-            out.report(report)
-            found += len(report.anomalies)
+                out.error(domain, report)
+            else:
+                out.report(report)
+                found += len(report.anomalies)
         if failed:
             raise SystemExit(2)
         if found:
@@ -59,3 +67,30 @@ class Command(BaseCommand):
         if instance is None:
             raise CommandError("no such instance", returncode=2)
         return [instance]
+
+
+Reports = Iterator[tuple[str, "Report | str"]]  # (domain, its report or an error message)
+
+
+def local_reports(instances: list[Instance], options: Options, out: JsonOutput | RichOutput) -> Reports:
+    for instance in instances:
+        try:
+            with out.progress(instance.domain, count_expected(instance)) as tick:
+                yield instance.domain, check_instance(instance, options, tick)
+        except Exception as err:  # noqa: BLE001 - report it, go on with the next instance
+            yield instance.domain, sanitize_error(err)
+
+
+def queued_reports(instances: list[Instance], options: Options) -> Reports:
+    """One run per instance on the workers (shards become tasks); reports in the order asked."""
+    runs = []
+    for instance in instances:
+        run = FsckRun.objects.create(instance=instance, fix=options.fix, deep=options.deep, shards=options.shards)
+        fsck_run.delay(run.pk)
+        runs.append(run)
+    for run in runs:
+        while run.state not in (FsckRun.State.DONE, FsckRun.State.FAILED):
+            time.sleep(POLL_SECONDS)
+            run.refresh_from_db()
+        domain = run.instance.domain
+        yield domain, Report.from_json(run.report) if run.state == FsckRun.State.DONE else run.error
