@@ -13,13 +13,16 @@ import threading
 class CuttingProxy:
     """Forwards 127.0.0.1:<port> to the target; after ``cut_after(n)`` every
     connection that sends more than ``n`` bytes upstream is dropped (client
-    retries included), until ``heal()``."""
+    retries included), until ``heal()``. ``flip_byte_at(n)`` damages one byte
+    instead: byte ``n`` of the first connection to send that much upstream."""
 
     def __init__(self, target_host: str, target_port: int):
         self.target = (target_host, target_port)
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self._cut_after: int | None = None
+        self._flip_at: int | None = None
+        self.flips = 0
         self.cuts = 0
         self._lock = threading.Lock()
         self._stopped = False
@@ -28,6 +31,22 @@ class CuttingProxy:
     def cut_after(self, nbytes: int) -> None:
         with self._lock:
             self._cut_after = nbytes
+
+    def flip_byte_at(self, offset: int) -> None:
+        with self._lock:
+            self._flip_at = offset
+
+    def _maybe_flip(self, data: bytes, sent: int) -> bytes:
+        """XOR one byte if this chunk holds the chosen offset (once, for one connection)."""
+        with self._lock:
+            at = self._flip_at
+            if at is None or not sent <= at < sent + len(data):
+                return data
+            self._flip_at = None
+            self.flips += 1
+        damaged = bytearray(data)
+        damaged[at - sent] ^= 0xFF
+        return bytes(damaged)
 
     def heal(self) -> None:
         with self._lock:
@@ -58,7 +77,7 @@ class CuttingProxy:
                     for s in (src, dst):
                         s.shutdown(socket.SHUT_RDWR)
                     return
-                dst.sendall(data)
+                dst.sendall(self._maybe_flip(data, sent) if upstream else data)
                 sent += len(data)
         except OSError:
             pass

@@ -10,6 +10,7 @@ bucket, key, credential or signed URL.
 
 from __future__ import annotations
 
+import ipaddress
 import mimetypes
 import posixpath
 from datetime import timedelta
@@ -98,6 +99,7 @@ class S3Storage(BaseStorage):
             "multipart_threshold": 8 * 1024 * 1024,
             "part_size": 8 * 1024 * 1024,
             "parallel_parts": 4,
+            "part_checksums": None,  # None: on, except plain HTTP to this machine (see sends_part_checksums)
             "object_parameters": {},
             "querystring_auth": True,
             "querystring_expire": 3600,
@@ -127,6 +129,19 @@ class S3Storage(BaseStorage):
     @property
     def client(self) -> Minio:
         return client_for(self.fs_url or current_url())
+
+    @property
+    def sends_part_checksums(self) -> bool:
+        """Whether each multipart part carries its own Content-MD5.
+
+        Over HTTPS nothing else checks a part's bytes (the SDK sends UNSIGNED-PAYLOAD),
+        and over plain HTTP the signed SHA-256 is not checked by every server
+        (SeaweedFS accepts a wrong one; it does check Content-MD5). Only on loopback,
+        where no wire can damage the bytes, is the extra MD5 pass skipped by default.
+        """
+        if self.part_checksums is not None:
+            return bool(self.part_checksums)
+        return self.config.use_ssl or not _is_loopback(self.config.host)
 
     @property
     def bucket_name(self) -> str:
@@ -163,7 +178,7 @@ class S3Storage(BaseStorage):
             metadata={**params.get("Metadata", {}), **(metadata or {})},
             headers=headers,
             expected_md5=expected_md5,
-            part_checksums=self.config.use_ssl,
+            part_checksums=self.sends_part_checksums,
             options=self.write_options,
         )
 
@@ -286,3 +301,11 @@ class S3Storage(BaseStorage):
 def _guess_type(name: str) -> str:
     return mimetypes.guess_type(posixpath.basename(name))[0] or "application/octet-stream"
 
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a DNS name
+        return False

@@ -136,7 +136,7 @@ class S3Writer:
     metadata: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     expected_md5: str | None = None
-    # Content-MD5 on each part; over plain HTTP the SDK's signed SHA-256 already covers the payload.
+    # Content-MD5 on each part, so the server refuses a part damaged on the way (S3Storage decides).
     part_checksums: bool = True
     options: WriteOptions = field(default_factory=WriteOptions)
     result: WriteResult | None = None
