@@ -84,7 +84,11 @@ def test_bad_requests(cozy):
     assert_error(cozy.upload("x", b"1", dir_id="no-such-dir"), 404)
     fid = doc_id(cozy.upload("f", b"1"))
     assert_error(cozy.upload("x", b"1", dir_id=fid), 400)
-    assert_error(cozy.client.post(f"/files/{ROOT}?Type=file&Name=form", data={"a": "b"}, **cozy._h()), 400)
+    form = assert_error(cozy.client.post(f"/files/{ROOT}?Type=file&Name=form", data={"a": "b"}, **cozy._h()), 400)
+    assert "form (multipart/form-data)" in form["errors"][0]["detail"]
+    urlencoded = cozy.client.post(f"/files/{ROOT}?Type=file&Name=form", data=b"a=b", **cozy._h(),
+                                  content_type="application/x-www-form-urlencoded")  # curl --data-binary's default
+    assert "Content-Type" in assert_error(urlencoded, 400)["errors"][0]["detail"]
     assert_error(cozy.upload("x", b"1", dir_id=TRASH), 400)
 
 

@@ -7,6 +7,7 @@ as it is; what is missing is started here as a child process.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -82,12 +83,16 @@ def children(env: dict[str, str], bind: str) -> list[subprocess.Popen]:
 def stop_all(procs: list[subprocess.Popen]) -> None:
     for proc in procs:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
+            # The leader only: gunicorn's master and Celery's main process stop their own
+            # children; signalling the whole group made Celery log its pool's deaths as errors.
+            proc.terminate()
     deadline = time.monotonic() + 15
     for proc in procs:
         try:
             proc.wait(max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
+            pass
+        with contextlib.suppress(ProcessLookupError):  # whatever is left of its group, leader included
             os.killpg(proc.pid, signal.SIGKILL)
 
 

@@ -91,7 +91,8 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 def body_upload(request: HttpRequest) -> content.Upload:
     ctype = request.META.get("CONTENT_TYPE", "")
     if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        raise BadRequest("send the file itself as the request body, not a form")
+        form = ctype.split(";")[0]
+        raise BadRequest(f"this body is a form ({form}): send the file itself, with its own Content-Type")
     raw_length = request.META.get("CONTENT_LENGTH") or ""
     if raw_length:
         if not raw_length.isdigit():
