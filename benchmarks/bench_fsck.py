@@ -13,6 +13,8 @@ median of the repeats is shown.
 Baseline: ListObjectsV2 of ``<db_prefix>/`` (every page, nothing else done) plus
 one pass over the index rows of files and versions (``values_list().iterator()``).
 fsck: the whole check of the instance (merge join, MD5 by ETag, thumbnails, tree checks).
+A last row checks the largest instance again as 4 key-range shards in local threads
+(what ``fsck --shards 4`` does; with ``--queue`` the shards go to Celery workers instead).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ FILES_PER_DIR = 1000
 PUT_THREADS = 32
 RATIO_TARGET = 1.3
 RSS_TARGET = 0.20
+SHARDS = 4
 HEADER = "| measure | files | bare list + index scan | fsck | ratio | target | met |"
 
 
@@ -74,8 +77,8 @@ def child(kind: str) -> None:
 
     instance = Instance.objects.get(domain=DOMAIN)
     started = time.perf_counter()
-    if kind == "fsck":
-        report = check_instance(instance, Options())
+    if kind in ("fsck", "sharded"):
+        report = check_instance(instance, Options(shards=SHARDS if kind == "sharded" else 1))
         count, anomalies = report.objects, len(report.anomalies)
     else:
         listed = current_client().list_objects(org_bucket(instance), prefix=instance.key_prefix, recursive=True)
@@ -155,11 +158,11 @@ class Loader:
         return time.perf_counter() - started
 
 
-def median_pair(repeat: int) -> tuple[dict, dict]:
+def median_pair(repeat: int, kind: str = "fsck") -> tuple[dict, dict]:
     base, fsck = [], []
     for _ in range(repeat):
         base.append(measure("baseline"))
-        fsck.append(measure("fsck"))
+        fsck.append(measure(kind))
 
     def med(runs: list[dict]) -> dict:
         return {"seconds": statistics.median(r["seconds"] for r in runs), "rss_kib": max(r["rss_kib"] for r in runs),
@@ -196,6 +199,9 @@ def run(plan: Plan, database_url: str | None) -> list[str]:
             rows.append(f"| peak RSS | {size:,} | {base['rss_kib'] / 1024:.0f} MiB | {rss[size]:.0f} MiB "
                         f"| {rss[size] * 1024 / base['rss_kib']:.2f}x | | |")  # fmt: skip
         small, large = plan.sizes[0], plan.sizes[-1]
+        base, sharded = median_pair(plan.repeat, "sharded")
+        rows.append(f"| time, {SHARDS} shards in threads | {large:,} | {base['seconds']:.2f} s "
+                    f"| {sharded['seconds']:.2f} s | {sharded['seconds'] / base['seconds']:.2f}x | | |")  # fmt: skip
         growth = rss[large] / rss[small] - 1
         met = "yes" if abs(growth) <= RSS_TARGET else "no"
         rows.append(f"| fsck RSS {large:,} vs {small:,} | | {rss[small]:.0f} MiB | {rss[large]:.0f} MiB "
@@ -207,7 +213,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat (a smoke run)")
     parser.add_argument("--database-url", help="an empty database to use instead of a temporary SQLite one")
-    parser.add_argument("--child", choices=["fsck", "baseline"], help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=["fsck", "sharded", "baseline"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child)
