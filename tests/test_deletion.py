@@ -20,6 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 from minio import Minio
+from minio.error import S3Error
 
 from cozy.celery import app as celery_app
 from cozy.deletion import areas, config
@@ -35,7 +36,7 @@ from s3util.naming import system_bucket
 from s3util.seaweedfs import SeaweedFS
 from tests.cozyclient import Cozy, make_instance
 from tests.worker import Worker
-from vfs_s3.connection import current_config
+from vfs_s3.connection import current_client, current_config
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -372,3 +373,28 @@ def test_an_area_outside_the_instance_is_refused():
     finally:
         areas._providers.pop("test-bad")
     assert {a.prefix for a in areas.areas_for(target)} == {"abc/"}
+
+
+def test_unfinished_uploads_are_all_aborted_even_if_one_vanishes(fs_url, s3_client, monkeypatch):
+    """An upload gone by the time it is aborted (finished meanwhile: AWS answers NoSuchUpload)
+    is skipped, not taken for a missing bucket: every other upload is still aborted."""
+    ensure_system_buckets()
+    cozy = instance_with_prefix("mpu.localhost", "u" + secrets.token_hex(4), "")
+    bucket, prefix = org_bucket(cozy.instance), cozy.instance.key_prefix
+    for n in range(30):
+        s3_client._create_multipart_upload(bucket, f"{prefix}files/f{n:02d}/{secrets.token_hex(8)}", {})
+    client = current_client()
+    abort = client._abort_multipart_upload
+    calls: list[str] = []
+
+    def first_is_already_gone(bucket_name, object_name, upload_id):
+        calls.append(object_name)
+        abort(bucket_name, object_name, upload_id)
+        if len(calls) == 1:  # SeaweedFS accepts a second abort; AWS says NoSuchUpload
+            raise S3Error(None, "NoSuchUpload", "gone", None, None, None)
+
+    monkeypatch.setattr(client, "_abort_multipart_upload", first_is_already_gone)
+    job, _ = open_job(cozy.host)
+    assert run_job(job.pk) == DeletionJob.State.DONE
+    assert len(calls) == 30
+    assert s3_client._list_multipart_uploads(bucket, prefix=prefix).uploads == []

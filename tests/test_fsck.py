@@ -352,6 +352,38 @@ def test_command_line_exit_codes_and_errors(cozy, tree, s3_client, fs_url):
     assert org_bucket(cozy.instance) not in down.stdout + down.stderr and cfg.secret_key not in down.stdout
 
 
+# -- another instance's rows hanging below ours -------------------------------------
+def test_a_neighbours_row_below_ours_is_neither_reported_nor_changed(fs_url, s3_client):
+    """A row of bob's whose parent is in alice's index is bob's anomaly: alice's run leaves it alone."""
+    alice, bob = new_cozy("alice.localhost"), new_cozy("bob.localhost")
+    e, d = mkdir(alice, "e"), mkdir(alice, "d")
+    assert alice.delete(f"/files/{e.doc_id}").status_code == 200  # e is in alice's trash
+    Node.objects.filter(pk=d.pk).update(parent=None)  # alice's own orphan: --fix moves it to lost+found
+    y, x = upload(bob, "y.txt", b"bob's"), upload(bob, "x.txt", b"bob's too")
+    Node.objects.filter(pk=y.pk).update(parent_id=e.pk)
+    Node.objects.filter(pk=x.pk).update(parent_id=d.pk, trashed=True)
+    before = list(Node.objects.filter(instance=bob.instance).order_by("pk").values())
+
+    code, lines, _ = fsck(alice.host, "--json", "--fix")
+    assert code == 1
+    assert [(a["type"], a["file_id"], a["fix"]) for a in lines] == [
+        ("index_orphan_tree", d.doc_id, "moved to /lost+found")]
+    assert list(Node.objects.filter(instance=bob.instance).order_by("pk").values()) == before
+    assert fsck(alice.host, "--json")[:2] == (0, [])
+
+
+def test_new_content_for_a_lost_file_leaves_no_phantom_version(cozy, tree, s3_client):
+    a = tree["a"]
+    remove(s3_client, cozy.instance, rel(a))
+    _, lines, _ = fsck(cozy.host, "--json", "--fix")
+    assert [x["fix"] for x in lines] == ["moved to /lost+found"]
+    assert fsck(cozy.host, "--json")[:2] == (0, [])
+    assert cozy.put(a.doc_id, b"a fresh content").status_code == 200  # the owner uploads it again
+    assert not Version.objects.filter(file__doc_id=a.doc_id, content_id=a.content_id).exists()
+    assert not LostFile.objects.filter(doc_id=a.doc_id).exists()
+    assert fsck(cozy.host, "--json")[:2] == (0, [])
+
+
 # -- Celery ----------------------------------------------------------------------
 def test_celery_task_gives_the_same_report_as_the_command(celery_worker, shared_fs_url):
     cozy = new_cozy("celery.localhost")

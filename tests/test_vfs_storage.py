@@ -10,6 +10,7 @@ import urllib.request
 from datetime import UTC
 
 import pytest
+import urllib3
 from django.core.exceptions import ImproperlyConfigured, SuspiciousOperation
 from django.core.files.base import ContentFile, File
 
@@ -146,6 +147,19 @@ def test_md5_mismatch_stores_nothing(storage, size):
     with pytest.raises(ChecksumMismatch):
         storage.save("bad/file", ContentFile(data), expected_md5=wrong)
     assert not storage.exists("bad/file")
+    assert incomplete_uploads(storage) == []
+
+
+def test_a_failed_md5_copy_leaves_no_object(storage, monkeypatch):
+    """Multipart without an expected MD5: the MD5 is added by a copy after completion; if that fails, no object."""
+
+    def cut(*args, **kwargs):
+        raise urllib3.exceptions.ProtocolError("connection reset")
+
+    monkeypatch.setattr(storage.client, "copy_object", cut)
+    with pytest.raises(OSError):
+        storage.save("big/file", Stream(6 * MiB))
+    assert not storage.exists("big/file")
     assert incomplete_uploads(storage) == []
 
 

@@ -249,8 +249,19 @@ class S3Writer:
         self._shutdown()
         etag = res.etag or ""
         if not self.expected_md5:
-            etag = self._store_md5(md5) or etag
+            try:
+                etag = self._store_md5(md5) or etag
+            except OSError:
+                self._remove_completed()  # the caller is told it failed: leave no object behind
+                raise
         return WriteResult(self._size, md5, etag)
+
+    def _remove_completed(self) -> None:
+        try:
+            with s3_errors():
+                self.client.remove_object(self.bucket, self.key)
+        except OSError:
+            pass  # fsck reports an object nothing references
 
     def _store_md5(self, md5: str) -> str | None:
         """Metadata is fixed when a multipart upload starts: copy in place to add the MD5.

@@ -100,25 +100,51 @@ class _Pipeline:
 
 
 def abort_uploads(client: Minio, area: Area) -> int:
-    """Abort the unfinished multipart uploads under the area: their parts are bytes too."""
+    """Abort the unfinished multipart uploads under the area: their parts are bytes too.
+
+    An upload that is gone by the time we abort it (finished or aborted meanwhile)
+    is skipped, not taken for a missing bucket. If any upload is still listed at the
+    end, raise OSError: the job retries rather than say it is done.
+    """
     aborted, key_marker, upload_marker = 0, None, None
+    while (result := _list_uploads(client, area, key_marker, upload_marker)) is not None:
+        for upload in result.uploads:
+            if upload.object_name.startswith(area.prefix) and _abort(client, area, upload):
+                aborted += 1
+        if not result.is_truncated:
+            break
+        # minio 7.2 stores NextUploadIdMarker under a misspelt attribute name.
+        key_marker = result.next_key_marker
+        upload_marker = result.next_upload_id_marker or getattr(result, "self._next_upload_id_marker", None)
+    left = _list_uploads(client, area, None, None)
+    if left is not None and any(u.object_name.startswith(area.prefix) for u in left.uploads):
+        raise OSError("unfinished uploads are still listed under the instance's prefix")
+    return aborted
+
+
+def _list_uploads(client: Minio, area: Area, key_marker: str | None, upload_marker: str | None):
+    """A page of uploads under the area's prefix; None when the bucket does not exist."""
     try:
-        while True:
-            result = client._list_multipart_uploads(
-                area.bucket, prefix=area.prefix, key_marker=key_marker, upload_id_marker=upload_marker
-            )
-            for upload in result.uploads:
-                if upload.object_name.startswith(area.prefix):
-                    client._abort_multipart_upload(area.bucket, upload.object_name, upload.upload_id)
-                    aborted += 1
-            if not result.is_truncated:
-                return aborted
-            key_marker, upload_marker = result.next_key_marker, result.next_upload_id_marker
+        return client._list_multipart_uploads(
+            area.bucket, prefix=area.prefix, key_marker=key_marker, upload_id_marker=upload_marker
+        )
     except TRANSPORT_ERRORS as err:
         wrapped = storage_error(err)
         if isinstance(wrapped, S3NotFoundError):
-            return aborted
+            return None
         raise wrapped from None
+
+
+def _abort(client: Minio, area: Area, upload) -> bool:
+    """Abort one upload; False when it was already gone."""
+    try:
+        client._abort_multipart_upload(area.bucket, upload.object_name, upload.upload_id)
+    except TRANSPORT_ERRORS as err:
+        wrapped = storage_error(err)
+        if isinstance(wrapped, S3NotFoundError):
+            return False
+        raise wrapped from None
+    return True
 
 
 def sweep(client: Minio, area: Area, on_progress: OnProgress, *, page_size: int = 1000, parallel: int = 4) -> None:

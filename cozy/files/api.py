@@ -8,9 +8,10 @@ that uploads and downloads stream.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -22,7 +23,7 @@ from cozy.files.errors import APIError, BadRequest, Conflict, NotFound, error_do
 from cozy.files.jsonapi import Document, ErrorDocument, PatchDocument, file_document, node_resource
 from cozy.files.models import Node, Version
 from cozy.files.names import check_name
-from cozy.files.tree import check_move_target, check_not_special, get_dir, get_node, is_in_trash
+from cozy.files.tree import check_move_target, check_not_special, get_dir, get_node, is_in_trash, lock_tree
 from cozy.instances.services import org_bucket
 from vfs_s3.layout import content_key
 from vfs_s3.writer import normalize_md5
@@ -80,6 +81,9 @@ def on_missing(request: HttpRequest, exc: FileNotFoundError) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if isinstance(exc, OperationalError):  # a lock timeout or deadlock: the request can simply be retried
+        log.warning("database busy on %s: %s", request.method, type(exc).__name__)
+        return error_response(503, "Service Unavailable", "the server is busy, try again")
     if isinstance(exc, OSError):  # the object store or the network
         log.warning("storage error on %s: %s", request.method, type(exc).__name__)
         return error_response(503, "Service Unavailable", "the object storage is unavailable, try again later")
@@ -95,7 +99,7 @@ def body_upload(request: HttpRequest) -> content.Upload:
         raise BadRequest(f"this body is a form ({form}): send the file itself, with its own Content-Type")
     raw_length = request.META.get("CONTENT_LENGTH") or ""
     if raw_length:
-        if not raw_length.isdigit():
+        if not re.fullmatch(r"[0-9]{1,19}", raw_length):
             raise BadRequest("invalid Content-Length")
         length: int | None = int(raw_length)
         read = request.read
@@ -223,6 +227,7 @@ def patch(request: HttpRequest, file_id: str, body: PatchDocument):
         raise BadRequest("give a new name and/or dir_id")
     try:
         with transaction.atomic():
+            lock_tree(instance)  # two crossed moves must not both pass the cycle check
             node = get_node(instance, file_id, for_update=True)
             check_not_special(node)
             if node.trashed:

@@ -17,17 +17,17 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from cozy.files.errors import BadRequest, Conflict, PreconditionFailed, TooLarge, Unavailable
+from cozy.files.errors import BadRequest, Conflict, NotFound, PreconditionFailed, TooLarge, Unavailable
 from cozy.files.models import Node, Version
 from cozy.files.names import check_name, guess_mime
-from cozy.files.tree import get_dir, get_node, is_in_trash, name_taken
+from cozy.files.tree import get_dir, get_node, is_in_trash, lock_tree, name_taken
 from cozy.instances.models import Instance
 from cozy.instances.services import org_bucket
 from s3util import delete_objects
 from vfs_s3.errors import ChecksumMismatch, ObjectTooLarge
 from vfs_s3.layout import content_key, new_content_id
 from vfs_s3.storage import S3Storage
-from vfs_s3.writer import WriteResult
+from vfs_s3.writer import S3Writer, WriteResult
 
 log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
@@ -95,7 +95,7 @@ def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) ->
             writer.write(data)
         if upload.length is not None and total != upload.length:
             raise ClientDisconnected("the body is shorter than its Content-Length")
-        result = writer.close()
+        result = _close(instance, writer)
     except ChecksumMismatch:
         writer.abort()
         raise PreconditionFailed("the content does not match its Content-MD5") from None
@@ -112,6 +112,16 @@ def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) ->
         writer.abort()
         raise
     return content_id, result, mime
+
+
+def _close(instance: Instance, writer: S3Writer) -> WriteResult:
+    """Complete the object; if that fails, the fresh key may exist anyway (a completion
+    whose answer was lost): remove it, since nothing references it yet."""
+    try:
+        return writer.close()
+    except OSError:
+        _discard(instance, writer.key)
+        raise
 
 
 def delete_after_commit(instance: Instance, keys: list[str]) -> None:
@@ -146,17 +156,19 @@ def _writable_dir(instance: Instance, dir_id: str, *, for_update: bool = False) 
 
 
 def create_directory(instance: Instance, dir_id: str, name: str) -> Node:
-    check_name(name)
-    parent = _writable_dir(instance, dir_id)
+    name = check_name(name)
+    _writable_dir(instance, dir_id)
     try:
         with transaction.atomic():
+            lock_tree(instance)
+            parent = _writable_dir(instance, dir_id)  # again, under the lock: not trashed meanwhile
             return Node.objects.create(instance=instance, type=Node.Type.DIRECTORY, name=name, parent=parent)
     except IntegrityError:
         raise Conflict("a file or directory with this name already exists") from None
 
 
 def create_file(instance: Instance, dir_id: str, name: str, upload: Upload) -> Node:
-    check_name(name)
+    name = check_name(name)
     parent = _writable_dir(instance, dir_id)
     if name_taken(parent, name):
         raise Conflict("a file or directory with this name already exists")
@@ -165,7 +177,8 @@ def create_file(instance: Instance, dir_id: str, name: str, upload: Upload) -> N
     key = content_key(instance.db_prefix, node.doc_id, content_id)
     try:
         with transaction.atomic():
-            Instance.objects.select_for_update().get(pk=instance.pk)  # serializes quota checks
+            lock_tree(instance)  # serializes quota checks
+            node.parent = _writable_dir(instance, dir_id)  # again, under the lock: not trashed meanwhile
             _check_room(instance, result.size)
             node.size, node.md5, node.mime, node.content_id = result.size, result.md5, mime, content_id
             node.save(force_insert=True)
@@ -213,7 +226,7 @@ def overwrite_file(instance: Instance, file_id: str, upload: Upload, if_match: s
     key = content_key(instance.db_prefix, node.doc_id, content_id)
     try:
         with transaction.atomic():
-            Instance.objects.select_for_update().get(pk=instance.pk)
+            lock_tree(instance)
             node = get_node(instance, file_id, for_update=True)
             check_if_match(node, if_match)
             _check_room(instance, result.size)
@@ -230,12 +243,12 @@ def overwrite_file(instance: Instance, file_id: str, upload: Upload, if_match: s
 
 def revert_version(instance: Instance, version_id: str) -> Node:
     with transaction.atomic():
+        lock_tree(instance)  # as overwrite_file does: a concurrent prune cannot remove this version under us
         version = Version.objects.select_related("file").filter(file__instance=instance, content_id=version_id).first()
+        node = get_node(instance, version.file.doc_id, for_update=True) if version else None
+        version = Version.objects.filter(file=node, content_id=version_id).first() if node else None
         if version is None:
-            from cozy.files.errors import NotFound
-
             raise NotFound("no such version")
-        node = get_node(instance, version.file.doc_id, for_update=True)
         _keep_as_version(node)
         node.size, node.md5, node.mime, node.content_id = version.size, version.md5, version.mime, version.content_id
         node.revision += 1

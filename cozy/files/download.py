@@ -10,7 +10,8 @@ from django.utils.http import content_disposition_header
 from cozy.files.errors import NotFound, RangeNotSatisfiable
 from vfs_s3.reader import iter_range
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# ASCII digits only, at most 19 (int64): anything else is malformed, so ignored.
+_RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -20,7 +21,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     """
     if not header:
         return None
-    match = _RANGE.match(header.strip())
+    match = _RANGE.fullmatch(header.strip())
     if not match or (not match[1] and not match[2]):
         return None
     first, last = match[1], match[2]
@@ -56,8 +57,12 @@ def stream_response(request: HttpRequest, *, client, bucket: str, key: str, size
         response = HttpResponse(status=304)
         response["ETag"] = etag
         return response
+    range_header = request.headers.get("Range")
+    if_range = request.headers.get("If-Range")
+    if if_range is not None and if_range.strip() != etag:
+        range_header = None  # the client holds other bytes (or a date): send the whole, current file
     try:
-        byte_range = parse_range(request.headers.get("Range"), size)
+        byte_range = parse_range(range_header, size)
     except RangeNotSatisfiable:
         response = HttpResponse(status=416, content_type="application/vnd.api+json")
         response["Content-Range"] = f"bytes */{size}"

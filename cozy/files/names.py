@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import mimetypes
+import re
+import unicodedata
 
 from cozy.files.errors import BadRequest
 
@@ -10,24 +12,34 @@ MAX_NAME_BYTES = 255
 
 
 def check_name(name: str | None) -> str:
+    """The name to store (NFC, so that one name has one spelling), or a 400 saying what is wrong."""
     if name is None or name == "":
         raise BadRequest("the name is missing or empty")
+    try:
+        name = unicodedata.normalize("NFC", name)
+        size = len(name.encode("utf-8"))
+    except UnicodeError:  # a lone surrogate, from JSON's \ud800 escapes
+        raise BadRequest("a name must be valid Unicode text") from None
     if name in (".", ".."):
         raise BadRequest("'.' and '..' are not valid names")
     if "/" in name or "\x00" in name:
         raise BadRequest("a name cannot contain '/' or NUL")
-    if any(ord(c) < 32 for c in name):
+    if any(unicodedata.category(c) == "Cc" for c in name):  # C0, DEL and C1
         raise BadRequest("a name cannot contain control characters")
-    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+    if size > MAX_NAME_BYTES:
         raise BadRequest(f"a name is at most {MAX_NAME_BYTES} bytes long")
     if name != name.strip():
         raise BadRequest("a name cannot start or end with white space")
     return name
 
 
+_MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+
+
 def guess_mime(name: str, declared: str | None) -> str:
+    """The declared type when it is a plain ``type/subtype``, else a guess from the name."""
     declared = (declared or "").split(";")[0].strip().lower()
-    if declared and declared != "application/octet-stream" and "/" in declared and len(declared) < 255:
+    if declared != "application/octet-stream" and _MIME.fullmatch(declared):
         return declared
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
 

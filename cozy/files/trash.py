@@ -9,7 +9,16 @@ from django.db import transaction
 from cozy.files.content import delete_after_commit
 from cozy.files.errors import BadRequest
 from cozy.files.models import ROOT_ID, TRASH_ID, Node, Version
-from cozy.files.tree import check_not_special, descendants, dir_by_path, free_name, fullpath, get_node, is_in_trash
+from cozy.files.tree import (
+    check_not_special,
+    descendants,
+    dir_by_path,
+    free_name,
+    fullpath,
+    get_node,
+    is_in_trash,
+    lock_tree,
+)
 from cozy.instances.models import Instance
 from vfs_s3.layout import content_key
 
@@ -20,6 +29,7 @@ def _trash_dir(instance: Instance) -> Node:
 
 def trash(instance: Instance, doc_id: str) -> Node:
     with transaction.atomic():
+        lock_tree(instance)
         node = get_node(instance, doc_id, for_update=True)
         check_not_special(node)
         if node.trashed or is_in_trash(node):
@@ -36,6 +46,7 @@ def trash(instance: Instance, doc_id: str) -> Node:
 
 def restore(instance: Instance, doc_id: str) -> Node:
     with transaction.atomic():
+        lock_tree(instance)
         node = get_node(instance, doc_id, for_update=True)
         if not node.trashed or node.parent is None or node.parent.doc_id != TRASH_ID:
             raise BadRequest("only a top-level entry of the trash can be restored")
@@ -78,6 +89,7 @@ def _destroy(instance: Instance, nodes: list[Node]) -> int:
 
 def destroy(instance: Instance, doc_id: str) -> int:
     with transaction.atomic():
+        lock_tree(instance)
         node = get_node(instance, doc_id, for_update=True)
         check_not_special(node)
         if not node.trashed:
@@ -87,5 +99,6 @@ def destroy(instance: Instance, doc_id: str) -> int:
 
 def empty_trash(instance: Instance) -> int:
     with transaction.atomic():
+        lock_tree(instance)
         trash_dir = Node.objects.select_for_update().get(instance=instance, doc_id=TRASH_ID)
         return _destroy(instance, list(trash_dir.children.all()))

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from cozy.files.errors import BadRequest, Conflict, NotFound
 from cozy.files.models import ROOT_ID, TRASH_ID, TRASH_NAME, Node
+from cozy.files.names import MAX_NAME_BYTES
 from cozy.instances.models import Instance
 
 
@@ -21,6 +22,13 @@ def ensure_root_and_trash(instance: Instance) -> tuple[Node, Node]:
             defaults={"type": Node.Type.DIRECTORY, "name": TRASH_NAME, "parent": root},
         )
     return root, trash
+
+
+def lock_tree(instance: Instance) -> None:
+    """Take the instance's row lock, inside a transaction, before any change to its tree,
+    contents or quota: moves, trash and reverts then see each other's results
+    (PostgreSQL; SQLite's IMMEDIATE transactions already run one at a time)."""
+    Instance.objects.select_for_update().only("pk").get(pk=instance.pk)
 
 
 def get_node(instance: Instance, doc_id: str, *, for_update: bool = False) -> Node:
@@ -63,12 +71,15 @@ def is_in_trash(node: Node) -> bool:
 
 
 def descendants(node: Node) -> list[Node]:
-    """Every node below ``node`` (breadth first, one query a level)."""
+    """Every node of the same instance below ``node`` (breadth first, one query a level).
+
+    A row of another instance hanging below it (a damaged index) is never included:
+    trash, restore, destroy and fsck must not touch what is not theirs."""
     found: list[Node] = []
     level = [node.pk]
     seen = set(level)
     while level:
-        children = list(Node.objects.filter(parent_id__in=level).exclude(pk__in=seen))
+        children = list(Node.objects.filter(instance_id=node.instance_id, parent_id__in=level).exclude(pk__in=seen))
         found.extend(children)
         level = [c.pk for c in children]
         seen.update(level)
@@ -95,15 +106,21 @@ def name_taken(parent: Node, name: str, exclude_pk: int | None = None) -> bool:
 
 
 def free_name(parent: Node, name: str, exclude_pk: int | None = None) -> str:
-    """``name``, or ``name (2)``, ``name (3)``... the first one free in ``parent``."""
+    """``name``, or ``name (2)``, ``name (3)``... the first one free in ``parent``, within 255 bytes."""
     if not name_taken(parent, name, exclude_pk):
         return name
     stem, dot, ext = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
     for n in range(2, 10_000):
-        candidate = f"{stem} ({n}){dot}{ext}"
+        tail = f" ({n}){dot}{ext}"
+        candidate = _fit(stem, MAX_NAME_BYTES - len(tail.encode())) + tail
         if not name_taken(parent, candidate, exclude_pk):
             return candidate
     raise Conflict("no free name left in this directory")
+
+
+def _fit(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` of UTF-8, never inside a character."""
+    return text.encode()[: max(0, max_bytes)].decode(errors="ignore").rstrip()
 
 
 def dir_by_path(instance: Instance, path: str, *, create: bool = False) -> Node | None:

@@ -5,3 +5,8 @@ class FsckConfig(AppConfig):
     name = "cozy.fsck"
     label = "fsck"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from cozy.fsck.signals import connect
+
+        connect()

@@ -49,10 +49,10 @@ WITH RECURSIVE reach(id, doc_id, is_dir, in_trash, from_root) AS (
     SELECT c.id, c.doc_id, CASE WHEN c.type = %(dir)s THEN 1 ELSE 0 END,
            CASE WHEN r.in_trash = 1 OR r.doc_id = %(trash)s THEN 1 ELSE 0 END, r.from_root
     FROM {T} c JOIN reach r ON c.parent_id = r.id
-    WHERE r.is_dir = 1 AND c.doc_id <> %(root)s
+    WHERE r.is_dir = 1 AND c.doc_id <> %(root)s AND c.instance_id = %(i)s
 )
 SELECT 'flag', n.doc_id, r.in_trash, NULL FROM reach r JOIN {T} n ON n.id = r.id
-WHERE r.from_root = 1 AND n.doc_id <> %(root)s AND n.doc_id <> %(trash)s
+WHERE n.instance_id = %(i)s AND r.from_root = 1 AND n.doc_id <> %(root)s AND n.doc_id <> %(trash)s
   AND (CASE WHEN n.trashed THEN 1 ELSE 0 END) <> r.in_trash
 UNION ALL
 SELECT 'unreached', n.doc_id, n.id, n.parent_id FROM {T} n
