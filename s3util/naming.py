@@ -38,9 +38,10 @@ def bucket_name(bucket_prefix: str, org_id: str | None) -> str:
     prefix = _clean(bucket_prefix) or "cozy"
     org = _clean(org_id or "") or DEFAULT_ORG
     raw = f"{prefix}-{org}"
-    if (org_id and org != org_id.lower()) or org in SYSTEM_BUCKETS:
-        # Cleaning changed the id, or it names a system bucket: a digest keeps
-        # "a_b", "a.b" and "apps-web" apart from each other and from system buckets.
+    if (org_id and org != org_id.lower()) or org in SYSTEM_BUCKETS or (org_id and org == DEFAULT_ORG):
+        # Cleaning changed the id, it names a system bucket, or it is an org really named
+        # "default": a digest keeps "a_b", "a.b", "apps-web" and "default" apart from each
+        # other, from system buckets and from the bucket of instances with no org.
         raw = f"{raw}-{hashlib.sha256(org_id.encode()).hexdigest()[:8]}"
     return _finish(raw, f"{bucket_prefix}\x00{org_id}")
 

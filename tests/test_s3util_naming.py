@@ -53,3 +53,8 @@ def test_system_bucket_always_valid(prefix, kind):
 def test_long_distinct_ids_do_not_collide(a, b):
     if a.lower() != b.lower():
         assert bucket_name("cozy", a) != bucket_name("cozy", b)
+
+
+def test_org_named_default_does_not_share_the_orgless_bucket():
+    assert bucket_name("cozy", "default") != bucket_name("cozy", None)
+    assert bucket_name("cozy", "DEFAULT") != bucket_name("cozy", "")

@@ -55,6 +55,16 @@ def request_instance(request: HttpRequest) -> Instance | None:
     return getattr(request, "instance", None)
 
 
+def unavailable(request: HttpRequest) -> HttpResponse | None:
+    """The page to show instead of the view, when there is no ready instance here."""
+    instance = request_instance(request)
+    if instance is None:
+        return no_instance(request)
+    if instance.state != Instance.State.READY:
+        return error_page(request, 410, "This cozy is going away", "This cozy is being deleted.")
+    return None
+
+
 def is_owner(request: HttpRequest) -> bool:
     instance = request_instance(request)
     return instance is not None and request.user.is_authenticated and request.user.pk == instance.owner_id
@@ -62,26 +72,22 @@ def is_owner(request: HttpRequest) -> bool:
 
 @with_csp
 def home(request: HttpRequest) -> HttpResponse:
-    if request_instance(request) is None:
-        return no_instance(request)
-    return redirect("drive:drive")
+    return unavailable(request) or redirect("drive:drive")
 
 
 @with_csp
 @never_cache
 @ensure_csrf_cookie  # the page's scripts send this cookie back as X-CSRFToken
 def drive(request: HttpRequest) -> HttpResponse:
+    if (page := unavailable(request)) is not None:
+        return page
     instance = request_instance(request)
-    if instance is None:
-        return no_instance(request)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if request.user.pk != instance.owner_id:
         return error_page(request, 403, "Not your cozy",
                           "You are logged in with an account that does not own this cozy. "
                           "Log out, then log in as its owner.")
-    if instance.state != Instance.State.READY:
-        return error_page(request, 410, "This cozy is going away", "This cozy is being deleted.")
     return render(request, "drive/drive.html", {"instance": instance})
 
 
@@ -102,8 +108,8 @@ class LoginView(auth_views.LoginView):
 
     @method_decorator(with_csp)
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request_instance(request) is None:
-            return no_instance(request)
+        if (page := unavailable(request)) is not None:
+            return page
         if is_owner(request):
             return redirect(self.get_success_url())
         return super().dispatch(request, *args, **kwargs)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from django.db import transaction
 
-from cozy.files.errors import BadRequest, Conflict, NotFound
+from cozy.files.errors import BadRequest, Conflict, Gone, NotFound
 from cozy.files.models import ROOT_ID, TRASH_ID, TRASH_NAME, Node
 from cozy.files.names import MAX_NAME_BYTES
 from cozy.instances.models import Instance
@@ -27,8 +27,13 @@ def ensure_root_and_trash(instance: Instance) -> tuple[Node, Node]:
 def lock_tree(instance: Instance) -> None:
     """Take the instance's row lock, inside a transaction, before any change to its tree,
     contents or quota: moves, trash and reverts then see each other's results
-    (PostgreSQL; SQLite's IMMEDIATE transactions already run one at a time)."""
-    Instance.objects.select_for_update().only("pk").get(pk=instance.pk)
+    (PostgreSQL; SQLite's IMMEDIATE transactions already run one at a time).
+
+    The state is read again under the lock: a request authenticated before a deletion
+    began (a long upload) must not commit into an instance being deleted."""
+    state = Instance.objects.select_for_update().filter(pk=instance.pk).values_list("state", flat=True).first()
+    if state != Instance.State.READY:
+        raise Gone("this instance is being deleted")
 
 
 def get_node(instance: Instance, doc_id: str, *, for_update: bool = False) -> Node:

@@ -11,9 +11,11 @@ from cozy.instances.models import Instance
 
 def instance_for_host(host: str) -> Instance | None:
     host = host.lower()
-    candidates = [host]
-    if ":" in host and not host.endswith("]"):
-        candidates.append(host.rsplit(":", 1)[0])  # a domain stored without its port
+    name, colon, port = host.rpartition(":") if ":" in host and not host.endswith("]") else (host, "", "")
+    name = name.removesuffix(".")  # "example.org." is the same name as "example.org"
+    candidates = [f"{name}{colon}{port}"]
+    if colon:
+        candidates.append(name)  # a domain stored without its port
     for domain in candidates:
         instance = Instance.objects.select_related("owner").filter(domain=domain).first()
         if instance is not None:

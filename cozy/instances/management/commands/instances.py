@@ -10,7 +10,9 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from cozy.instances.models import Instance, Token
-from cozy.instances.services import create_instance
+from cozy.instances.services import BadDomain, create_instance
+from s3util import sanitize_error
+from s3util.errors import TRANSPORT_ERRORS
 
 
 class Command(BaseCommand):
@@ -42,19 +44,23 @@ class Command(BaseCommand):
 
     def _get(self, domain: str) -> Instance:
         try:
-            return Instance.objects.get(domain=domain.lower())
+            return Instance.objects.get(domain=domain.lower().removesuffix("."))
         except Instance.DoesNotExist:
             raise CommandError(f"no instance with domain {domain!r}") from None
 
     def do_create(self, domain: str, owner: str, org: str, quota: int | None, **_: object) -> None:
         if not get_user_model().objects.filter(username=owner).exists():
             raise CommandError(f"no user named {owner!r} (create it with createsuperuser)")
-        if quota is not None and quota < 0:
-            raise CommandError("--quota must be a positive number of bytes")
+        if quota is not None and not 0 <= quota < 2**63:
+            raise CommandError("--quota must be a number of bytes, 0 or more")
         try:
             instance = create_instance(domain, owner, org_id=org, quota=quota)
+        except BadDomain as err:
+            raise CommandError(str(err)) from None
         except IntegrityError:
             raise CommandError(f"an instance with domain {domain!r} already exists") from None
+        except (OSError, *TRANSPORT_ERRORS) as err:
+            raise CommandError(f"cannot create the instance's bucket: {sanitize_error(err)}") from None
         self.stdout.write(f"created {instance.domain}")
 
     def do_list(self, **_: object) -> None:
