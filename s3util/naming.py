@@ -54,3 +54,12 @@ def system_bucket(bucket_prefix: str, kind: str) -> str:
 
 def all_system_buckets(bucket_prefix: str) -> list[str]:
     return [system_bucket(bucket_prefix, kind) for kind in SYSTEM_BUCKETS]
+
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def is_valid_bucket_name(name: str) -> bool:
+    """S3's rules for a bucket someone names: 3-63 of a-z 0-9 . -, alphanumeric at both ends,
+    no empty label, not an IP address."""
+    return bool(_BUCKET.fullmatch(name)) and ".." not in name and not _IP_LIKE.match(name)

@@ -80,7 +80,11 @@ class S3RawReader(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.info.size}[whence]
+        self._check_open()
+        bases = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.info.size}
+        if whence not in bases:
+            raise ValueError(f"invalid whence ({whence})")
+        base = bases[whence]
         target = base + offset
         if target < 0:
             raise OSError("negative seek position")
@@ -91,22 +95,26 @@ class S3RawReader(io.RawIOBase):
 
     def read(self, size: int = -1) -> bytes:
         """The response's own bytes: RawIOBase.read would copy them twice more (readinto, then slice)."""
+        self._check_open()
         if size is None or size < 0:
             return self.readall()
         if self._pos >= self.info.size or size == 0:
             return b""
         with s3_errors():
-            data = self._stream().read(size)
+            # The stored bytes, never decoded: a Content-Encoding: gzip object reads as its gzip bytes,
+            # so sizes, positions and ranged reads agree.
+            data = self._stream().read(size, decode_content=False)
         self._pos += len(data)
         return data
 
     def readinto(self, buffer) -> int:
-        if self._pos >= self.info.size or len(buffer) == 0:
-            return 0
-        with s3_errors():
-            n = self._stream().readinto(buffer)
-        self._pos += n
-        return n
+        data = self.read(len(buffer))
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
 
     def _stream(self):
         """The GET from the current position, opened on first use (inside s3_errors)."""

@@ -28,6 +28,7 @@ from storages.utils import clean_name, get_available_overwrite_name, safe_join
 
 from s3util import S3Config, bucket_name, ensure_bucket, make_client
 from s3util.errors import TRANSPORT_ERRORS, is_not_found, wrap_not_found
+from s3util.naming import is_valid_bucket_name
 from vfs_s3.connection import client_for, config_for, current_url
 from vfs_s3.errors import s3_errors
 from vfs_s3.reader import CHUNK, ObjectInfo, S3RawReader, stat
@@ -86,6 +87,28 @@ class S3File(File):
         elif self.file is not None:
             self.file.close()
 
+    def abort(self) -> None:
+        """Drop what was written: no object appears."""
+        if self._writer is not None:
+            self._writer.abort()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None and self._writer is not None:
+            self.abort()  # an error inside ``with storage.open(name, "wb")``: keep nothing half-written
+        else:
+            self.close()
+
+    def open(self, mode: str | None = None) -> S3File:
+        """Reopen from S3 (Django's File.open would look at the local disk)."""
+        mode = mode or self._mode
+        if mode != "rb" or self._writer is not None:
+            raise ValueError("only a file opened for reading can be reopened, in rb mode")
+        if self.closed:
+            self.file = self._storage._open(self.name, "rb").file
+        else:
+            self.file.seek(0)
+        return self
+
 
 @deconstructible
 class S3Storage(BaseStorage):
@@ -115,11 +138,15 @@ class S3Storage(BaseStorage):
             self.write_options = WriteOptions(self.multipart_threshold, self.part_size, self.parallel_parts)
         except ValueError as err:
             raise ImproperlyConfigured(f"S3Storage: {err}") from None
+        if self.public_url and urlsplit(self.public_url).path.strip("/"):
+            raise ImproperlyConfigured("S3Storage: public_url must be a scheme and host (and port), with no path")
+        if self.bucket and not is_valid_bucket_name(self.bucket):
+            raise ImproperlyConfigured("S3Storage: bucket is not a valid S3 bucket name")
         unknown = set(self.object_parameters) - set(_OBJECT_PARAM_HEADERS) - {"ContentType", "Metadata"}
         if unknown:
             raise ImproperlyConfigured(f"S3Storage: unknown object parameter {sorted(unknown)[0]!r}")
         self.location = clean_name(self.location or "").strip("/")
-        self._bucket_checked = False
+        self._bucket_checked: tuple[str, str] | None = None  # (endpoint, bucket) last ensured
 
     # -- connection --------------------------------------------------------
     @property
@@ -158,10 +185,12 @@ class S3Storage(BaseStorage):
             raise SuspiciousOperation("file name escapes the storage location") from None
 
     def _ensure_bucket(self) -> None:
-        if self.auto_create_bucket and not self._bucket_checked:
+        # Keyed by endpoint and bucket: without a url option they follow COZY_FS_URL, which may change.
+        target = (self.config.endpoint, self.bucket_name)
+        if self.auto_create_bucket and self._bucket_checked != target:
             with s3_errors():
                 ensure_bucket(self.client, self.bucket_name, self.config.region)
-            self._bucket_checked = True
+            self._bucket_checked = target
 
     # -- writing -------------------------------------------------------------
     def writer(self, name: str, *, content_type: str | None = None, expected_md5: str | None = None,
@@ -198,11 +227,9 @@ class S3Storage(BaseStorage):
             expected_md5=getattr(content, "content_md5", None),
         )
         try:
-            if hasattr(content, "seekable") and content.seekable():
-                content.seek(0)
-            read = content.read
-            while data := read(self.part_size):
-                writer.write(data)
+            _rewind(content)
+            while data := content.read(self.part_size):
+                writer.write(data.encode() if isinstance(data, str) else data)  # text content: UTF-8, as on disk
             writer.close()
         except BaseException:
             writer.abort()
@@ -211,9 +238,9 @@ class S3Storage(BaseStorage):
 
     # -- reading -------------------------------------------------------------
     def _open(self, name: str, mode: str = "rb") -> S3File:
-        if "w" in mode:
+        if mode == "wb":
             return S3File(name, mode, self, writer=self.writer(name))
-        if mode not in ("r", "rb"):
+        if mode != "rb":  # text modes would hand out bytes where str is expected: refuse them
             raise ValueError(f"unsupported mode {mode!r}: use rb or wb")
         key = self._key(name)
         info = stat(self.client, self.bucket_name, key)  # the one HEAD of this open
@@ -309,3 +336,12 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:  # a DNS name
         return False
+
+
+def _rewind(content: Any) -> None:
+    """Start from the beginning when the content can seek; a bare reader cannot, and need not."""
+    try:
+        if content.seekable():
+            content.seek(0)
+    except (AttributeError, OSError, ValueError):
+        pass

@@ -55,13 +55,13 @@ class WriteResult:
     etag: str
 
 
-def normalize_md5(value: str | bytes | None) -> str | None:
+def normalize_md5(value: str | bytes | bytearray | None) -> str | None:
     """Accept hex, base64 or raw digest bytes; return lowercase hex."""
     if value is None or value == "":
         return None
-    if isinstance(value, bytes) and len(value) == 16:
+    if isinstance(value, (bytes, bytearray)) and len(value) == 16:
         return value.hex()
-    text = value.decode() if isinstance(value, bytes) else value
+    text = (value.decode() if isinstance(value, (bytes, bytearray)) else value).strip()  # encodebytes ends in \n
     if len(text) == 32:
         try:
             bytes.fromhex(text)
@@ -272,7 +272,9 @@ class S3Writer:
         if self._size > COPY_LIMIT:
             return None
         meta = {**self.metadata, MD5_META: md5}
-        extra = {k: v for k, v in self.headers.items() if k.lower().startswith(("cache-", "content-", "expires"))}
+        # The SDK sends only Cache-Control and Content-* as headers on a copy (anything else would become
+        # x-amz-meta-*): a multipart object saved without an expected MD5 loses Expires (documented).
+        extra = {k: v for k, v in self.headers.items() if k.lower().startswith(("cache-", "content-"))}
         with s3_errors():
             return self.client.copy_object(
                 self.bucket,
