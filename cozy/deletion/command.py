@@ -10,6 +10,7 @@ from cozy.deletion import progress
 from cozy.deletion.index import index_totals
 from cozy.deletion.models import DeletionJob
 from cozy.deletion.services import DeletionRefused, get_instance, request_deletion
+from cozy.instances.hosts import domain_key
 from cozy.instances.models import Instance
 
 
@@ -25,7 +26,7 @@ def _confirm(instance: Instance, out: IO[str]) -> None:
         answer = input(f"Type the domain ({instance.domain}) to confirm: ")
     except EOFError:
         answer = ""
-    if answer.strip().lower() != instance.domain:
+    if domain_key(answer) != instance.domain:
         raise CommandError("not confirmed: nothing was deleted (pass --yes to skip this question)")
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 
 from cozy.deletion.index import index_totals
 from cozy.deletion.models import DeletionJob
+from cozy.instances.hosts import domain_key
 from cozy.instances.models import Instance
 from cozy.instances.services import org_bucket
 from vfs_s3.connection import current_config
@@ -31,9 +32,10 @@ def _explain_missing(domain: str) -> DeletionRefused:
 
 
 def get_instance(domain: str) -> Instance:
-    instance = Instance.objects.filter(domain=domain.lower()).first()
+    domain = domain_key(domain)
+    instance = Instance.objects.filter(domain=domain).first()
     if instance is None:
-        raise _explain_missing(domain.lower())
+        raise _explain_missing(domain)
     return instance
 
 
@@ -43,7 +45,7 @@ def request_deletion(domain: str, requested_by: str = "") -> tuple[DeletionJob, 
     An instance already being deleted gets its open job back, re-queued (a
     failed one starts again where it stopped); a second message is harmless.
     """
-    domain = domain.lower()
+    domain = domain_key(domain)
     with transaction.atomic():
         job, created = open_job(domain, requested_by)
         transaction.on_commit(lambda: enqueue(job.pk))
@@ -58,9 +60,10 @@ def open_job(domain: str, requested_by: str = "") -> tuple[DeletionJob, bool]:
     Sends no message; :func:`request_deletion` does. A benchmark or an
     operator's shell can run the job in-process with ``runner.run_job``.
     """
-    instance = Instance.objects.select_for_update().filter(domain=domain.lower()).first()
+    domain = domain_key(domain)
+    instance = Instance.objects.select_for_update().filter(domain=domain).first()
     if instance is None:
-        raise _explain_missing(domain.lower())
+        raise _explain_missing(domain)
     job = DeletionJob.objects.filter(db_prefix=instance.db_prefix).exclude(state=DeletionJob.State.DONE).first()
     created = job is None
     if created:

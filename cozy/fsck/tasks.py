@@ -18,6 +18,7 @@ from django.utils import timezone
 from cozy.fsck.anomalies import Anomaly
 from cozy.fsck.models import FsckPart, FsckRun
 from cozy.fsck.runner import Options, PartResult, merge, run_part
+from cozy.instances.hosts import domain_key
 from cozy.instances.models import Instance
 from s3util import sanitize_error
 
@@ -29,7 +30,7 @@ def _options(run: FsckRun) -> Options:
 
 
 def create_run(domain: str, *, fix: bool = False, deep: bool = False, shards: int = 1) -> FsckRun:
-    instance = Instance.objects.get(domain=domain.lower())
+    instance = Instance.objects.get(domain=domain_key(domain))
     return FsckRun.objects.create(instance=instance, fix=fix, deep=deep, shards=shards)
 
 

@@ -6,15 +6,14 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from cozy.instances.hosts import split_host
 from cozy.instances.models import Instance
 
 
 def instance_for_host(host: str) -> Instance | None:
-    host = host.lower()
-    name, colon, port = host.rpartition(":") if ":" in host and not host.endswith("]") else (host, "", "")
-    name = name.removesuffix(".")  # "example.org." is the same name as "example.org"
-    candidates = [f"{name}{colon}{port}"]
-    if colon:
+    name, port = split_host(host)  # "Example.org.:8000" is "example.org:8000"
+    candidates = [f"{name}{port}"]
+    if port:
         candidates.append(name)  # a domain stored without its port
     for domain in candidates:
         instance = Instance.objects.select_related("owner").filter(domain=domain).first()

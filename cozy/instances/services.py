@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
+from cozy.instances.hosts import normalize_domain
 from cozy.instances.models import Instance
 from s3util import bucket_name, ensure_bucket
 from s3util.naming import all_system_buckets
@@ -14,7 +13,12 @@ from vfs_s3.connection import current_client, current_config
 
 
 def org_bucket(instance: Instance) -> str:
-    return bucket_name(current_config().bucket_prefix, instance.org_id or None)
+    return bucket_for_org(instance.org_id)
+
+
+def bucket_for_org(org_id: str) -> str:
+    """The shared bucket of an organization ("" for none), under this deployment's prefix."""
+    return bucket_name(current_config().bucket_prefix, org_id or None)
 
 
 def ensure_system_buckets() -> list[str]:
@@ -35,34 +39,11 @@ def ensure_org_buckets(instances) -> set[str]:
     return names
 
 
-class BadDomain(ValueError):
-    """Not a host name an instance can be reached at."""
-
-
-_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
-_HOST = re.compile(rf"(?:{_LABEL}\.)*{_LABEL}|\[[0-9a-f:.]+\]")
-
-
-def normalize_domain(domain: str) -> str:
-    """The form a Host header arrives in: lower case, IDN labels in punycode, no trailing
-    dot, an optional port. Anything else (spaces, slashes, empty labels) is refused."""
-    name, colon, port = domain.strip().rpartition(":") if domain.count(":") == 1 else (domain.strip(), "", "")
-    name = name.removesuffix(".")
-    try:
-        name = name.encode("idna").decode("ascii").lower() if name and not name.startswith("[") else name.lower()
-    except UnicodeError:
-        raise BadDomain(f"{domain!r} is not a valid domain name") from None
-    if not _HOST.fullmatch(name) or len(name) > 253 or (colon and not (port.isdigit() and 0 < int(port) < 65536)):
-        raise BadDomain(f"{domain!r} is not a valid domain name (like cozy.example.org or 127.0.0.1:8000)")
-    return f"{name}{colon}{port}"
-
-
 def create_instance(domain: str, owner_username: str, *, org_id: str = "", quota: int | None = None) -> Instance:
     """Create an instance; its org bucket first, so that a storage failure leaves no half instance."""
     domain = normalize_domain(domain)
     owner = get_user_model().objects.get(username=owner_username)
-    config = current_config()
-    ensure_bucket(current_client(), bucket_name(config.bucket_prefix, org_id or None), config.region)
+    ensure_bucket(current_client(), bucket_for_org(org_id), current_config().region)
     with transaction.atomic():
         instance = Instance.objects.create(domain=domain, owner=owner, org_id=org_id, quota_bytes=quota)
     # The index root and trash come with the files app, when it is installed.

@@ -16,6 +16,7 @@ from cozy.fsck.models import FsckRun
 from cozy.fsck.output import JsonOutput, RichOutput
 from cozy.fsck.runner import Options, Report, check_instance
 from cozy.fsck.tasks import fsck_run
+from cozy.instances.hosts import domain_key
 from cozy.instances.models import Instance
 from s3util import sanitize_error
 
@@ -63,7 +64,7 @@ class Command(BaseCommand):
     def _instances(self, opts) -> list[Instance]:
         if opts["all"]:
             return list(Instance.objects.filter(state=Instance.State.READY).order_by("domain"))
-        instance = Instance.objects.filter(domain=opts["domain"].lower()).first()
+        instance = Instance.objects.filter(domain=domain_key(opts["domain"])).first()
         if instance is None:
             raise CommandError("no such instance", returncode=2)
         return [instance]

@@ -9,8 +9,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import IntegrityError
 from django.utils import timezone
 
+from cozy.instances.hosts import BadDomain, domain_key
 from cozy.instances.models import Instance, Token
-from cozy.instances.services import BadDomain, create_instance
+from cozy.instances.services import create_instance
 from s3util import sanitize_error
 from s3util.errors import TRANSPORT_ERRORS
 
@@ -44,7 +45,7 @@ class Command(BaseCommand):
 
     def _get(self, domain: str) -> Instance:
         try:
-            return Instance.objects.get(domain=domain.lower().removesuffix("."))
+            return Instance.objects.get(domain=domain_key(domain))
         except Instance.DoesNotExist:
             raise CommandError(f"no instance with domain {domain!r}") from None
 
