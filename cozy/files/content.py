@@ -157,11 +157,10 @@ def _writable_dir(instance: Instance, dir_id: str, *, for_update: bool = False) 
 
 def create_directory(instance: Instance, dir_id: str, name: str) -> Node:
     name = check_name(name)
-    _writable_dir(instance, dir_id)
     try:
         with transaction.atomic():
             lock_tree(instance)
-            parent = _writable_dir(instance, dir_id)  # again, under the lock: not trashed meanwhile
+            parent = _writable_dir(instance, dir_id)  # under the lock: not trashed meanwhile
             return Node.objects.create(instance=instance, type=Node.Type.DIRECTORY, name=name, parent=parent)
     except IntegrityError:
         raise Conflict("a file or directory with this name already exists") from None
