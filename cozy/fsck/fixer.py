@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 
 from cozy.files.models import ROOT_ID, Node, Version
-from cozy.files.tree import descendants, ensure_root_and_trash, free_name, fullpath, is_in_trash
+from cozy.files.tree import descendants, ensure_root_and_trash, free_name, fullpath, is_in_trash, lock_tree
 from cozy.fsck.anomalies import Anomaly
 from cozy.fsck.checker import StoreAccess
 from cozy.fsck.models import LostFile
@@ -104,7 +104,7 @@ class Fixer:
         if not self._gone(anomaly.object):
             return "kept: the content is back"
         with transaction.atomic():
-            node = Node.objects.select_for_update().get(instance=self.instance, doc_id=anomaly.file_id)
+            node = self._locked_node(anomaly.file_id)
             if node.content_id != anomaly.content_id:
                 return "kept: the file has new content"
             former = fullpath(node)
@@ -114,6 +114,12 @@ class Fixer:
                 defaults={"content_id": node.content_id, "former_path": former},
             )  # fmt: skip
         return f"moved to /{LOST_FOUND}"
+
+    def _locked_node(self, doc_id: str) -> Node:
+        """The entry, row-locked after the instance's tree lock, as every change to a tree
+        takes it (inside the caller's transaction): a user's move cannot cross this repair."""
+        lock_tree(self.instance)
+        return Node.objects.select_for_update().get(instance=self.instance, doc_id=doc_id)
 
     # -- tree ---------------------------------------------------------------
     def _lost_found(self) -> Node:
@@ -134,7 +140,7 @@ class Fixer:
 
     def _move_node(self, anomaly: Anomaly) -> str:
         with transaction.atomic():
-            node = Node.objects.select_for_update().get(instance=self.instance, doc_id=anomaly.file_id)
+            node = self._locked_node(anomaly.file_id)
             self._move_to_lost_found(node)
         return f"moved to /{LOST_FOUND}"
 
@@ -149,7 +155,7 @@ class Fixer:
 
     def _set_trashed(self, anomaly: Anomaly) -> str:
         with transaction.atomic():
-            node = Node.objects.select_for_update().get(instance=self.instance, doc_id=anomaly.file_id)
+            node = self._locked_node(anomaly.file_id)
             node.trashed = is_in_trash(node)
             node.save(update_fields=["trashed"])
         return f"trashed flag set to {str(node.trashed).lower()}"
@@ -159,7 +165,7 @@ class Fixer:
 
     def _fix_index_duplicate_name(self, anomaly: Anomaly) -> str:
         with transaction.atomic():
-            node = Node.objects.select_for_update().get(instance=self.instance, doc_id=anomaly.file_id)
+            node = self._locked_node(anomaly.file_id)
             nfc = unicodedata.normalize("NFC", node.name)
             clash = Node.objects.filter(parent_id=node.parent_id, name=nfc).exclude(pk=node.pk).order_by("pk").first()
             if node.name == nfc and clash is None:
