@@ -11,6 +11,11 @@ the part size and parallelism of vfs_s3's writer. The RSS row runs on a fresh
 gunicorn: the largest VmHWM-after minus VmRSS-before of its workers around a
 1 GiB upload, the high-water marks reset first through /proc/PID/clear_refs.
 The server uses a temporary SQLite database, as the default run does.
+
+With ``--pin-store`` SeaweedFS runs on CPU 0 and everything else (this client,
+gunicorn) on the other CPUs, as when the store is a machine of its own: the
+figures then show whether cozy keeps up with the store, where the default run
+shows what cozy costs on a box whose cores it shares with the store.
 """
 
 from __future__ import annotations
@@ -124,12 +129,17 @@ class Api:
     def _path(self) -> str:
         return f"/files/{ROOT_ID}?Type=file&Name={quote(f'f{next(self._names)}')}"
 
-    def upload(self, payload: Payload) -> str:
-        """A connection of its own: gunicorn closes idle keep-alive ones after 2 s."""
+    def upload(self, payload: Payload, md5: bool = True) -> str:
+        """A connection of its own: gunicorn closes idle keep-alive ones after 2 s.
+
+        With ``md5``, the body carries Content-MD5, as cozy's clients send it: a large
+        one then goes as a streamed PUT the store checks. Without, cozy hashes it."""
         with contextlib.closing(self.connect()) as conn:
             conn.putrequest("POST", self._path(), skip_host=True, skip_accept_encoding=True)
             headers = self._headers(**{"Content-Type": "application/octet-stream",
-                                       "Content-Length": str(payload.size), "Content-MD5": payload.md5_b64})
+                                       "Content-Length": str(payload.size)})
+            if md5:
+                headers["Content-MD5"] = payload.md5_b64
             for name, value in headers.items():
                 conn.putheader(name, value)
             conn.endheaders()
@@ -329,11 +339,14 @@ def ratio_row(name: str, api: float, raw: float) -> Row:
 def big_rows(api: Api, raw: Raw, payload: Payload, repeat: int) -> list[Row]:
     mb = payload.size / 1e6
     up_api, up_raw = interleaved(lambda: api.upload(payload), lambda: raw.upload(payload), repeat)
+    hashed_api, hashed_raw = interleaved(lambda: api.upload(payload, md5=False), lambda: raw.upload(payload), repeat)
     doc_id, key = api.upload(payload), raw.upload(payload)
     down_api, down_raw = interleaved(lambda: _check(api.download(doc_id), payload.size),
                                      lambda: _check(raw.download(key), payload.size), repeat)
     label = f"{payload.size // MiB} MiB"
+    hashed = ratio_row(f"{label} upload without Content-MD5 (cozy hashes), MB/s", mb / hashed_api, mb / hashed_raw)
     return [ratio_row(f"{label} upload, MB/s", mb / up_api, mb / up_raw),
+            Row(hashed.name, hashed.api, hashed.raw, "report", None),
             ratio_row(f"{label} download, MB/s", mb / down_api, mb / down_raw)]
 
 
@@ -407,13 +420,17 @@ def peak_growth_mib(pids: list[int], action: Callable[[], object]) -> float:
     return max(_status_kib(pid, "VmHWM") - before[pid] for pid in pids) / 1024
 
 
-def rss_row(server: Gunicorn, api: Api, payload: Payload, clients: int) -> Row:
-    """On a fresh server: warm both workers with small requests, then watch one big upload."""
+def rss_rows(server: Gunicorn, api: Api, payload: Payload, clients: int) -> list[Row]:
+    """On a fresh server: warm both workers with small requests, then watch one big upload
+    with Content-MD5 (a streamed PUT) and one without (the writer's parts)."""
     for _ in range(3):
         small_series_api(api, 4 * clients, clients)
-    growth = peak_growth_mib([p.pid for p in server.workers()], lambda: api.upload(payload))
-    name = f"worker peak RSS growth, {payload.size // MiB} MiB upload, MiB"
-    return Row(name, growth, None, f"<= {RSS_TARGET_MIB} MiB", growth <= RSS_TARGET_MIB)
+    rows = []
+    for md5, how in ((True, ""), (False, " without Content-MD5")):
+        growth = peak_growth_mib([p.pid for p in server.workers()], lambda md5=md5: api.upload(payload, md5=md5))
+        name = f"worker peak RSS growth, {payload.size // MiB} MiB upload{how}, MiB"
+        rows.append(Row(name, growth, None, f"<= {RSS_TARGET_MIB} MiB", growth <= RSS_TARGET_MIB))
+    return rows
 
 
 def warm_up(api: Api, raw: Raw, buf: bytearray) -> None:
@@ -440,16 +457,31 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
-def context_line(sizes: Sizes, quick: bool) -> str:
+def context_line(sizes: Sizes, quick: bool, pinned: bool) -> str:
+    cores = (f"SeaweedFS pinned to 1 of {os.cpu_count()} CPU cores, client and gunicorn on the others"
+             if pinned else f"{os.cpu_count()} CPU core(s) shared by client, gunicorn and SeaweedFS")
     return (f"{'quick (sizes too small for the targets to mean much)' if quick else 'full'} run; "
-            f"{os.cpu_count()} CPU core(s) shared by client, gunicorn and SeaweedFS; Python "
+            f"{cores}; Python "
             f"{platform.python_version()}; throughput rows: median of {sizes.repeat}, api and raw alternating")
 
 
 # -- main --------------------------------------------------------------------------------
-def run(sizes: Sizes, tmp: Path) -> list[Row]:
+def pin_store(s3: SeaweedFS) -> None:
+    """SeaweedFS on CPU 0, this process (and so gunicorn, started later) on the others."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2 or s3.process is None:
+        raise SystemExit("--pin-store needs at least two CPUs")
+    os.sched_setaffinity(0, cpus[1:])
+    for tid in os.listdir(f"/proc/{s3.process.pid}/task"):  # every thread: the affinity is per thread
+        with contextlib.suppress(ProcessLookupError):
+            os.sched_setaffinity(int(tid), cpus[:1])
+
+
+def run(sizes: Sizes, tmp: Path, pinned: bool = False) -> list[Row]:
     buf = bytearray(os.urandom(BLOCK))
     with SeaweedFS(data_dir=tmp / "s3") as s3:  # the defaults of the real run
+        if pinned:
+            pin_store(s3)
         config = s3.config()
         env = server_env(tmp, config.to_url())
         api = Api(0, setup_database(env))
@@ -461,7 +493,7 @@ def run(sizes: Sizes, tmp: Path) -> list[Row]:
             rows += progress(small_rows(api, raw, sizes))
         with gunicorn(env, tmp / "gunicorn-rss.log") as server:
             api.port = server.port
-            rows += progress([rss_row(server, api, Payload(sizes.rss_big, buf), sizes.clients)])
+            rows += progress(rss_rows(server, api, Payload(sizes.rss_big, buf), sizes.clients))
     return rows
 
 
@@ -477,6 +509,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not figures")
     parser.add_argument("--repeat", type=int, help="series per throughput row (default 3, quick 1)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
+    parser.add_argument("--pin-store", action="store_true",
+                        help="SeaweedFS on CPU 0, client and gunicorn on the others (a store with its own CPU)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.repeat:
@@ -484,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="cozy-bench-"))
     keep = args.keep
     try:
-        rows = run(sizes, tmp)
+        rows = run(sizes, tmp, args.pin_store)
     except BaseException:
         keep = True  # the gunicorn logs tell why
         raise
@@ -493,7 +527,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"kept {tmp} (gunicorn*.log, s3/weed.log)", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
-    print(context_line(sizes, args.quick))
+    print(context_line(sizes, args.quick, args.pin_store))
     print(table(rows))
     return 0
 

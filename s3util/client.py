@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 import urllib3
 from minio import Minio
 
@@ -19,8 +21,58 @@ def make_http_client(*, connect_timeout: float = 10, read_timeout: float = 300) 
     )
 
 
+class StreamedBody:
+    """A request body of known length, read from ``chunks`` as it is sent.
+
+    It can be sent once only: a retry by urllib3 would have nothing left to
+    send, so iterating it again raises (an OSError, which urllib3 counts as a
+    failed attempt) instead of letting the store wait for bytes that never come.
+    """
+
+    def __init__(self, chunks: Iterable[bytes], length: int):
+        self._chunks: Iterable[bytes] | None = chunks
+        self.length = length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __iter__(self) -> Iterator[bytes]:
+        if self._chunks is None:
+            raise BodyAlreadySent("a streamed request body cannot be sent twice")
+        chunks, self._chunks = self._chunks, None
+        return iter(chunks)
+
+
+class BodyAlreadySent(OSError):
+    pass
+
+
+class CozyMinio(Minio):
+    """The minio client, with request bodies signed as UNSIGNED-PAYLOAD where that is safe.
+
+    The SDK hashes every body with SHA-256 for the signature over plain HTTP
+    (over HTTPS it sends UNSIGNED-PAYLOAD, TLS protecting the body). cozy skips
+    that hash, about a fifth of its CPU on a large upload, in two cases: on
+    loopback (``unsigned_payload``), where no wire can change the bytes, and
+    for a ``StreamedBody``, which cannot be hashed before it is sent and always
+    carries Content-MD5, which the store checks. Overrides the SDK's private
+    ``_build_headers``: minio is pinned.
+    """
+
+    unsigned_payload = False
+
+    def _build_headers(self, host, headers=None, body=None, creds=None):  # the SDK's signature
+        unsigned = self.unsigned_payload or isinstance(body, StreamedBody)
+        if not (body and creds and unsigned):
+            return super()._build_headers(host, headers, body, creds)
+        headers, date = super()._build_headers(host, headers, None, creds)
+        headers["Content-Length"] = str(len(body))
+        headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
+        return headers, date
+
+
 def make_client(config: S3Config, *, http_client: urllib3.PoolManager | None = None) -> Minio:
-    client = Minio(
+    client = CozyMinio(
         config.endpoint,
         access_key=config.access_key,
         secret_key=config.secret_key,
@@ -28,6 +80,7 @@ def make_client(config: S3Config, *, http_client: urllib3.PoolManager | None = N
         region=config.region,
         http_client=http_client or make_http_client(),
     )
+    client.unsigned_payload = config.plain_loopback
     if config.path_style:
         client.disable_virtual_style_endpoint()
     else:

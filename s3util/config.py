@@ -7,6 +7,7 @@ Form: ``s3://host[:port]?access_key=..&secret_key=..&region=..&bucket_prefix=..
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import re
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -41,6 +42,18 @@ class S3Config:
     def endpoint(self) -> str:
         """host[:port] as the minio SDK wants it."""
         return f"{self.host}:{self.port}" if self.port else self.host
+
+    @property
+    def plain_loopback(self) -> bool:
+        """Plain HTTP to this machine: no wire that could damage or expose a request body."""
+        if self.use_ssl:
+            return False
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host.strip("[]")).is_loopback
+        except ValueError:  # a DNS name
+            return False
 
     @property
     def endpoint_url(self) -> str:

@@ -150,6 +150,65 @@ def test_md5_mismatch_stores_nothing(storage, size):
     assert incomplete_uploads(storage) == []
 
 
+def chunked(data: bytes, size: int = MiB):
+    return (data[i:i + size] for i in range(0, len(data), size))
+
+
+def test_streamed_put_stores_one_checked_object(storage, multipart_starts):
+    data = os.urandom(12 * MiB + 5)
+    md5 = hashlib.md5(data).hexdigest()
+    assert storage.streams(len(data), md5) and not storage.streams(len(data), None)
+    assert not storage.streams(5 * MiB, md5) and not storage.streams(None, md5)  # small: buffered and retried
+    result = storage.put_streamed("big/streamed", chunked(data), len(data), md5, content_type="video/mp4")
+    assert (result.size, result.md5) == (len(data), md5)
+    assert multipart_starts == []  # one PUT
+    stat = storage.client.stat_object(storage.bucket_name, "big/streamed")
+    assert stat.etag == md5 and stat.metadata["x-amz-meta-md5"] == md5
+    assert stat.content_type == "video/mp4"
+    assert storage.open("big/streamed").read() == data
+
+
+def test_streamed_put_refused_by_the_store_on_a_wrong_md5(storage):
+    data = os.urandom(12 * MiB)
+    with pytest.raises(ChecksumMismatch):
+        storage.put_streamed("big/wrong", chunked(data), len(data), hashlib.md5(b"other").hexdigest())
+    assert not storage.exists("big/wrong")
+    assert incomplete_uploads(storage) == []
+
+
+def test_streamed_put_cut_short_by_its_source_stores_nothing(storage):
+    data = os.urandom(12 * MiB)
+
+    def failing():
+        yield data[:6 * MiB]
+        raise RuntimeError("the client went away")
+
+    with pytest.raises(RuntimeError):
+        storage.put_streamed("big/cut", failing(), len(data), hashlib.md5(data).hexdigest())
+    assert not storage.exists("big/cut")
+
+
+def test_streamed_put_checks_the_etag_when_the_store_ignores_content_md5(storage, monkeypatch):
+    """A store that skipped the Content-MD5 check still shows the MD5 of what it stored as the ETag."""
+    data = os.urandom(12 * MiB)
+    real_put = storage.client._put_object
+
+    def put_without_content_md5(bucket, key, body, headers, *args, **kwargs):
+        headers = {k: v for k, v in headers.items() if k != "Content-MD5"}  # as if the store ignored it
+        return real_put(bucket, key, body, headers, *args, **kwargs)
+
+    monkeypatch.setattr(storage.client, "_put_object", put_without_content_md5)
+    with pytest.raises(ChecksumMismatch):
+        storage.put_streamed("big/unchecked", chunked(data), len(data), hashlib.md5(b"other").hexdigest())
+    assert not storage.exists("big/unchecked")
+
+
+def test_stream_limit_option(fs_url):
+    assert not S3Storage(url=fs_url, stream_limit=0).streams(20 * MiB, "0" * 32)
+    with pytest.raises(ImproperlyConfigured):
+        S3Storage(url=fs_url, stream_limit=6 * 1024 * MiB)
+
+
 def test_a_failed_md5_copy_leaves_no_object(storage, monkeypatch):
     """Multipart without an expected MD5: the MD5 is added by a copy after completion; if that fails, no object."""
 

@@ -10,9 +10,9 @@ bucket, key, credential or signed URL.
 
 from __future__ import annotations
 
-import ipaddress
 import mimetypes
 import posixpath
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -32,7 +32,7 @@ from s3util.naming import is_valid_bucket_name
 from vfs_s3.connection import client_for, config_for, current_url
 from vfs_s3.errors import s3_errors
 from vfs_s3.reader import CHUNK, ObjectInfo, S3RawReader, stat
-from vfs_s3.writer import S3Writer, WriteOptions, WriteResult, normalize_md5
+from vfs_s3.writer import SINGLE_PUT_LIMIT, S3Writer, WriteOptions, WriteResult, normalize_md5, put_streamed
 
 # django-storages' object parameter names -> the HTTP headers they set.
 _OBJECT_PARAM_HEADERS = {
@@ -123,6 +123,7 @@ class S3Storage(BaseStorage):
             "part_size": 8 * 1024 * 1024,
             "parallel_parts": 4,
             "part_checksums": None,  # None: on, except plain HTTP to this machine (see sends_part_checksums)
+            "stream_limit": SINGLE_PUT_LIMIT,  # see streams(); 0: never stream a single PUT
             "object_parameters": {},
             "querystring_auth": True,
             "querystring_expire": 3600,
@@ -138,6 +139,8 @@ class S3Storage(BaseStorage):
             self.write_options = WriteOptions(self.multipart_threshold, self.part_size, self.parallel_parts)
         except ValueError as err:
             raise ImproperlyConfigured(f"S3Storage: {err}") from None
+        if not 0 <= self.stream_limit <= SINGLE_PUT_LIMIT:
+            raise ImproperlyConfigured("S3Storage: stream_limit must be between 0 and 5 GiB")
         if self.public_url and urlsplit(self.public_url).path.strip("/"):
             raise ImproperlyConfigured("S3Storage: public_url must be a scheme and host (and port), with no path")
         if self.bucket and not is_valid_bucket_name(self.bucket):
@@ -168,7 +171,7 @@ class S3Storage(BaseStorage):
         """
         if self.part_checksums is not None:
             return bool(self.part_checksums)
-        return self.config.use_ssl or not _is_loopback(self.config.host)
+        return not self.config.plain_loopback
 
     @property
     def bucket_name(self) -> str:
@@ -193,23 +196,40 @@ class S3Storage(BaseStorage):
             self._bucket_checked = target
 
     # -- writing -------------------------------------------------------------
+    def _object_args(self, name: str, content_type: str | None, metadata: dict[str, str] | None) -> dict[str, Any]:
+        self._ensure_bucket()
+        params = self.object_parameters
+        return {
+            "client": self.client,
+            "bucket": self.bucket_name,
+            "key": self._key(name),
+            "content_type": content_type or params.get("ContentType") or _guess_type(name),
+            "metadata": {**params.get("Metadata", {}), **(metadata or {})},
+            "headers": {h: params[p] for p, h in _OBJECT_PARAM_HEADERS.items() if p in params},
+        }
+
     def writer(self, name: str, *, content_type: str | None = None, expected_md5: str | None = None,
                metadata: dict[str, str] | None = None) -> S3Writer:
         """A push-style writer for ``name``; ``close()`` commits, ``abort()`` discards."""
-        self._ensure_bucket()
-        params = self.object_parameters
-        headers = {h: params[p] for p, h in _OBJECT_PARAM_HEADERS.items() if p in params}
         return S3Writer(
-            self.client,
-            self.bucket_name,
-            self._key(name),
-            content_type=content_type or params.get("ContentType") or _guess_type(name),
-            metadata={**params.get("Metadata", {}), **(metadata or {})},
-            headers=headers,
+            **self._object_args(name, content_type, metadata),
             expected_md5=expected_md5,
             part_checksums=self.sends_part_checksums,
             options=self.write_options,
         )
+
+    def streams(self, length: int | None, expected_md5: str | None) -> bool:
+        """Whether ``put_streamed`` takes this content: its length and MD5 are known up front,
+        and it is past the multipart threshold (smaller content is buffered, hashed here, and
+        sent as one PUT that urllib3 can retry) and within ``stream_limit``."""
+        return bool(expected_md5) and length is not None and self.multipart_threshold < length <= self.stream_limit
+
+    def put_streamed(self, name: str, chunks: Iterable[bytes], length: int, expected_md5: str, *,
+                     content_type: str | None = None, metadata: dict[str, str] | None = None) -> WriteResult:
+        """Store ``length`` bytes from ``chunks`` in one PUT that the store checks against
+        ``expected_md5`` (see vfs_s3.writer.put_streamed); ChecksumMismatch when they differ."""
+        return put_streamed(chunks=chunks, length=length, md5=expected_md5,
+                            **self._object_args(name, content_type, metadata))
 
     def save(self, name: str | None, content: Any, max_length: int | None = None, *,
              expected_md5: str | None = None) -> str:
@@ -327,15 +347,6 @@ class S3Storage(BaseStorage):
 
 def _guess_type(name: str) -> str:
     return mimetypes.guess_type(posixpath.basename(name))[0] or "application/octet-stream"
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:  # a DNS name
-        return False
 
 
 def _rewind(content: Any) -> None:

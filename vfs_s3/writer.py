@@ -17,15 +17,21 @@ completing nor push parts from a writer. minio is pinned for that reason.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
+import re
 from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
 from minio.datatypes import Part
+from minio.error import S3Error
 
+from s3util.client import StreamedBody
+from s3util.errors import TRANSPORT_ERRORS, wrap_not_found
 from vfs_s3.errors import ChecksumMismatch, ObjectTooLarge, s3_errors
 
 MD5_META = "md5"  # user metadata key (x-amz-meta-md5): hex MD5 of the content
@@ -33,6 +39,9 @@ MiB = 1024 * 1024
 MIN_PART_SIZE = 5 * MiB  # S3's floor for every part but the last
 MAX_PARTS = 10_000
 COPY_LIMIT = 5 * 1024 * MiB  # larger objects cannot be copied in one request
+SINGLE_PUT_LIMIT = 5 * 1024 * MiB  # S3's largest single PUT
+DIGEST_ERRORS = {"BadDigest", "InvalidDigest"}  # the store refused a Content-MD5
+_PLAIN_MD5 = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -318,3 +327,36 @@ class S3Writer:
             self.close()
         else:
             self.abort()
+
+
+def put_streamed(client: Minio, bucket: str, key: str, chunks: Iterable[bytes], length: int, md5: str, *,
+                 content_type: str, metadata: dict[str, str], headers: dict[str, str]) -> WriteResult:
+    """One PUT of ``length`` bytes read from ``chunks`` as they are sent; the store checks ``md5``.
+
+    With Content-MD5 the store itself refuses an object whose bytes differ, so
+    nothing is stored on a mismatch (AWS, MinIO, Ceph and SeaweedFS check it),
+    and this process need not hash the body: that MD5 pass was about half of
+    cozy's CPU on a large upload. A store that ignored Content-MD5 would still
+    give the MD5 of what it stored as the ETag of a single PUT: that is compared
+    too, unless the object is encrypted (its ETag is then no MD5). Memory: one
+    chunk. An error raised by ``chunks`` (the client went away) cuts the request
+    short, and the store keeps nothing of it.
+    """
+    md5 = normalize_md5(md5) or ""
+    extra = {**headers, "Content-MD5": base64.b64encode(bytes.fromhex(md5)).decode()}
+    body = StreamedBody(chunks, length)
+    try:
+        res = client._put_object(bucket, key, body, object_headers(content_type, {**metadata, MD5_META: md5}, extra))
+    except S3Error as err:
+        if err.code in DIGEST_ERRORS:
+            raise ChecksumMismatch("content MD5 differs from the expected one") from None
+        raise wrap_not_found(err) from None
+    except TRANSPORT_ERRORS as err:
+        raise wrap_not_found(err) from None
+    etag = (res.etag or "").lower()
+    encrypted = any(name.lower().startswith("x-amz-server-side-encryption") for name in res.http_headers)
+    if not encrypted and _PLAIN_MD5.fullmatch(etag) and etag != md5:
+        with contextlib.suppress(OSError), s3_errors():  # if this fails, fsck reports the unreferenced object
+            client.remove_object(bucket, key)
+        raise ChecksumMismatch("the stored content's MD5 differs from the expected one")
+    return WriteResult(length, md5, res.etag or "")

@@ -8,7 +8,6 @@ that uploads and downloads stream.
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
@@ -18,6 +17,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from cozy.files import content, trash
 from cozy.files.auth import InstanceAuth
+from cozy.files.body import body_upload
 from cozy.files.download import stream_response
 from cozy.files.errors import APIError, BadRequest, Conflict, NotFound, error_document
 from cozy.files.jsonapi import Document, ErrorDocument, PatchDocument, file_document, node_resource
@@ -26,7 +26,6 @@ from cozy.files.names import check_name
 from cozy.files.tree import check_move_target, check_not_special, get_dir, get_node, is_in_trash, lock_tree
 from cozy.instances.services import org_bucket
 from vfs_s3.layout import content_key
-from vfs_s3.writer import normalize_md5
 
 log = logging.getLogger(__name__)
 JSONAPI = "application/vnd.api+json"
@@ -89,32 +88,6 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
         return error_response(503, "Service Unavailable", "the object storage is unavailable, try again later")
     log.error("unexpected error on %s %s: %s", request.method, request.path, type(exc).__name__)
     return error_response(500, "Internal Server Error", "an unexpected error happened")
-
-
-# -- helpers -------------------------------------------------------------------
-def body_upload(request: HttpRequest) -> content.Upload:
-    ctype = request.META.get("CONTENT_TYPE", "")
-    if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        form = ctype.split(";")[0]
-        raise BadRequest(f"this body is a form ({form}): send the file itself, with its own Content-Type")
-    raw_length = request.META.get("CONTENT_LENGTH") or ""
-    if raw_length:
-        if not re.fullmatch(r"[0-9]{1,19}", raw_length):
-            raise BadRequest("invalid Content-Length")
-        length: int | None = int(raw_length)
-        read = request.read
-    elif request.META.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" or request.META.get(
-        "wsgi.input_terminated"
-    ):
-        length, read = None, request.META["wsgi.input"].read  # chunked: read to the end
-    else:
-        length, read = 0, request.read
-    md5_header = request.headers.get("Content-MD5")
-    try:
-        expected = normalize_md5(md5_header) if md5_header else None
-    except ValueError:
-        raise BadRequest("Content-MD5 must be the base64 of a 16-byte MD5") from None
-    return content.Upload(read=read, length=length, expected_md5=expected, mime=ctype or None)
 
 
 # -- trash (registered before /files/{id} so that "trash" is not taken for an id) --

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -68,50 +68,76 @@ def _check_room(instance: Instance, incoming: int) -> None:
 
 
 def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) -> tuple[str, WriteResult, str]:
-    """Stream the body to a fresh key; returns (content_id, result, mime). Step 1 of the rule."""
+    """Stream the body to a fresh key; returns (content_id, result, mime). Step 1 of the rule.
+
+    A large body of known length with a Content-MD5 goes as one streamed PUT that
+    the store checks; any other body goes through the writer, which hashes it here.
+    """
     if upload.length is not None:
         _check_room(instance, upload.length)
-    limit = room_left(instance)
     mime = guess_mime(name, upload.mime)
     content_id = new_content_id()
-    writer = storage_for(instance).writer(
-        content_key(instance.db_prefix, doc_id, content_id), content_type=mime, expected_md5=upload.expected_md5
-    )
-    total = 0
+    key = content_key(instance.db_prefix, doc_id, content_id)
+    storage = storage_for(instance)
+    chunks = _body_chunks(upload, room_left(instance))
     try:
-        while True:
-            want = CHUNK if upload.length is None else min(CHUNK, upload.length - total)
-            if want <= 0:
-                break
-            try:
-                data = upload.read(want)
-            except OSError as err:
-                raise ClientDisconnected("the upload was interrupted before its end") from err
-            if not data:
-                break
-            total += len(data)
-            if limit is not None and total > limit:
-                raise TooLarge("this upload would exceed the instance's quota")
-            writer.write(data)
-        if upload.length is not None and total != upload.length:
-            raise ClientDisconnected("the body is shorter than its Content-Length")
-        result = _close(instance, writer)
+        if storage.streams(upload.length, upload.expected_md5):
+            result = _put_streamed(instance, storage, key, chunks, upload, mime)
+        else:
+            result = _write(instance, storage.writer(key, content_type=mime, expected_md5=upload.expected_md5),
+                            chunks)
     except ChecksumMismatch:
-        writer.abort()
         raise PreconditionFailed("the content does not match its Content-MD5") from None
     except ObjectTooLarge:
-        writer.abort()
         raise TooLarge("this file is larger than the storage accepts") from None
+    except ClientDisconnected:
+        raise
     except OSError as err:
-        writer.abort()
-        if isinstance(err, ClientDisconnected):
-            raise
         log.warning("upload to object storage failed: %s", err)
         raise Unavailable("the object storage is unavailable; nothing was stored") from None
+    return content_id, result, mime
+
+
+def _body_chunks(upload: Upload, limit: int | None) -> Iterator[bytes]:
+    """The body in chunks, checked against its Content-LENGTH and the room left."""
+    total = 0
+    while True:
+        want = CHUNK if upload.length is None else min(CHUNK, upload.length - total)
+        if want <= 0:
+            break
+        try:
+            data = upload.read(want)
+        except OSError as err:
+            raise ClientDisconnected("the upload was interrupted before its end") from err
+        if not data:
+            break
+        total += len(data)
+        if limit is not None and total > limit:
+            raise TooLarge("this upload would exceed the instance's quota")
+        yield data
+    if upload.length is not None and total != upload.length:
+        raise ClientDisconnected("the body is shorter than its Content-Length")
+
+
+def _write(instance: Instance, writer: S3Writer, chunks: Iterator[bytes]) -> WriteResult:
+    """Push the chunks through the writer (it hashes them); abort on any failure."""
+    try:
+        for data in chunks:
+            writer.write(data)
+        return _close(instance, writer)
     except BaseException:
         writer.abort()
         raise
-    return content_id, result, mime
+
+
+def _put_streamed(instance: Instance, storage: S3Storage, key: str, chunks: Iterator[bytes], upload: Upload,
+                  mime: str) -> WriteResult:
+    assert upload.length is not None and upload.expected_md5
+    try:
+        return storage.put_streamed(key, chunks, upload.length, upload.expected_md5, content_type=mime)
+    except OSError:
+        _discard(instance, key)  # a PUT whose answer was lost may have stored the object
+        raise
 
 
 def _close(instance: Instance, writer: S3Writer) -> WriteResult:
@@ -120,7 +146,7 @@ def _close(instance: Instance, writer: S3Writer) -> WriteResult:
     try:
         return writer.close()
     except OSError:
-        _discard(instance, writer.key)
+        _discard(instance, key=writer.key)
         raise
 
 
