@@ -24,23 +24,29 @@ def make_http_client(*, connect_timeout: float = 10, read_timeout: float = 300) 
 class StreamedBody:
     """A request body of known length, read from ``chunks`` as it is sent.
 
-    It can be sent once only: a retry by urllib3 would have nothing left to
-    send, so iterating it again raises (an OSError, which urllib3 counts as a
-    failed attempt) instead of letting the store wait for bytes that never come.
+    urllib3 may iterate it again to retry. That works while no chunk has been
+    taken (the connection failed before the body was sent); after that, the
+    bytes sent are gone, so iterating again raises (an OSError, which urllib3
+    counts as a failed attempt) instead of letting the store wait for bytes
+    that never come.
     """
 
     def __init__(self, chunks: Iterable[bytes], length: int):
-        self._chunks: Iterable[bytes] | None = chunks
+        self._chunks = iter(chunks)
+        self._started = False
         self.length = length
 
     def __len__(self) -> int:
         return self.length
 
     def __iter__(self) -> Iterator[bytes]:
-        if self._chunks is None:
+        if self._started:
             raise BodyAlreadySent("a streamed request body cannot be sent twice")
-        chunks, self._chunks = self._chunks, None
-        return iter(chunks)
+        return self._send()
+
+    def _send(self) -> Iterator[bytes]:
+        self._started = True  # runs at the first next(): when a byte is about to go
+        yield from self._chunks
 
 
 class BodyAlreadySent(OSError):

@@ -9,7 +9,7 @@ still drains the rest of a body cozy stops reading (a 412 or a 413), and keeps
 or closes the connection as before. Other servers, chunked bodies, and a body
 someone already started reading, use the plain WSGI stream. This relies on
 gunicorn's internals (``Body``, ``LengthReader``, ``SocketUnreader``), which is
-why gunicorn is pinned; tests/test_files_body.py runs it under real gunicorn.
+why gunicorn is pinned; tests/test_files_streamed.py runs it under real gunicorn.
 """
 
 from __future__ import annotations
@@ -68,19 +68,24 @@ def socket_reader(stream: Any, length: int) -> Callable[[int], bytes] | None:
         return None
     if stream.buf.seek(0, io.SEEK_END) or reader.length != length:
         return None  # someone read part of the body already
-    return _SocketBody(reader).read
+    return _SocketBody(stream).read
 
 
 class _SocketBody:
-    def __init__(self, reader: Any):
-        self._reader = reader
-        self._unreader = reader.unreader
+    def __init__(self, stream: Any):
+        self._stream = stream
+        self._reader = stream.reader
+        self._unreader = stream.reader.unreader
 
     def read(self, n: int) -> bytes:
         n = min(n, self._reader.length)
         if n <= 0:
             return b""
         held = self._unreader.buf.seek(0, io.SEEK_END)  # body bytes that came with the headers
-        data = self._unreader.read(min(n, held)) if held else self._unreader.sock.recv(n)
+        try:
+            data = self._unreader.read(min(n, held)) if held else self._unreader.sock.recv(n)
+        except Exception:
+            self._stream.failed = True  # as gunicorn's own reads do: the connection is not reused
+            raise
         self._reader.length -= len(data)
         return data

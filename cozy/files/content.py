@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -31,6 +33,13 @@ from vfs_s3.writer import S3Writer, WriteResult
 
 log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
+# A streamed PUT keeps one request to the store open for as long as the client takes
+# to send its body: a client that pauses for longer than the store's idle timeout
+# (about 20 s on AWS, 120 s on SeaweedFS) fails it, with nothing left to send again.
+# So only a client that sent its first part at least this fast (bytes/s) gets one;
+# the CPU it saves matters only at such rates. A slower client goes through the
+# writer, which talks to the store in 8 MiB parts and retries them.
+STREAM_MIN_RATE = 32 * 1024 * 1024
 
 
 class ClientDisconnected(BadRequest):
@@ -70,8 +79,9 @@ def _check_room(instance: Instance, incoming: int) -> None:
 def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) -> tuple[str, WriteResult, str]:
     """Stream the body to a fresh key; returns (content_id, result, mime). Step 1 of the rule.
 
-    A large body of known length with a Content-MD5 goes as one streamed PUT that
-    the store checks; any other body goes through the writer, which hashes it here.
+    A large body of known length with a Content-MD5, from a fast client, goes as
+    one streamed PUT that the store checks; any other body goes through the
+    writer, which hashes it here.
     """
     if upload.length is not None:
         _check_room(instance, upload.length)
@@ -81,7 +91,11 @@ def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) ->
     storage = storage_for(instance)
     chunks = _body_chunks(upload, room_left(instance))
     try:
-        if storage.streams(upload.length, upload.expected_md5):
+        streamed = storage.streams(upload.length, upload.expected_md5)
+        if streamed:
+            chunks = _Timed(chunks, storage.multipart_threshold)
+            streamed = chunks.rate >= STREAM_MIN_RATE
+        if streamed:
             result = _put_streamed(instance, storage, key, chunks, upload, mime)
         else:
             result = _write(instance, storage.writer(key, content_type=mime, expected_md5=upload.expected_md5),
@@ -98,8 +112,23 @@ def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) ->
     return content_id, result, mime
 
 
+class _Timed(Iterator[bytes]):
+    """The body's first ``head`` bytes read ahead and timed (``rate``), then all of it."""
+
+    def __init__(self, chunks: Iterator[bytes], head: int):
+        start, self._head, got = time.monotonic(), deque[bytes](), 0
+        while got < head and (chunk := next(chunks, None)) is not None:
+            self._head.append(chunk)
+            got += len(chunk)
+        self.rate = got / max(time.monotonic() - start, 1e-9)
+        self._rest = chunks
+
+    def __next__(self) -> bytes:
+        return self._head.popleft() if self._head else next(self._rest)  # popped: not held once sent
+
+
 def _body_chunks(upload: Upload, limit: int | None) -> Iterator[bytes]:
-    """The body in chunks, checked against its Content-LENGTH and the room left."""
+    """The body in chunks, checked against its Content-Length and the room left."""
     total = 0
     while True:
         want = CHUNK if upload.length is None else min(CHUNK, upload.length - total)
