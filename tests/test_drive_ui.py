@@ -6,7 +6,6 @@ session's real S3 server. Screenshots of the main views go to test-artifacts/.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -24,7 +23,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from cozy.files.errors import error_document
 from cozy.files.models import Node, Version
 from cozy.instances.models import Instance
-from tests.cozyclient import make_instance
+from tests.cozyclient import make_instance, md5_b64
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -136,10 +135,6 @@ def expect_uploaded(page: Page, name: str, timeout: float = 60_000) -> None:
     expect(item).to_have_attribute("data-state", "done", timeout=timeout)
     expect(item.locator("progress")).to_have_attribute("value", "100")
     expect(item.locator(".upload-percent")).to_have_text("100%")
-
-
-def md5_b64(data: bytes) -> str:
-    return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
 def write(path: Path, data: bytes) -> Path:

@@ -3,7 +3,6 @@ gunicorn, their body is read from the socket directly (cozy/files/body.py)."""
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import hashlib
 import http.client
@@ -20,15 +19,11 @@ from benchmarks.bench_api import DOMAIN, gunicorn, server_env, setup_database
 from cozy.files.body import socket_reader
 from cozy.files.models import Node, Version
 from cozy.instances.services import org_bucket
-from tests.cozyclient import ROOT, Cozy, doc_id, make_instance
+from tests.cozyclient import ROOT, Cozy, doc_id, make_instance, md5_b64
 from tests.test_files_api import assert_error, objects
 from vfs_s3.layout import content_key
 
 MiB = 1024 * 1024
-
-
-def md5_b64(data: bytes) -> str:
-    return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
 @pytest.fixture

@@ -31,7 +31,6 @@ from minio.datatypes import Part
 from minio.error import S3Error
 
 from s3util.client import StreamedBody
-from s3util.errors import TRANSPORT_ERRORS, wrap_not_found
 from vfs_s3.errors import ChecksumMismatch, ObjectTooLarge, s3_errors
 
 MD5_META = "md5"  # user metadata key (x-amz-meta-md5): hex MD5 of the content
@@ -84,6 +83,11 @@ def normalize_md5(value: str | bytes | bytearray | None) -> str | None:
     if len(raw) != 16:
         raise ValueError("expected MD5 does not have 16 bytes")
     return raw.hex()
+
+
+def content_md5(md5_hex: str) -> str:
+    """The Content-MD5 header value (base64 of the digest) of a hex MD5."""
+    return base64.b64encode(bytes.fromhex(md5_hex)).decode()
 
 
 def object_headers(content_type: str, metadata: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
@@ -237,7 +241,7 @@ class S3Writer:
 
     def _put_single(self, md5: str) -> WriteResult:
         data = self._pending.take(len(self._pending))
-        extra = {**self.headers, "Content-MD5": base64.b64encode(bytes.fromhex(md5)).decode()}
+        extra = {**self.headers, "Content-MD5": content_md5(md5)}
         headers = object_headers(self.content_type, {**self.metadata, MD5_META: md5}, extra)
         with s3_errors():
             res = self.client._put_object(self.bucket, self.key, data, headers)
@@ -343,16 +347,16 @@ def put_streamed(client: Minio, bucket: str, key: str, chunks: Iterable[bytes], 
     short, and the store keeps nothing of it.
     """
     md5 = normalize_md5(md5) or ""
-    extra = {**headers, "Content-MD5": base64.b64encode(bytes.fromhex(md5)).decode()}
+    extra = {**headers, "Content-MD5": content_md5(md5)}
     body = StreamedBody(chunks, length)
-    try:
-        res = client._put_object(bucket, key, body, object_headers(content_type, {**metadata, MD5_META: md5}, extra))
-    except S3Error as err:
-        if err.code in DIGEST_ERRORS:
-            raise ChecksumMismatch("content MD5 differs from the expected one") from None
-        raise wrap_not_found(err) from None
-    except TRANSPORT_ERRORS as err:
-        raise wrap_not_found(err) from None
+    with s3_errors():
+        try:
+            res = client._put_object(bucket, key, body,
+                                     object_headers(content_type, {**metadata, MD5_META: md5}, extra))
+        except S3Error as err:
+            if err.code in DIGEST_ERRORS:
+                raise ChecksumMismatch("content MD5 differs from the expected one") from None
+            raise
     etag = (res.etag or "").lower()
     encrypted = any(name.lower().startswith("x-amz-server-side-encryption") for name in res.http_headers)
     if not encrypted and _PLAIN_MD5.fullmatch(etag) and etag != md5:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import deque
@@ -20,6 +21,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from cozy.files.errors import BadRequest, Conflict, NotFound, PreconditionFailed, TooLarge, Unavailable
+from cozy.files.jsonapi import b64_md5
 from cozy.files.models import Node, Version
 from cozy.files.names import check_name, guess_mime
 from cozy.files.tree import get_dir, get_node, is_in_trash, lock_tree, name_taken
@@ -104,8 +106,6 @@ def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) ->
         raise PreconditionFailed("the content does not match its Content-MD5") from None
     except ObjectTooLarge:
         raise TooLarge("this file is larger than the storage accepts") from None
-    except ClientDisconnected:
-        raise
     except OSError as err:
         log.warning("upload to object storage failed: %s", err)
         raise Unavailable("the object storage is unavailable; nothing was stored") from None
@@ -162,20 +162,23 @@ def _write(instance: Instance, writer: S3Writer, chunks: Iterator[bytes]) -> Wri
 def _put_streamed(instance: Instance, storage: S3Storage, key: str, chunks: Iterator[bytes], upload: Upload,
                   mime: str) -> WriteResult:
     assert upload.length is not None and upload.expected_md5
-    try:
+    with _discarded_on_failure(instance, key):
         return storage.put_streamed(key, chunks, upload.length, upload.expected_md5, content_type=mime)
-    except OSError:
-        _discard(instance, key)  # a PUT whose answer was lost may have stored the object
-        raise
 
 
 def _close(instance: Instance, writer: S3Writer) -> WriteResult:
-    """Complete the object; if that fails, the fresh key may exist anyway (a completion
-    whose answer was lost): remove it, since nothing references it yet."""
-    try:
+    with _discarded_on_failure(instance, writer.key):
         return writer.close()
+
+
+@contextlib.contextmanager
+def _discarded_on_failure(instance: Instance, key: str) -> Iterator[None]:
+    """If storing the object fails, it may exist anyway (a PUT or a completion whose
+    answer was lost): remove it, since nothing references it yet."""
+    try:
+        yield
     except OSError:
-        _discard(instance, key=writer.key)
+        _discard(instance, key)
         raise
 
 
@@ -248,10 +251,8 @@ def create_file(instance: Instance, dir_id: str, name: str, upload: Upload) -> N
 def check_if_match(node: Node, if_match: str | None) -> None:
     if not if_match:
         return
-    import base64
-
     wanted = {v.strip().strip('"') for v in if_match.split(",")}
-    current = {node.rev, node.md5, base64.b64encode(bytes.fromhex(node.md5)).decode() if node.md5 else ""}
+    current = {node.rev, node.md5, b64_md5(node.md5)}
     if "*" not in wanted and not wanted & current:
         raise PreconditionFailed("the file changed since you read it (If-Match)")
 
