@@ -338,7 +338,8 @@ class S3Storage(BaseStorage):
 
     def list(self, prefix: str = "", *, recursive: bool = True, start_after: str | None = None) -> Iterator[Listed]:
         """Objects whose name starts with ``prefix``, in the store's (byte) order; with
-        ``recursive=False``, sub-folders come as names ending in "/" with size 0."""
+        ``recursive=False``, sub-folders come too, as names ending in "/" with size 0 (after
+        the objects of each page, on most stores)."""
         base = self._key(prefix) if prefix else (self.location + "/" if self.location else "")
         if prefix.endswith("/") and not base.endswith("/"):
             base += "/"
