@@ -24,27 +24,28 @@ def stall_timeout() -> float:
     return float(value) if value.replace(".", "", 1).isdigit() and float(value) > 0 else STALL_TIMEOUT
 
 
-class _StallTolerant:
-    """A connection that connects within the connect timeout, then sends within the stall timeout.
+def _connect_then_stall_timeout(conn: HTTPConnection) -> None:
+    """Connect within the connect timeout, then send within the stall timeout.
 
     urllib3 sends a request body under the connect timeout (10 s here): a store that
     paused for longer cut every streamed PUT, though it would have gone on. The
     response is then read under the read timeout, as before.
     """
+    if conn.sock is None:
+        conn.connect()
+    conn.timeout = stall_timeout()
 
+
+class _HTTPConnection(HTTPConnection):
     def request(self, *args, **kwargs):  # urllib3's signature
-        if self.sock is None:  # type: ignore[attr-defined]
-            self.connect()  # type: ignore[attr-defined]
-        self.timeout = stall_timeout()
-        return super().request(*args, **kwargs)  # type: ignore[misc]
+        _connect_then_stall_timeout(self)
+        return super().request(*args, **kwargs)
 
 
-class _HTTPConnection(_StallTolerant, HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_StallTolerant, HTTPSConnection):
-    pass
+class _HTTPSConnection(HTTPSConnection):
+    def request(self, *args, **kwargs):  # urllib3's signature
+        _connect_then_stall_timeout(self)
+        return super().request(*args, **kwargs)
 
 
 class _HTTPPool(HTTPConnectionPool):
