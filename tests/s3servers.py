@@ -97,9 +97,19 @@ def minio_server() -> Iterator[tuple[S3Config, None]]:
         )
 
 
+def server_kind() -> str:
+    """The server the tests run against: COZY_TEST_S3, SeaweedFS by default."""
+    return os.environ.get("COZY_TEST_S3", "seaweedfs")
+
+
+def signatures_checked() -> bool:
+    """moto's server accepts any credentials (tests/test_s3_provider_facts.py shows it)."""
+    return server_kind() != "moto"
+
+
 @contextmanager
 def s3_endpoint(kind: str | None = None) -> Iterator[tuple[S3Config, object]]:
-    kind = kind or os.environ.get("COZY_TEST_S3", "seaweedfs")
+    kind = kind or server_kind()
     if kind == "seaweedfs":
         manager = seaweedfs_server()
     elif kind == "moto":

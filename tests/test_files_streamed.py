@@ -23,6 +23,7 @@ from tests.cozyclient import ROOT, Cozy, doc_id, make_instance, md5_b64
 from tests.test_files_api import assert_error, objects
 from vfs_s3.layout import content_key
 
+pytestmark = pytest.mark.s3contract
 MiB = 1024 * 1024
 
 
