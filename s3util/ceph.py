@@ -256,3 +256,17 @@ def _signal(proc: subprocess.Popen, sig: int) -> None:
             os.kill(proc.pid, sig)
         except ProcessLookupError:
             pass
+
+
+def main() -> None:
+    """``python -m s3util.ceph``: run a cluster until Ctrl-C; print its storage URL (it holds the keys)."""
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    with Ceph() as ceph:
+        # Blocked only now: the daemons would inherit the mask and ignore stop()'s SIGTERM.
+        signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+        print(f"COZY_FS_URL='{ceph.config().to_url()}'", flush=True)
+        signal.sigwait(stop_signals)
+
+
+if __name__ == "__main__":
+    main()
