@@ -80,7 +80,8 @@ osd objectstore = memstore
 memstore device bytes = {device_bytes}
 
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:{rgw_port}
+# tcp_nodelay: with Nagle's algorithm on (beast's default) every small GET waits about 40 ms for an ACK.
+rgw frontends = beast endpoint=127.0.0.1:{rgw_port} tcp_nodelay=1
 rgw data = {d}/rgw
 # Deleted objects' data is freed by garbage collection, hours later by default:
 # memstore would fill up under a benchmark.
