@@ -36,7 +36,7 @@ def missing_binaries() -> list[str]:
     return [name for name in BINARIES if shutil.which(name) is None]
 
 
-def _conf(d: Path, mon_ports: tuple[int, int], rgw_port: int, device_bytes: int) -> str:
+def _conf(d: Path, mon_ports: tuple[int, int], rgw_port: int, device_bytes: int, tcp_nodelay: bool) -> str:
     v2, v1 = mon_ports
     return f"""[global]
 fsid = {uuid.uuid4()}
@@ -81,7 +81,7 @@ memstore device bytes = {device_bytes}
 
 [client.rgw]
 # tcp_nodelay: with Nagle's algorithm on (beast's default) every small GET waits about 40 ms for an ACK.
-rgw frontends = beast endpoint=127.0.0.1:{rgw_port} tcp_nodelay=1
+rgw frontends = beast endpoint=127.0.0.1:{rgw_port} tcp_nodelay={int(tcp_nodelay)}
 rgw data = {d}/rgw
 # Deleted objects' data is freed by garbage collection, hours later by default:
 # memstore would fill up under a benchmark.
@@ -98,6 +98,7 @@ class Ceph:
     access_key: str = field(default_factory=lambda: "cozy" + secrets.token_hex(6))
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     device_bytes: int = 2 * GiB  # memstore's cap: data is held in RAM
+    tcp_nodelay: bool = True  # False: beast's default, for tests/test_ceph.py to show what it costs
     rgw_port: int = 0
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     _tmp: tempfile.TemporaryDirectory | None = None
@@ -129,7 +130,7 @@ class Ceph:
             mon_ports = free_ports(2)
             self.rgw_port = free_ports(1)[0]
             self.conf.write_text(_conf(self.data_dir, (mon_ports[0], mon_ports[1]), self.rgw_port,
-                                       self.device_bytes))
+                                       self.device_bytes, self.tcp_nodelay))
             self._start_mon(mon_ports)
             self._start_osd(deadline)
             self._tool("radosgw-admin", "user", "create", "--uid=cozy", "--display-name=cozy",

@@ -5,6 +5,11 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 from minio.error import S3Error
@@ -12,6 +17,7 @@ from minio.error import S3Error
 from s3util import make_client
 from s3util.ceph import PACKAGES, Ceph, missing_binaries
 
+ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.skipif(bool(missing_binaries()),
                                 reason=f"Ceph's binaries are missing: apt-get install {PACKAGES}")
 
@@ -71,3 +77,37 @@ def test_temporary_folder_is_removed():
     assert folder is not None and (folder / "ceph.conf").exists()
     server.stop()
     assert not folder.exists()
+
+
+@pytest.mark.slow
+def test_storage_benchmark_runs_on_ceph():
+    """``bench_storage --server ceph`` (figures in docs/benchmarks.md) stays runnable: every row, numbers in it."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_storage", "--quick", "--server", "ceph"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "shared by client and Ceph" in done.stdout.splitlines()[0]
+    rows = [line.strip("|").split("|") for line in done.stdout.splitlines() if line.startswith("| ")][2:]
+    assert len(rows) == 8 and all(float(cell) >= 0 for row in rows for cell in row[1:4])
+
+
+def _median_small_get_ms(server: Ceph) -> float:
+    client = make_client(server.config())
+    client.make_bucket("latency")
+    client.put_object("latency", "k", io.BytesIO(b"x" * 1024), 1024)
+    times = []
+    for _ in range(15):
+        start = time.perf_counter()
+        resp = client.get_object("latency", "k")
+        assert resp.read() == b"x" * 1024
+        resp.release_conn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def test_small_gets_wait_for_a_delayed_ack_unless_tcp_nodelay(tmp_path):
+    """The fact behind docs/s3.md's tcp_nodelay advice: beast's default makes every small GET wait ~40 ms."""
+    with Ceph(data_dir=tmp_path / "nagle", tcp_nodelay=False) as server:
+        nagle = _median_small_get_ms(server)
+    with Ceph(data_dir=tmp_path / "nodelay") as server:
+        nodelay = _median_small_get_ms(server)
+    assert nagle > 30 > nodelay, (nagle, nodelay)
