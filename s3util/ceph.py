@@ -36,10 +36,10 @@ def missing_binaries() -> list[str]:
     return [name for name in BINARIES if shutil.which(name) is None]
 
 
-def _conf(d: Path, mon_ports: tuple[int, int], rgw_port: int, device_bytes: int, tcp_nodelay: bool) -> str:
+def _conf(d: Path, fsid: str, mon_ports: list[int], rgw_port: int, device_bytes: int, tcp_nodelay: bool) -> str:
     v2, v1 = mon_ports
     return f"""[global]
-fsid = {uuid.uuid4()}
+fsid = {fsid}
 mon host = [v2:127.0.0.1:{v2},v1:127.0.0.1:{v1}]
 mon initial members = a
 public addr = 127.0.0.1
@@ -127,11 +127,11 @@ class Ceph:
         deadline = time.monotonic() + timeout
         try:
             self._make_dirs()
-            mon_ports = free_ports(2)
+            fsid, mon_ports = str(uuid.uuid4()), free_ports(2)
             self.rgw_port = free_ports(1)[0]
-            self.conf.write_text(_conf(self.data_dir, (mon_ports[0], mon_ports[1]), self.rgw_port,
-                                       self.device_bytes, self.tcp_nodelay))
-            self._start_mon(mon_ports)
+            self.conf.write_text(_conf(self.data_dir, fsid, mon_ports, self.rgw_port, self.device_bytes,
+                                       self.tcp_nodelay))
+            self._start_mon(fsid, mon_ports)
             self._start_osd(deadline)
             self._tool("radosgw-admin", "user", "create", "--uid=cozy", "--display-name=cozy",
                        f"--access-key={self.access_key}", f"--secret-key={self.secret_key}",
@@ -148,15 +148,13 @@ class Ceph:
         for sub in ("pids", "run", "log", "crash", "mon", "osd", "rgw"):
             (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
 
-    def _start_mon(self, ports: list[int]) -> None:
+    def _start_mon(self, fsid: str, ports: list[int]) -> None:
         d = self.data_dir
         assert d is not None
         keyring, monmap = d / "mon.keyring", d / "monmap"
         self._run("ceph-authtool", "--create-keyring", str(keyring), "--gen-key", "-n", "mon.",
                   "--cap", "mon", "allow *")
         addrs = f"[v2:127.0.0.1:{ports[0]},v1:127.0.0.1:{ports[1]}]"
-        fsid = next(line.split("=")[1].strip() for line in self.conf.read_text().splitlines()
-                    if line.startswith("fsid"))
         self._run("monmaptool", "--create", "--fsid", fsid, "--addv", "a", addrs, str(monmap))
         self._run("ceph-mon", "-c", str(self.conf), "--mkfs", "-i", "a", "--monmap", str(monmap),
                   "--keyring", str(keyring))
