@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -24,8 +24,6 @@ from cozy.files.jsonapi import Document, ErrorDocument, PatchDocument, file_docu
 from cozy.files.models import Node, Version
 from cozy.files.names import check_name
 from cozy.files.tree import check_move_target, check_not_special, get_dir, get_node, is_in_trash, lock_tree
-from cozy.instances.services import org_bucket
-from vfs_s3.layout import content_key
 
 log = logging.getLogger(__name__)
 JSONAPI = "application/vnd.api+json"
@@ -54,7 +52,10 @@ def error_response(status: int, title: str, detail: str) -> JsonResponse:
 
 @api.exception_handler(APIError)
 def on_api_error(request: HttpRequest, exc: APIError) -> HttpResponse:
-    return error_response(exc.status, exc.title, exc.detail)
+    response = error_response(exc.status, exc.title, exc.detail)
+    if retry_after := getattr(exc, "retry_after", None):
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)
@@ -110,12 +111,9 @@ def destroy(request: HttpRequest, file_id: str):
 
 
 # -- downloads -----------------------------------------------------------------
-def _download(request: HttpRequest, node: Node, content_id: str, size: int, md5: str, mime: str) -> HttpResponse:
-    instance = request.auth
-    storage = content.storage_for(instance)
+def _download(request: HttpRequest, node: Node, content_id: str, size: int, md5: str, mime: str) -> HttpResponseBase:
     return stream_response(
-        request, client=storage.client, bucket=org_bucket(instance),
-        key=content_key(instance.db_prefix, node.doc_id, content_id),
+        request, store=content.files_store(request.auth), name=content.content_name(node.doc_id, content_id),
         size=size, md5=md5, mime=mime or "application/octet-stream", filename=node.name,
     )
 
@@ -183,7 +181,7 @@ def metadata(request: HttpRequest, file_id: str, limit: int = Query(100, alias="
         **data.get("relationships", {}),
         "contents": {"data": [{"type": "io.cozy.files", "id": c.doc_id} for c in children]},
     }
-    links = {"next": None}
+    links: dict[str, str | None] = {"next": None}
     if more:
         from urllib.parse import urlencode
 
@@ -207,7 +205,7 @@ def patch(request: HttpRequest, file_id: str, body: PatchDocument):
                 raise BadRequest("restore this entry from the trash first")
             if attrs.name is not None:
                 node.name = check_name(attrs.name)
-            if attrs.dir_id is not None and attrs.dir_id != node.parent.doc_id:
+            if attrs.dir_id is not None and node.parent and attrs.dir_id != node.parent.doc_id:
                 target = get_dir(instance, attrs.dir_id)
                 check_move_target(node, target)
                 if target.trashed or is_in_trash(target) or target.doc_id == "io.cozy.files.trash-dir":
