@@ -35,7 +35,7 @@ def orphan_grace() -> float:
     value = getattr(settings, "COZY_FSCK_ORPHAN_GRACE", None)
     if value is None:
         value = os.environ.get("COZY_FSCK_ORPHAN_GRACE", DEFAULT_GRACE)
-    return float(value or DEFAULT_GRACE)
+    return float(DEFAULT_GRACE if value in (None, "") else value)  # 0 is a grace period too (the tests use it)
 
 
 class Fixer:
