@@ -1,0 +1,82 @@
+"""The ``/move/exports`` routes: request an export, read its manifest, download its parts.
+
+The manifest and part URLs carry a signed token (services.token_for) and need
+no other credential, so that another cozy or a plain curl can fetch them; the
+token expires with the export, and an expired export is refused even while its
+objects remain.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from cozy.exports.models import Export
+from cozy.exports.runner import exports_store
+from cozy.exports.services import BadToken, ExportRunning, export_for_token, request_export, token_for
+from cozy.files import api as files_api
+from cozy.files.auth import InstanceAuth, request_instance
+from cozy.files.download import stream_response
+from cozy.files.errors import APIError, Conflict, NotFound, Unauthorized
+
+api = NinjaAPI(title="cozy move API", version="1", urls_namespace="move-api", openapi_url=None, docs_url=None)
+for _exc, _handler in ((APIError, files_api.on_api_error), (ValidationError, files_api.on_validation_error),
+                       (AuthenticationError, files_api.on_auth_error), (HttpError, files_api.on_http_error),
+                       (Exception, files_api.on_unexpected)):  # fmt: skip
+    api.add_exception_handler(_exc, _handler)  # type: ignore[arg-type]
+ERRORS: dict[int, Any] = files_api.ERRORS
+
+
+def manifest_url(request: HttpRequest, export: Export) -> str:
+    return request.build_absolute_uri(f"/move/exports/{token_for(export)}")
+
+
+def document(request: HttpRequest, export: Export) -> dict[str, Any]:
+    base = manifest_url(request, export)
+    parts = [{"n": p["n"], "size": p["size"], "md5": p["md5"], "url": f"{base}/parts/{p['n']}"}
+             for p in export.parts] if export.state == Export.State.DONE else []  # fmt: skip
+    attributes = {
+        "state": export.state, "error": export.error or None, "parts": parts,
+        "files_total": export.files_total, "files_done": export.files_done,
+        "bytes_total": export.bytes_total, "bytes_done": export.bytes_done,
+        "created_at": export.created_at.isoformat(), "expires_at": export.expires_at.isoformat(),
+    }  # fmt: skip
+    return {"data": {"type": "io.cozy.exports", "id": export.pk, "attributes": attributes, "links": {"self": base}}}
+
+
+@api.post("/move/exports", auth=InstanceAuth(), response={201: dict, **ERRORS}, summary="Request an export")
+def create_export(request: HttpRequest):
+    try:
+        export = request_export(request.auth)  # type: ignore[attr-defined]
+    except ExportRunning as err:
+        raise Conflict(str(err)) from None
+    return JsonResponse(document(request, export), status=201)
+
+
+def _export(request: HttpRequest, token: str) -> Export:
+    try:
+        return export_for_token(request_instance(request), token)
+    except BadToken as err:
+        raise Unauthorized(str(err)) from None
+
+
+@api.get("/move/exports/{token}", response={200: dict, **ERRORS}, summary="An export's manifest")
+def manifest(request: HttpRequest, token: str):
+    return JsonResponse(document(request, _export(request, token)))
+
+
+@api.get("/move/exports/{token}/parts/{n}", response={200: None, 206: None, **ERRORS},
+         summary="One zip part of an export (Range supported)")  # fmt: skip
+def part(request: HttpRequest, token: str, n: int) -> HttpResponseBase:
+    export = _export(request, token)
+    if export.state != Export.State.DONE:
+        raise Conflict(f"the export is {export.state}, not done")
+    found = next((p for p in export.parts if p["n"] == n), None)
+    if found is None:
+        raise NotFound("no such part")
+    return stream_response(request, store=exports_store(export), name=export.part_name(n), size=found["size"],
+                           md5=found["md5"], mime="application/zip",
+                           filename=f"cozy-export-{export.instance.domain}-{n}.zip")  # fmt: skip

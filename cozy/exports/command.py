@@ -1,0 +1,79 @@
+"""``manage.py instances export <domain> [--wait]``: queue an export, follow it, print its URL."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import IO
+
+from django.conf import settings
+from django.core.management.base import CommandError
+
+from cozy.exports.models import Export
+from cozy.exports.services import ExportRunning, request_export, token_for
+from cozy.instances.hosts import domain_key
+from cozy.instances.models import Instance
+
+POLL_SECONDS = 0.5
+
+
+def manifest_url(export: Export) -> str:
+    base = getattr(settings, "COZY_PUBLIC_SCHEME", "https")
+    return f"{base}://{export.instance.domain}/move/exports/{token_for(export)}"
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
+
+
+def export(domain: str, *, wait: bool, out: IO[str]) -> None:
+    instance = Instance.objects.filter(domain=domain_key(domain)).first()
+    if instance is None or instance.state != Instance.State.READY:
+        raise CommandError(f"no instance with domain {domain!r}")
+    try:
+        job = request_export(instance)
+    except ExportRunning as err:
+        raise CommandError(f"{err}: wait for it to end") from None
+    out.write(f"export {job.pk} of {instance.domain} queued\n")
+    if not wait:
+        out.write(f"manifest: {manifest_url(job)}\n")
+        return
+    job = follow(job.pk, out)
+    if job.state != Export.State.DONE:
+        raise CommandError(f"export {job.pk} {job.state}: {job.error or 'see the worker log'}")
+    total = sum(p["size"] for p in job.parts)
+    out.write(f"{len(job.parts)} part(s), {human_bytes(total)}, expires {job.expires_at:%Y-%m-%d %H:%M} UTC\n")
+    out.write(f"manifest: {manifest_url(job)}\n")
+
+
+def _poll(export_id: str, show: Callable[[Export], None]) -> Export:
+    while True:
+        job = Export.objects.select_related("instance").get(pk=export_id)
+        show(job)
+        if job.finished:
+            return job
+        time.sleep(POLL_SECONDS)
+
+
+def follow(export_id: str, out: IO[str]) -> Export:
+    """A rich progress bar (files and bytes copied) on a terminal, plain lines otherwise."""
+    if not out.isatty():
+        return _poll(export_id, lambda job: None)
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[files]}"),
+               TimeElapsedColumn())  # fmt: skip
+    with Progress(*columns, console=Console(file=out)) as bar:
+        task = bar.add_task("queued", total=None, files="")
+
+        def show(job: Export) -> None:
+            bar.update(task, description=job.state, total=job.bytes_total or None, completed=job.bytes_done,
+                       files=f"{job.files_done:,}/{job.files_total:,} files")  # fmt: skip
+
+        return _poll(export_id, show)
