@@ -8,6 +8,8 @@ objects remain.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
@@ -63,20 +65,39 @@ def _export(request: HttpRequest, token: str) -> Export:
         raise Unauthorized(str(err)) from None
 
 
+def unlogged(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Django logs the path of every 4xx answer, and these paths hold a token that is as good as
+    a password: mark such answers as logged already."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            response = view(request, *args, **kwargs)
+        except APIError as err:
+            response = files_api.on_api_error(request, err)
+        if response.status_code >= 400:
+            response._has_been_logged = True  # type: ignore[attr-defined]
+        return response
+
+    return wrapper
+
+
 @api.get("/move/exports/{token}", response={200: dict, **ERRORS}, summary="An export's manifest")
-def manifest(request: HttpRequest, token: str):
+@unlogged
+def manifest(request: HttpRequest, token: str) -> HttpResponseBase:
     return JsonResponse(document(request, _export(request, token)))
 
 
 @api.get("/move/exports/{token}/parts/{n}", response={200: None, 206: None, **ERRORS},
          summary="One zip part of an export (Range supported)")  # fmt: skip
-def part(request: HttpRequest, token: str, n: int) -> HttpResponseBase:
+@unlogged
+def part(request: HttpRequest, token: str, n: str) -> HttpResponseBase:
     export = _export(request, token)
     if export.state != Export.State.DONE:
         raise Conflict(f"the export is {export.state}, not done")
-    found = next((p for p in export.parts if p["n"] == n), None)
+    found = next((p for p in export.parts if str(p["n"]) == n), None)
     if found is None:
         raise NotFound("no such part")
-    return stream_response(request, store=exports_store(export), name=export.part_name(n), size=found["size"],
+    return stream_response(request, store=exports_store(export), name=export.part_name(found["n"]), size=found["size"],
                            md5=found["md5"], mime="application/zip",
                            filename=f"cozy-export-{export.instance.domain}-{n}.zip")  # fmt: skip

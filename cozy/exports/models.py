@@ -32,7 +32,7 @@ class Export(models.Model):
     attempt = models.CharField(max_length=32, blank=True, default="")
     # [{"n": 1, "size": ..., "md5": hex}], set when the export is done.
     parts = models.JSONField(default=list, blank=True)
-    files_total = models.BigIntegerField(default=0)
+    files_total = models.BigIntegerField(default=0)  # contents: current ones and kept versions
     files_done = models.BigIntegerField(default=0)
     bytes_total = models.BigIntegerField(default=0)
     bytes_done = models.BigIntegerField(default=0)

@@ -100,7 +100,7 @@ def _store_part(store: S3Storage, name: str, body: Counted) -> dict:
 
 def _write(export: Export, attempt: str) -> list[dict]:
     snapshot = take(export.instance)
-    _mine(export, attempt).update(files_total=sum(1 for n in snapshot.nodes if n["type"] == "file"),
+    _mine(export, attempt).update(files_total=len(snapshot.contents),
                                   bytes_total=sum(c.size for c in snapshot.contents))  # fmt: skip
     progress = Progress(export, attempt)
     writer = PartWriter(snapshot, store_for(export.instance, "files"), store_for(export.instance, "avatar"), progress)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -35,16 +37,19 @@ def request_export(instance: Instance) -> Export:
 
 
 def token_for(export: Export) -> str:
-    return signing.dumps({"e": export.pk}, salt=SALT, compress=False)
+    """The same token for the life of the export: its id and expiry, signed."""
+    return signing.Signer(salt=SALT).sign_object({"e": export.pk, "x": int(export.expires_at.timestamp())})
 
 
 def export_for_token(instance: Instance, token: str) -> Export:
     """The export a token names, on this instance, not expired."""
     try:
-        data = signing.loads(token, salt=SALT, max_age=config.lifetime())
-    except signing.BadSignature:  # SignatureExpired included
+        data = signing.Signer(salt=SALT).unsign_object(token)
+    except (signing.BadSignature, ValueError):
         raise BadToken("invalid or expired export token") from None
-    export_id = data.get("e") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("x"), int) or data["x"] <= time.time():
+        raise BadToken("invalid or expired export token")
+    export_id = data.get("e")
     export = Export.objects.filter(pk=str(export_id), instance=instance).first() if export_id else None
     if export is None or export.expired:
         raise BadToken("invalid or expired export token")
