@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from django.conf import settings
@@ -77,3 +78,39 @@ def follow(export_id: str, out: IO[str]) -> Export:
                        files=f"{job.files_done:,}/{job.files_total:,} files")  # fmt: skip
 
         return _poll(export_id, show)
+
+
+def import_into(domain: str, sources: list[str], *, out: IO[str]) -> None:
+    """Import in this process (the parts are read from the store or local files, never copied)."""
+    from cozy.exports.importer import ImportRefused, import_parts
+    from cozy.exports.sources import opened_parts
+    from s3util import sanitize_error
+
+    instance = Instance.objects.filter(domain=domain_key(domain)).first()
+    if instance is None or instance.state != Instance.State.READY:
+        raise CommandError(f"no instance with domain {domain!r}")
+    try:
+        with opened_parts(sources) as parts, _bar(out) as (start, advance):
+            plan = import_parts(instance, parts, progress=advance, on_plan=lambda p: start(p.total_bytes))
+    except ImportRefused as err:
+        raise CommandError(f"nothing imported: {err}") from None
+    except OSError as err:
+        raise CommandError(f"nothing imported: {sanitize_error(err)}") from None
+    files = sum(1 for n in plan.nodes if n["type"] == "file")
+    out.write(f"imported {files:,} files, {len(plan.pieces):,} contents ({human_bytes(plan.total_bytes)}) "
+              f"into {instance.domain}\n")  # fmt: skip
+
+
+@contextlib.contextmanager
+def _bar(out: IO[str]) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
+    """(start(total), advance(n)): a rich bar on a terminal, nothing otherwise."""
+    if not out.isatty():
+        yield (lambda total: None), (lambda n: None)
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("importing"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+                  console=Console(file=out)) as bar:  # fmt: skip
+        task = bar.add_task("import", total=None)
+        yield (lambda total: bar.update(task, total=total)), (lambda n: bar.advance(task, n))

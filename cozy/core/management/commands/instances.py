@@ -41,6 +41,9 @@ class Command(BaseCommand):
         export = sub.add_parser("export", help="export all the data of an instance as zip parts")
         export.add_argument("domain")
         export.add_argument("--wait", action="store_true", help="wait for the export and show its progress")
+        imp = sub.add_parser("import", help="import an export into an empty instance (runs here, with progress)")
+        imp.add_argument("domain")
+        imp.add_argument("sources", nargs="+", metavar="SOURCE", help="an export's manifest URL, or its zip parts")
 
     def handle(self, *args, action: str, **opts) -> None:
         getattr(self, f"do_{action}")(**opts)
@@ -105,3 +108,8 @@ class Command(BaseCommand):
         from cozy.exports.command import export
 
         export(domain, wait=wait, out=self.stdout._out)  # type: ignore[arg-type]
+
+    def do_import(self, domain: str, sources: list[str], **_: object) -> None:
+        from cozy.exports.command import import_into
+
+        import_into(domain, sources, out=self.stdout._out)  # type: ignore[arg-type]

@@ -1,0 +1,133 @@
+"""Import: an export brought into a fresh instance gives the same tree, ids, dates, contents,
+versions and trash; a refused or failed import leaves the instance empty."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from cozy.exports.models import Export
+from cozy.exports.runner import run_export
+from cozy.exports.services import request_export, token_for
+from cozy.files.models import Node
+from cozy.instances.models import Instance
+from cozy.instances.services import org_bucket
+from cozy.storage.stores import store_for
+from tests.cozyclient import Cozy, make_instance
+from tests.exporttree import MiB, build_tree, index_of, md5, part_bytes
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def exported(fs_url, settings, queue_for_tests) -> tuple[Cozy, Export]:
+    settings.COZY_EXPORT_PART_SIZE = 1 * MiB  # several parts
+    instance, token = make_instance("alice.localhost", "alice", org="imp")
+    cozy = Cozy(instance, token, Client())
+    build_tree(cozy, big=2 * MiB)
+    store_for(instance, "avatar").put("avatar", b"\x89PNG avatar bytes")
+    export = request_export(instance)
+    assert run_export(export.pk) == "done"
+    export.refresh_from_db()
+    assert len(export.parts) >= 2
+    return cozy, export
+
+
+@pytest.fixture
+def queue_for_tests():
+    from cozy.celery import app
+
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = "test-imports-unread"
+    yield
+    app.conf.task_default_queue = previous
+
+
+def objects(s3_client, instance: Instance) -> list[str]:
+    listed = s3_client.list_objects(org_bucket(instance), prefix=instance.key_prefix, recursive=True)
+    return sorted(o.object_name.removeprefix(instance.key_prefix) for o in listed)
+
+
+def contents_of(instance: Instance) -> list[tuple[str, str]]:
+    """(file id, MD5 of the stored bytes) of every content and version."""
+    store = store_for(instance, "files")
+    return sorted((o.name.split("/")[0], md5(b"".join(store.read(o.name)))) for o in store.list())
+
+
+def without_content_ids(index: dict[str, dict]) -> dict[str, dict]:
+    """An export imported on the cozy that made it gets fresh content (version) ids."""
+    return {k: {**v, "content_id": bool(v["content_id"]), "versions": [x[1:] for x in v["versions"]]}
+            for k, v in index.items()}
+
+
+def assert_same_instance(source: Instance, target: Instance) -> None:
+    assert without_content_ids(index_of(target)) == without_content_ids(index_of(source))
+    assert contents_of(target) == contents_of(source)
+    for node in Node.objects.filter(instance=target, type="file"):  # each content where the index says
+        assert md5(b"".join(store_for(target, "files").read(f"{node.doc_id}/{node.content_id}"))) == node.md5
+    assert b"".join(store_for(target, "avatar").read("avatar")) == b"\x89PNG avatar bytes"
+
+
+def test_import_from_a_manifest_url_restores_everything(exported, s3_client):
+    source, export = exported
+    target, _ = make_instance("bob.localhost", "bob", org="imp")
+    url = f"https://{source.host}/move/exports/{token_for(export)}"
+    out = io.StringIO()
+    call_command("instances", "import", target.domain, url, stdout=out)
+    assert "imported 5 files, 7 contents" in out.getvalue()
+    assert_same_instance(source.instance, target)
+    names = {n.name for n in Node.objects.filter(instance=target)}
+    assert {"Dossier été 📁", "日本語", "naïve 文件.txt", "old ñ.bin"} <= names
+    # the target is no longer empty: a second import is refused and changes nothing
+    before = objects(s3_client, target)
+    with pytest.raises(CommandError, match="not empty"):
+        call_command("instances", "import", target.domain, url, stdout=io.StringIO())
+    assert objects(s3_client, target) == before
+
+
+def test_import_from_local_parts(exported, tmp_path):
+    source, export = exported
+    paths = []
+    for part in export.parts:
+        path = tmp_path / f"part-{part['n']}.zip"
+        path.write_bytes(part_bytes(export, part["n"]))
+        paths.append(str(path))
+    target, _ = make_instance("carol.localhost", "carol", org="imp")
+    with pytest.raises(CommandError, match="part"):  # the metadata is in the last part, and counts them
+        call_command("instances", "import", target.domain, paths[0], stdout=io.StringIO())
+    call_command("instances", "import", target.domain, *paths, stdout=io.StringIO())
+    assert_same_instance(source.instance, target)
+
+
+def damaged(data: bytes) -> bytes:
+    """One byte flipped in the middle: inside the stored 2 MiB photo of the largest part."""
+    at = len(data) // 2
+    return data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1 :]
+
+
+@pytest.mark.parametrize("case", ["corrupt", "quota", "not-a-zip", "bad-token"])
+def test_a_refused_import_leaves_the_instance_empty(exported, tmp_path, s3_client, case):
+    source, export = exported
+    target, _ = make_instance("dave.localhost", "dave", org="imp", quota=1000 if case == "quota" else None)
+    paths = []
+    for part in export.parts:
+        data = part_bytes(export, part["n"])
+        if case == "corrupt" and part["size"] == max(p["size"] for p in export.parts):
+            data = damaged(data)
+        if case == "not-a-zip" and part["n"] == 1:
+            data = b"not a zip" * 100
+        path = tmp_path / f"part-{part['n']}.zip"
+        path.write_bytes(data)
+        paths.append(str(path))
+    sources = [f"https://{source.host}/move/exports/{token_for(export)}x"] if case == "bad-token" else paths
+    expected = {"corrupt": "damaged", "quota": "quota", "not-a-zip": "not a zip", "bad-token": "invalid"}[case]
+    with pytest.raises(CommandError, match=expected):
+        call_command("instances", "import", target.domain, *sources, stdout=io.StringIO())
+    assert objects(s3_client, target) == []
+    assert sorted(Node.objects.filter(instance=target).values_list("doc_id", flat=True)) == [
+        "io.cozy.files.root-dir", "io.cozy.files.trash-dir"]
+    assert Path(paths[0]).exists()
