@@ -4,33 +4,41 @@ versions and trash; a refused or failed import leaves the instance empty."""
 from __future__ import annotations
 
 import io
+import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.utils import timezone
 
-from cozy.exports.models import Export
+from cozy.exports.models import Export, ImportJob
 from cozy.exports.runner import run_export
-from cozy.exports.services import request_export, token_for
+from cozy.exports.services import token_for
 from cozy.files.models import Node
 from cozy.instances.models import Instance
 from cozy.instances.services import org_bucket
 from cozy.storage.stores import store_for
 from tests.cozyclient import Cozy, make_instance
 from tests.exporttree import MiB, build_tree, index_of, md5, part_bytes
+from tests.test_deletion import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def exported(fs_url, settings, queue_for_tests) -> tuple[Cozy, Export]:
+    return make_export(settings)
+
+
+def make_export(settings) -> tuple[Cozy, Export]:
     settings.COZY_EXPORT_PART_SIZE = 1 * MiB  # several parts
     instance, token = make_instance("alice.localhost", "alice", org="imp")
     cozy = Cozy(instance, token, Client())
     build_tree(cozy, big=2 * MiB)
     store_for(instance, "avatar").put("avatar", b"\x89PNG avatar bytes")
-    export = request_export(instance)
+    export = Export.objects.create(instance=instance, expires_at=timezone.now() + timedelta(days=1))  # no message
     assert run_export(export.pk) == "done"
     export.refresh_from_db()
     assert len(export.parts) >= 2
@@ -131,3 +139,38 @@ def test_a_refused_import_leaves_the_instance_empty(exported, tmp_path, s3_clien
     assert sorted(Node.objects.filter(instance=target).values_list("doc_id", flat=True)) == [
         "io.cozy.files.root-dir", "io.cozy.files.trash-dir"]
     assert Path(paths[0]).exists()
+
+
+def test_api_precheck_and_import_through_a_worker(celery_worker, settings):
+    source, export = make_export(settings)  # on the worker's storage URL
+    instance, token = make_instance("erin.localhost", "erin", org="imp")
+    target = Cozy(instance, token, Client())
+    url = f"https://{source.host}/move/exports/{token_for(export)}"
+
+    def post(path: str, who: Cozy, manifest: str):
+        return who.client.post(path, data=json.dumps({"manifest_url": manifest}), content_type="application/json",
+                               **who._h())
+
+    assert post("/move/imports/precheck", target, url).status_code == 204
+    assert post("/move/imports/precheck", target, url + "x").status_code == 412
+    assert post("/move/imports/precheck", target, "https://elsewhere.example/move/exports/t").status_code == 412
+    assert post("/move/imports/precheck", source, url).status_code == 409  # not empty
+    Instance.objects.filter(pk=instance.pk).update(quota_bytes=100)
+    assert post("/move/imports/precheck", target, url).status_code == 413
+    Instance.objects.filter(pk=instance.pk).update(quota_bytes=None)
+    assert Client().post("/move/imports", data="{}", content_type="application/json",
+                         HTTP_HOST=target.host).status_code == 401
+
+    resp = post("/move/imports", target, url)
+    assert resp.status_code == 202, resp.content
+    state = resp.json()["data"]["links"]["self"]
+
+    def finished() -> bool:
+        return target.get(state).json()["data"]["attributes"]["state"] in ("done", "failed")
+
+    wait_for(finished, 60, "the import", celery_worker)
+    attrs = target.get(state).json()["data"]["attributes"]
+    assert attrs["state"] == "done", (attrs, celery_worker.log()[-3000:])
+    assert attrs["bytes_done"] == attrs["bytes_total"] > 2 * MiB
+    assert_same_instance(source.instance, instance)
+    assert ImportJob.objects.get(instance=instance).source == ""  # the token is not kept

@@ -12,11 +12,13 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
-from ninja import NinjaAPI
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from cozy.exports.models import Export
+from cozy.exports.importer import ImportRefused
+from cozy.exports.imports import ImportRunning, precheck, request_import
+from cozy.exports.models import Export, ImportJob
 from cozy.exports.runner import exports_store
 from cozy.exports.services import BadToken, ExportRunning, export_for_token, request_export, token_for
 from cozy.files import api as files_api
@@ -101,3 +103,50 @@ def part(request: HttpRequest, token: str, n: str) -> HttpResponseBase:
     return stream_response(request, store=exports_store(export), name=export.part_name(found["n"]), size=found["size"],
                            md5=found["md5"], mime="application/zip",
                            filename=f"cozy-export-{export.instance.domain}-{n}.zip")  # fmt: skip
+
+
+# -- imports ---------------------------------------------------------------------
+class ImportRequest(Schema):
+    manifest_url: str
+
+
+def import_document(job: ImportJob) -> dict[str, Any]:
+    attributes = {"state": job.state, "error": job.error or None, "bytes_total": job.bytes_total,
+                  "bytes_done": job.bytes_done, "created_at": job.created_at.isoformat()}  # fmt: skip
+    return {"data": {"type": "io.cozy.imports", "id": str(job.pk), "attributes": attributes,
+                     "links": {"self": f"/move/imports/{job.pk}"}}}  # fmt: skip
+
+
+def _refused(err: ImportRefused) -> APIError:
+    return APIError(str(err), status=err.status, title={409: "Conflict", 413: "Payload Too Large"}.get(
+        err.status, "Precondition Failed"))
+
+
+@api.post("/move/imports/precheck", auth=InstanceAuth(), response={204: None, **ERRORS},
+          summary="Whether an export could be imported here (412 unreadable, 413 over quota)")  # fmt: skip
+def import_precheck(request: HttpRequest, body: ImportRequest):
+    try:
+        precheck(request.auth, body.manifest_url)  # type: ignore[attr-defined]
+    except ImportRefused as err:
+        raise _refused(err) from None
+    return HttpResponse(status=204)
+
+
+@api.post("/move/imports", auth=InstanceAuth(), response={202: dict, **ERRORS},
+          summary="Import an export into this (empty) instance")  # fmt: skip
+def create_import(request: HttpRequest, body: ImportRequest):
+    try:
+        job = request_import(request.auth, body.manifest_url)  # type: ignore[attr-defined]
+    except ImportRefused as err:
+        raise _refused(err) from None
+    except ImportRunning as err:
+        raise Conflict(str(err)) from None
+    return JsonResponse(import_document(job), status=202)
+
+
+@api.get("/move/imports/{job_id}", auth=InstanceAuth(), response={200: dict, **ERRORS}, summary="An import's state")
+def import_state(request: HttpRequest, job_id: int):
+    job = ImportJob.objects.filter(pk=job_id, instance=request.auth).first()  # type: ignore[attr-defined]
+    if job is None:
+        raise NotFound("no such import")
+    return JsonResponse(import_document(job))

@@ -182,7 +182,7 @@ def _write_contents(instance: Instance, plan: Plan, zips: list[zipfile.ZipFile],
         progress(piece.size)
 
 
-def _create_index(instance: Instance, plan: Plan) -> None:
+def _create_index(instance: Instance, plan: Plan, in_commit: Callable[[], None]) -> None:
     with transaction.atomic():
         lock_tree(instance)
         if not instance_is_empty(instance):
@@ -210,23 +210,32 @@ def _create_index(instance: Instance, plan: Plan) -> None:
         Node.objects.bulk_update(created, ["created_at", "updated_at"], batch_size=500)
         for doc_id, (created_at, updated_at) in plan.special_dates.items():
             Node.objects.filter(instance=instance, doc_id=doc_id).update(created_at=created_at, updated_at=updated_at)
+        in_commit()
 
 
-def import_parts(instance: Instance, parts: Iterable[IO[bytes]], progress: Callable[[int], None] = lambda n: None,
-                 on_plan: Callable[[Plan], None] = lambda plan: None) -> Plan:  # fmt: skip
-    """Import the zip parts (seekable binary files, in order) into ``instance``, which must be
-    empty; ImportRefused (nothing changed) or an OSError (storage; nothing kept)."""
+def check_archive(instance: Instance, parts: Iterable[IO[bytes]]) -> tuple[Plan, list[zipfile.ZipFile]]:
+    """What an import would write, once the parts, the metadata, the instance's emptiness and
+    its quota are checked; ImportRefused otherwise. Nothing is written."""
     try:
         zips = [zipfile.ZipFile(part) for part in parts]
     except zipfile.BadZipFile:
         raise ImportRefused("a part is not a zip file") from None
     if not instance_is_empty(instance):
         raise ImportRefused("the instance is not empty: import only goes into an empty instance", 409)
-    doc = read_metadata(zips)
-    plan = plan_import(doc, zips)
+    plan = plan_import(read_metadata(zips), zips)
     left = room_left(instance)
     if left is not None and plan.total_bytes > left:
         raise ImportRefused("the export is larger than the instance's quota", 413)
+    return plan, zips
+
+
+def import_parts(instance: Instance, parts: Iterable[IO[bytes]], progress: Callable[[int], None] = lambda n: None,
+                 on_plan: Callable[[Plan], object] = lambda plan: None,
+                 in_commit: Callable[[], None] = lambda: None) -> Plan:  # fmt: skip
+    """Import the zip parts (seekable binary files, in order) into ``instance``, which must be
+    empty; ImportRefused (nothing changed) or an OSError (storage; nothing kept). ``in_commit``
+    runs inside the index's transaction (a job marks itself done there)."""
+    plan, zips = check_archive(instance, parts)
     on_plan(plan)
     written: list[str] = []
     avatar = store_for(instance, "avatar")
@@ -236,7 +245,7 @@ def import_parts(instance: Instance, parts: Iterable[IO[bytes]], progress: Calla
         if plan.avatar and not avatar.exists("avatar"):  # an avatar of the instance's own stays
             _write_piece(avatar, "avatar", plan.avatar, zips)
             wrote_avatar = True
-        _create_index(instance, plan)
+        _create_index(instance, plan, in_commit)
     except BaseException as err:
         with contextlib.suppress(OSError):
             store_for(instance, "files").delete_many(written)

@@ -67,3 +67,36 @@ class Export(models.Model):
     def part_name(self, n: int, attempt: str | None = None) -> str:
         """The part's name in the exports area: ``<export_id>/<attempt>/part-<n>.zip``."""
         return f"{self.id}/{attempt or self.attempt}/part-{n}.zip"
+
+
+class ImportJob(models.Model):
+    """An import requested through the API, run by a worker (the command runs its own)."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    UNFINISHED = (State.QUEUED, State.RUNNING)
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="imports")
+    source = models.CharField(max_length=2000)  # a manifest URL (holds a token: cleared once finished)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    bytes_total = models.BigIntegerField(default=0)
+    bytes_done = models.BigIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True, default="")  # sanitized
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instance"], condition=Q(state__in=["queued", "running"]), name="one_running_import"
+            ),
+        ]
+
+    @property
+    def finished(self) -> bool:
+        return self.state not in self.UNFINISHED

@@ -33,6 +33,13 @@ def export_instance(self: Task, export_id: str) -> str:
         return "busy"
 
 
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def import_instance(job_id: int) -> str:
+    from cozy.exports.imports import run_import
+
+    return run_import(job_id)
+
+
 @shared_task(ignore_result=True)
 def remove_expired_exports() -> int:
     """The periodic sweep (Celery beat, see CELERY_BEAT_SCHEDULE in settings)."""
