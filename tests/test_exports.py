@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import secrets
 import time
 import zipfile
@@ -19,15 +20,21 @@ from django.utils import timezone
 from cozy.celery import app as celery_app
 from cozy.deletion.runner import run_job
 from cozy.deletion.services import open_job
+from cozy.exports.archive import PartWriter
 from cozy.exports.models import Export
 from cozy.exports.runner import exports_store, run_export
 from cozy.exports.services import request_export, token_for
+from cozy.exports.snapshot import take
 from cozy.exports.tasks import remove_expired_exports
+from cozy.files.models import Node
 from cozy.fsck.runner import Options, check_instance
 from cozy.instances.services import org_bucket
+from cozy.storage.stores import store_for
+from s3util import make_client, parse_fs_url
 from tests.cozyclient import Cozy, make_instance
 from tests.exporttree import MiB, build_tree, index_of, md5, metadata_of, part_bytes, zips_of
 from tests.faultproxy import CuttingProxy
+from tests.worker import Worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -252,3 +259,72 @@ def test_storage_failing_mid_part_leaves_a_failed_export_and_nothing_stored(s3_c
     assert [u.object_name for u in uploads if u.object_name.startswith(instance.key_prefix)] == []
     assert Client().get(f"/move/exports/{token_for(export)}", HTTP_HOST=instance.domain).json()["data"][
         "attributes"]["state"] == "failed"
+
+
+def test_a_worker_killed_mid_export_is_taken_over_and_finishes(transactional_db, shared_fs_url, settings, tmp_path,
+                                                                queue, s3_client):
+    settings.COZY_FS_URL = shared_fs_url
+    instance, token = make_instance("killed.localhost", "kim", org="exp")
+    cozy = Cozy(instance, token, Client())
+    for n in range(16):
+        assert cozy.upload(f"f{n:02}.bin", bytes([n]) * 100_000).status_code == 201
+    slow = {"COZY_EXPORT_PAUSE_MS": "300", "COZY_EXPORT_STALE_SECONDS": "2", "COZY_EXPORT_PART_SIZE": "250000"}
+    first = Worker(shared_fs_url, queue, tmp_path / "first.log", slow).start()
+    try:
+        export = request_export(instance)
+        wait_for(lambda: Export.objects.get(pk=export.pk).files_done >= 7, 60, "two parts stored")
+    finally:
+        first.kill()
+    killed = Export.objects.get(pk=export.pk)
+    assert killed.state == "running"
+    client = make_client(parse_fs_url(shared_fs_url))
+    bucket = org_bucket(instance)
+    old = [o.object_name for o in client.list_objects(bucket, prefix=instance.key_prefix + "exports/", recursive=True)]
+    assert any(f"/{killed.attempt}/part-" in key for key in old)  # the first attempt had stored parts
+
+    second = Worker(shared_fs_url, queue, tmp_path / "second.log", {"COZY_EXPORT_STALE_SECONDS": "2",
+                                                                     "COZY_EXPORT_PART_SIZE": "250000"}).start()
+    try:
+        wait_for(lambda: Export.objects.get(pk=export.pk).finished, 90, "the export taken over")
+    finally:
+        second.stop()
+    done = Export.objects.get(pk=export.pk)
+    assert done.state == "done", second.log()[-3000:]
+    assert done.attempt != killed.attempt
+    keys_now = sorted(o.object_name.removeprefix(instance.key_prefix) for o in client.list_objects(
+        bucket, prefix=instance.key_prefix + "exports/", recursive=True))
+    assert keys_now == sorted(f"exports/{done.part_name(p['n'])}" for p in done.parts)
+    uploads = client._list_multipart_uploads(bucket).uploads
+    assert [u for u in uploads if u.object_name.startswith(instance.key_prefix)] == []
+    meta = metadata_of(done)
+    assert len([r for r in meta["files"] if r["type"] == "file"]) == 16
+    zips = zips_of(done)
+    for rec in meta["files"]:
+        if rec["type"] == "file":
+            assert zips[rec["part"] - 1].read(rec["entry"]) == bytes([int(rec["name"][1:3])]) * 100_000
+
+
+def test_a_content_deleted_after_the_snapshot_is_left_out_with_its_metadata(cozy):
+    tree = build_tree(cozy, big=10_000)
+    snapshot = take(cozy.instance)
+    assert cozy.delete(f"/files/trash/{tree.ids['trashed']}").status_code == 204  # its object goes now
+    writer = PartWriter(snapshot, store_for(cozy.instance, "files"), store_for(cozy.instance, "avatar"),
+                        lambda files, nbytes: None)
+    data = b"".join(writer.part(1, snapshot.contents, last=True))
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    meta = json.loads(zf.read("cozy-export.json"))
+    ids = {r["id"] for r in meta["files"]}
+    assert tree.ids["trashed"] not in ids and tree.ids["big"] in ids
+    assert [c.file_id for c in writer.left_out] == [tree.ids["trashed"]]
+    assert not [n for n in zf.namelist() if "old ñ" in n]
+
+
+def test_a_damaged_content_fails_the_export_and_stores_nothing(cozy, s3_client, queue):
+    tree = build_tree(cozy, big=10_000)
+    node = Node.objects.get(instance=cozy.instance, doc_id=tree.ids["big"])
+    store_for(cozy.instance, "files").put(f"{node.doc_id}/{node.content_id}", b"x" * node.size)  # bit rot
+    export = request_export(cozy.instance)
+    assert run_export(export.pk) == "failed"
+    export.refresh_from_db()
+    assert "does not match the index" in export.error
+    assert keys(s3_client, cozy.instance) == []

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,6 +101,7 @@ class PartWriter:
     progress: Callable[[int, int], None]  # (files, bytes) done since the last call
     left_out: list[Content] = field(default_factory=list)
     avatar_record: dict[str, Any] | None = None
+    pause: float = 0.0  # seconds after each content (config.pause_seconds)
 
     def part(self, n: int, contents: list[Content], last: bool) -> Iterator[bytes]:
         zs = ZipStream(sized=False)
@@ -125,6 +127,8 @@ class PartWriter:
         content.record.update(part=n, entry=content.entry)
         yield from zs.all_files()
         self.progress(1, 0)
+        if self.pause:
+            time.sleep(self.pause)
 
     def _add_avatar(self, zs: ZipStream, n: int) -> Iterator[bytes]:
         try:

@@ -103,7 +103,8 @@ def _write(export: Export, attempt: str) -> list[dict]:
     _mine(export, attempt).update(files_total=len(snapshot.contents),
                                   bytes_total=sum(c.size for c in snapshot.contents))  # fmt: skip
     progress = Progress(export, attempt)
-    writer = PartWriter(snapshot, store_for(export.instance, "files"), store_for(export.instance, "avatar"), progress)
+    writer = PartWriter(snapshot, store_for(export.instance, "files"), store_for(export.instance, "avatar"), progress,
+                        pause=config.pause_seconds())  # fmt: skip
     store = exports_store(export)
     planned = plan_parts(snapshot.contents, config.part_size())
     parts = []
