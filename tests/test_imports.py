@@ -13,9 +13,11 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
+from cozy.exports.importer import ImportRefused, import_parts
 from cozy.exports.models import Export, ImportJob
 from cozy.exports.runner import run_export
 from cozy.exports.services import token_for
+from cozy.exports.sources import opened_parts
 from cozy.files.models import Node
 from cozy.instances.models import Instance
 from cozy.instances.services import org_bucket
@@ -28,7 +30,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def exported(fs_url, settings, queue_for_tests) -> tuple[Cozy, Export]:
+def exported(fs_url, settings) -> tuple[Cozy, Export]:
     return make_export(settings)
 
 
@@ -43,16 +45,6 @@ def make_export(settings) -> tuple[Cozy, Export]:
     export.refresh_from_db()
     assert len(export.parts) >= 2
     return cozy, export
-
-
-@pytest.fixture
-def queue_for_tests():
-    from cozy.celery import app
-
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = "test-imports-unread"
-    yield
-    app.conf.task_default_queue = previous
 
 
 def objects(s3_client, instance: Instance) -> list[str]:
@@ -174,3 +166,27 @@ def test_api_precheck_and_import_through_a_worker(celery_worker, settings):
     assert attrs["bytes_done"] == attrs["bytes_total"] > 2 * MiB
     assert_same_instance(source.instance, instance)
     assert ImportJob.objects.get(instance=instance).source == ""  # the token is not kept
+
+
+def test_import_from_another_cozy_over_http(http_server, settings):
+    """The parts are read by ranged GETs from a real server, as from another cozy."""
+    settings.COZY_EXPORT_PART_SIZE = 1 * MiB
+    domain = f"127.0.0.1:{http_server.port}"
+    instance, token = make_instance(domain, "alice", org="imp")
+    build_tree(Cozy(instance, token, Client()), big=2 * MiB)
+    store_for(instance, "avatar").put("avatar", b"\x89PNG avatar bytes")
+    export = Export.objects.create(instance=instance, expires_at=timezone.now() + timedelta(days=1))
+    assert run_export(export.pk) == "done"
+    url = f"http://{domain}/move/exports/{token_for(Export.objects.get(pk=export.pk))}"
+    target, _ = make_instance("bob.localhost", "bob", org="imp")
+    with opened_parts([url], prefer_local=False) as parts:
+        plan = import_parts(target, parts)
+    assert len(plan.pieces) == 7
+    assert_same_instance(instance, target)
+    # a refused token on the other side is a clear refusal, nothing imported
+    other, _ = make_instance("carol.localhost", "carol", org="imp")
+    with pytest.raises(ImportRefused, match="refused the manifest"), opened_parts([url + "x"], prefer_local=False):
+        pass
+    with pytest.raises(ImportRefused, match="may not fetch"), opened_parts([url], remote=[], prefer_local=False):
+        pass
+    assert Node.objects.filter(instance=other).count() == 2

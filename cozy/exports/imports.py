@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -28,9 +29,15 @@ class ImportRunning(Exception):
     pass
 
 
+def remote_hosts() -> list[str]:
+    """Other cozies whose exports the API may fetch (fetching any URL a user gives would let
+    them reach into the operator's network); the command may fetch any."""
+    return list(getattr(settings, "COZY_IMPORT_REMOTE_HOSTS", []))
+
+
 def precheck(instance: Instance, source: str) -> None:
     """ImportRefused (with its status) unless the import of ``source`` would start."""
-    with opened_parts([source]) as parts:
+    with opened_parts([source], remote=remote_hosts()) as parts:
         check_archive(instance, parts)
 
 
@@ -65,7 +72,7 @@ def run_import(job_id: int) -> str:
         rows.update(state=ImportJob.State.DONE, source="", bytes_done=done["bytes"], finished_at=timezone.now())
 
     try:
-        with opened_parts([job.source]) as parts:
+        with opened_parts([job.source], remote=remote_hosts()) as parts:
             import_parts(job.instance, parts, progress=progress, in_commit=finish,
                          on_plan=lambda plan: rows.update(bytes_total=plan.total_bytes))  # fmt: skip
     except Exception as err:  # noqa: BLE001 - any failure fails the job; the instance is left empty
