@@ -18,7 +18,7 @@ from cozy.exports.models import Export, ImportJob
 from cozy.exports.runner import run_export
 from cozy.exports.services import token_for
 from cozy.exports.sources import opened_parts
-from cozy.files.models import Node
+from cozy.files.models import Node, Version
 from cozy.instances.models import Instance
 from cozy.instances.services import org_bucket
 from cozy.storage.stores import store_for
@@ -190,3 +190,27 @@ def test_import_from_another_cozy_over_http(http_server, settings):
     with pytest.raises(ImportRefused, match="may not fetch"), opened_parts([url], remote=[], prefer_local=False):
         pass
     assert Node.objects.filter(instance=other).count() == 2
+
+
+def test_two_imports_at_once_one_wins_and_the_loser_keeps_its_contents(exported):
+    source, export = exported
+    expected = index_of(source.instance)
+    # As from another cozy: the archive's content ids are used by no row here, so both imports
+    # write the same names.
+    Version.objects.filter(file__instance=source.instance).delete()
+    Node.objects.filter(instance=source.instance).update(content_id="")
+    target, _ = make_instance("fay.localhost", "fay", org="imp")
+    url = f"https://{source.host}/move/exports/{token_for(export)}"
+
+    def the_other_import_commits_first(plan) -> None:
+        with opened_parts([url]) as parts:
+            import_parts(target, parts)
+
+    with opened_parts([url]) as parts, pytest.raises(ImportRefused, match="not empty"):
+        import_parts(target, parts, on_plan=the_other_import_commits_first)
+    assert index_of(target) == expected  # ids kept, content ids included
+    store = store_for(target, "files")
+    for node in Node.objects.filter(instance=target, type="file"):  # the winner's contents are all there
+        assert md5(b"".join(store.read(f"{node.doc_id}/{node.content_id}"))) == node.md5
+        for version in Version.objects.filter(file=node):
+            assert md5(b"".join(store.read(f"{node.doc_id}/{version.content_id}"))) == version.md5

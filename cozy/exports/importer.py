@@ -248,13 +248,22 @@ def import_parts(instance: Instance, parts: Iterable[IO[bytes]], progress: Calla
         _create_index(instance, plan, in_commit)
     except BaseException as err:
         with contextlib.suppress(OSError):
-            store_for(instance, "files").delete_many(written)
+            store_for(instance, "files").delete_many(_unreferenced(instance, written))
             if wrote_avatar:
                 avatar.delete("avatar")
         if isinstance(err, (ChecksumMismatch, ObjectTooLarge, zipfile.BadZipFile, EOFError)):
             raise ImportRefused("a part is damaged: a content does not match the export's metadata") from None
         raise
     return plan
+
+
+def _unreferenced(instance: Instance, names: list[str]) -> list[str]:
+    """The written names that the index does not hold: a concurrent import of the same export
+    that committed first wrote the same names, and keeps them."""
+    held = {f"{f}/{c}" for f, c in Node.objects.filter(instance=instance).values_list("doc_id", "content_id")}
+    held.update(f"{f}/{c}" for f, c in Version.objects.filter(file__instance=instance).values_list(
+        "file__doc_id", "content_id"))  # fmt: skip
+    return [name for name in names if name not in held]
 
 
 def _write_piece(store: S3Storage, name: str, piece: Piece, zips: list[zipfile.ZipFile]) -> None:
