@@ -19,8 +19,9 @@ POLL_SECONDS = 0.5
 
 
 def manifest_url(export: Export) -> str:
-    base = getattr(settings, "COZY_PUBLIC_SCHEME", "https")
-    return f"{base}://{export.instance.domain}/move/exports/{token_for(export)}"
+    # https behind the TLS proxy of a production set-up (COZY_HTTPS), http for a local run
+    scheme = getattr(settings, "COZY_PUBLIC_SCHEME", None) or ("https" if settings.SESSION_COOKIE_SECURE else "http")
+    return f"{scheme}://{export.instance.domain}/move/exports/{token_for(export)}"
 
 
 def human_bytes(size: int) -> str:
