@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "cozy.files",
     "cozy.thumbnails",
     "cozy.avatars",
+    "cozy.apps",
     "cozy.drive",
     "cozy.fsck",
     "cozy.deletion",
