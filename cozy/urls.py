@@ -7,4 +7,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("cozy.drive.urls")),
     path("", api.urls),
+    path("", include("cozy.apps.urls")),
 ]
