@@ -145,6 +145,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {"apps-gc": {"task": "cozy.apps.tasks.collect_releases", "schedule": 3600.0}}
 
 # How many previous contents a file keeps; older versions are pruned on overwrite.
 COZY_MAX_VERSIONS = int(os.environ.get("COZY_MAX_VERSIONS", "20"))

@@ -118,3 +118,40 @@ def test_update_switches_what_is_served(app, tmp_path):
 ])  # fmt: skip
 def test_accept_encoding(header, want):
     assert accepts_br(header) is want
+
+
+def test_an_update_under_load_never_serves_a_mix(app, tmp_path):
+    import threading
+
+    from django.db import connection
+
+    instance, _ = app
+    bodies = {v: (v.encode() * 5000) for v in ("1.1.0", "1.2.0")}
+    sources = {v: f"file://{make_tar(tmp_path / f'{v}.tar.gz', {'manifest.webapp': manifest('drive', v), 'app.js': b})}"
+               for v, b in bodies.items()}  # fmt: skip
+    installs.update(instance, Kind.WEB, "drive", sources["1.1.0"])
+    seen, stop = [], threading.Event()
+
+    def reader():
+        client = Client()
+        client.force_login(instance.owner)
+        try:
+            while not stop.is_set():
+                resp, body = get(client, "/app.js", HTTP_ACCEPT_ENCODING="br" if len(seen) % 2 else "")
+                seen.append((resp.status_code, brotli.decompress(body) if resp.get("Content-Encoding") else body))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reader) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(6):
+            installs.update(instance, Kind.WEB, "drive", sources["1.2.0" if i % 2 == 0 else "1.1.0"])
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    assert len(seen) > 10
+    assert {status for status, _ in seen} == {200}
+    assert {body for _, body in seen} == set(bodies.values())  # both served, nothing else

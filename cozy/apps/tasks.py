@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.signals import worker_ready
 
 from cozy.apps import gc
 from cozy.apps.installs import REFUSED, finish_install
 from cozy.apps.models import Installation
-from cozy.celery import app
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,8 @@ def collect_releases() -> int:
     return len(gc.collect())
 
 
-@app.on_after_finalize.connect
-def _schedule(sender, **kwargs) -> None:
-    every = float(getattr(sender.conf, "cozy_apps_gc_every", 3600))
-    sender.add_periodic_task(every, collect_releases.s(), name="collect unused app releases")
+@worker_ready.connect
+def _collect_at_start(**kwargs) -> None:
+    """Beat runs the GC hourly (CELERY_BEAT_SCHEDULE); a worker also runs it once when it starts,
+    so a deployment without beat still collects."""
+    collect_releases.delay()
