@@ -9,7 +9,9 @@ class AppsConfig(AppConfig):
 
     def ready(self) -> None:
         from cozy.apps.area import KONNECTORS, WEB
+        from cozy.apps.assets import ASSETS
         from cozy.storage.areas import register
 
         register(WEB)
         register(KONNECTORS)
+        register(ASSETS)

@@ -1,5 +1,5 @@
-"""fsck of the release areas: objects of no release are orphans, files of a ready release
-that are missing are reported.
+"""fsck of the release areas and the assets area: objects of no release (no asset) are
+orphans, files of a ready release (objects of an asset) that are missing are reported.
 
 The platform's fsck walks instance areas; these system areas are checked here,
 by ``manage.py apps fsck [--fix]``, with the same anomaly records.
@@ -12,7 +12,8 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from cozy.apps.models import Kind, Release, ReleaseFile
+from cozy.apps import assets
+from cozy.apps.models import Asset, Kind, Release, ReleaseFile
 from cozy.apps.releases import store_of
 from cozy.fsck import anomalies as A
 from cozy.fsck.anomalies import Anomaly
@@ -39,6 +40,21 @@ def check_area(kind: str) -> Iterator[Anomaly]:
                           object=entry.release.name(entry.path))
 
 
+def check_assets() -> Iterator[Anomaly]:
+    """Objects of the assets area that no asset row points at are orphans; a row's missing
+    object is reported."""
+    expected = {}
+    for row in Asset.objects.all():
+        expected[row.key] = row
+        if row.br_key:
+            expected[row.br_key] = row
+    for obj in assets.store().list():
+        if expected.pop(obj.name, None) is None:
+            yield orphan(obj.name, obj)
+    for name in sorted(expected):
+        yield Anomaly(A.FILESYSTEM_MISSING, detail="object of an asset", object=name)
+
+
 def fix_orphans(kind: str, found: list[Anomaly], grace: timedelta) -> int:
     """Remove orphans older than ``grace`` (a newer one may belong to an install under way)."""
     cutoff = (timezone.now() - grace).isoformat()
@@ -46,7 +62,13 @@ def fix_orphans(kind: str, found: list[Anomaly], grace: timedelta) -> int:
     for anomaly in found:
         if anomaly.object in names:
             anomaly.fix = "removed"
-    return store_of(kind).delete_many(names) if names else 0
+    store = assets.store() if kind == ASSETS else store_of(kind)
+    return store.delete_many(names) if names else 0
 
 
+ASSETS = "assets"
 KINDS = (Kind.WEB, Kind.KONNECTOR)
+
+
+def check(kind: str) -> Iterator[Anomaly]:
+    return check_assets() if kind == ASSETS else check_area(kind)

@@ -52,7 +52,7 @@ def worth_compressing(path: str) -> bool:
     return posixpath.splitext(path)[1].lower().lstrip(".") not in COMPRESSED
 
 
-def _quality() -> int:
+def brotli_quality() -> int:
     return int(getattr(settings, "COZY_APPS_BROTLI_QUALITY", 5))
 
 
@@ -71,7 +71,7 @@ def _put_buffered(store: S3Storage, name: str, path: str, data: bytes, mime: str
     md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
     body, encoding = data, ""
     if worth_compressing(path) and data:
-        packed = brotli.compress(data, quality=_quality())
+        packed = brotli.compress(data, quality=brotli_quality())
         if len(packed) < len(data) * 0.95:  # too small a gain is not worth decompressing for
             body, encoding = packed, "br"
     meta = {"original-length": str(len(data)), "original-md5": md5, "encoding": encoding or "identity"}
@@ -87,7 +87,7 @@ def _put_streamed(store: S3Storage, name: str, entry: Entry, mime: str) -> Store
 
     def chunks() -> Iterator[bytes]:
         nonlocal got
-        packer = brotli.Compressor(quality=_quality()) if compress else None
+        packer = brotli.Compressor(quality=brotli_quality()) if compress else None
         while data := entry.reader.read(CHUNK):
             got += len(data)
             md5.update(data)

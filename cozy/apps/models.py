@@ -89,3 +89,33 @@ class Installation(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["instance", "kind", "slug"], name="one_install_per_slug")]
+
+
+class Asset(models.Model):
+    """A dynamic asset of a context (a logo, a theme), served at /assets/<name> to its instances.
+
+    Objects: ``<context>/<name>/<uid>`` (the bytes) and ``…/<uid>.br`` (brotli, when worth it);
+    a replacement gets a fresh uid, so a reader never sees a mix of two versions."""
+
+    context = models.CharField(max_length=64)
+    name = models.CharField(max_length=255)
+    uid = models.CharField(max_length=24, default=new_release_id)
+    sha256 = models.CharField(max_length=64)
+    md5 = models.CharField(max_length=32)
+    mime = models.CharField(max_length=128)
+    size = models.BigIntegerField()
+    br_size = models.BigIntegerField(default=0)  # 0: no brotli object
+    source = models.CharField(max_length=2048)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["context", "name"], name="one_asset_per_name")]
+
+    @property
+    def key(self) -> str:
+        return f"{self.context}/{self.name}/{self.uid}"
+
+    @property
+    def br_key(self) -> str | None:
+        return f"{self.key}.br" if self.br_size else None

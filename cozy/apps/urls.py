@@ -1,9 +1,11 @@
-"""The apps' routes on the instance's domain: the JSON:API of installs."""
+"""The apps' routes on the instance's domain: the JSON:API of installs, and dynamic assets."""
 
 from django.urls import path
 
 from cozy.apps.api import api
+from cozy.apps.assets_view import serve_asset
 
 urlpatterns = [
     path("", api.urls),
+    path("assets/<path:name>", serve_asset, name="asset"),
 ]

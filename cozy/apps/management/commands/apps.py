@@ -38,7 +38,7 @@ class Command(BaseCommand):
         uninstall.add_argument("--konnector", action="store_true")
         listing = sub.add_parser("list", help="the instance's apps and konnectors, as JSON lines")
         listing.add_argument("domain")
-        fsck = sub.add_parser("fsck", help="check the release areas against the releases")
+        fsck = sub.add_parser("fsck", help="check the release and assets areas against their rows")
         fsck.add_argument("--fix", action="store_true", help="remove orphans older than --grace seconds")
         fsck.add_argument("--grace", type=float, default=3600)
         collect = sub.add_parser("gc", help="delete releases unused for longer than --grace seconds")
@@ -100,8 +100,8 @@ class Command(BaseCommand):
 
     def do_fsck(self, fix: bool, grace: float, **_: object) -> None:
         found = 0
-        for kind in checks.KINDS:
-            anomalies = list(checks.check_area(kind))
+        for kind in (*checks.KINDS, checks.ASSETS):
+            anomalies = list(checks.check(kind))
             if fix:
                 checks.fix_orphans(kind, anomalies, timedelta(seconds=grace))
             for anomaly in anomalies:
