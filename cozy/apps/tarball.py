@@ -99,7 +99,9 @@ def entries(source: HashingReader, limits: Limits) -> Iterator[Entry]:
     total = 0
     try:
         with tarfile.open(fileobj=source, mode="r|gz") as tar:  # type: ignore[call-overload]
-            for member in tar:
+            for count, member in enumerate(tar, 1):
+                if count > 2 * limits.max_files:  # directories count too, at half weight: bounded work
+                    raise BadTarball(f"more than {2 * limits.max_files} entries")
                 if member.isdir():
                     clean_path(member.name)  # a refused name is refused on a directory too
                     continue
