@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from functools import lru_cache
 from urllib.parse import quote
 
 from django.conf import settings
@@ -60,12 +61,19 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     folder = str(route.get("folder", "/")).strip("/")
     is_index = rest == "" or rest == route.get("index")
     name = posixpath.normpath(posixpath.join(folder, rest or str(route.get("index", "index.html")))).lstrip("/")
-    entry = ReleaseFile.objects.filter(release=release, path=name).first() if not name.startswith("..") else None
+    entry = release_file(release.uid, name) if not name.startswith("..") else None
     if entry is None:
         return plain_text(404, "no such file in this app")
     if is_index and entry.size <= MAX_INDEX:
         return _index(request, instance, release, entry, bool(route.get("public")))
     return file_response(request, release, entry)
+
+
+@lru_cache(maxsize=8192)
+def release_file(uid: str, path: str) -> ReleaseFile | None:
+    """A file row of a release, cached in the process: a release's files never change once it
+    is ready, and a new release has a new uid (a collected one is never asked for again)."""
+    return ReleaseFile.objects.select_related("release").filter(release__uid=uid, path=path).first()
 
 
 def _is_owner(request: HttpRequest, instance: Instance) -> bool:
