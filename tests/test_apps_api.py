@@ -75,3 +75,15 @@ def test_konnector_update_and_errors(owner, tmp_path):
     assert client.post(f"/apps/broken?Source=file://{broken}", **owner).status_code == 202
     doc = wait_state(client, "/apps/broken", owner, "errored")
     assert "for the slug 'other'" in doc["data"]["attributes"]["error"]
+
+
+def test_event_stream_follows_the_install(owner, tmp_path):
+    import json
+
+    client = Client()
+    tar = webapp_tar(tmp_path / "drive.tar.gz")
+    resp = client.post(f"/apps/drive?Source=file://{tar}", HTTP_ACCEPT="text/event-stream", **owner)
+    assert resp.status_code == 200 and resp["Content-Type"] == "text/event-stream"
+    events = b"".join(resp.streaming_content).decode().strip().split("\n\n")
+    states = [json.loads(e.split("data: ", 1)[1])["attributes"]["state"] for e in events]
+    assert states[0] == "installing" and states[-1] == "ready" and events[-1].startswith("event: state")

@@ -1,13 +1,17 @@
 """cozy-stack's ``/apps/`` and ``/konnectors/`` routes for the instance's owner (JSON:API).
 
 ``POST /apps/{slug}?Source=…`` and ``PUT`` answer 202 at once; a Celery task
-does the install (its state shows in ``GET /apps/{slug}``). Auth as the
+does the install (its state shows in ``GET /apps/{slug}``; a POST that accepts
+``text/event-stream`` gets the state as events until the install is done). Auth as the
 ``/files`` API: a bearer token of the instance or its owner's session.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+from collections.abc import Iterator
 
 from django.db import OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -26,6 +30,7 @@ log = logging.getLogger(__name__)
 JSONAPI = "application/vnd.api+json"
 DOCTYPES = {Kind.WEB: "io.cozy.apps", Kind.KONNECTOR: "io.cozy.konnectors"}
 PREFIXES = {Kind.WEB: "apps", Kind.KONNECTOR: "konnectors"}
+EVENTS_FOR, EVENTS_POLL = 600.0, 0.3  # seconds: how long an event stream follows an install, how often
 
 api = NinjaAPI(title="cozy apps API", version="1", urls_namespace="apps-api", openapi_url="api/apps/openapi.json",
                docs_url=None, auth=InstanceAuth())
@@ -100,6 +105,29 @@ def _queue(row: Installation, source: str | None) -> None:
     transaction.on_commit(lambda: run_install.delay(row.pk, source))
 
 
+def _events(row: Installation) -> StreamingHttpResponse:
+    """cozy-stack's ``Accept: text/event-stream``: the installation's document at each change
+    of state, until it is ready or errored."""
+
+    def stream() -> Iterator[bytes]:
+        last, deadline = "", time.monotonic() + EVENTS_FOR
+        while time.monotonic() < deadline:
+            current = Installation.objects.select_related("release").filter(pk=row.pk).first()
+            if current is None:
+                break
+            if current.state != last:
+                last = current.state
+                name = "error" if last == Installation.State.ERRORED else "state"
+                yield f"event: {name}\ndata: {json.dumps(resource(current))}\n\n".encode()
+            if last in (Installation.State.READY, Installation.State.ERRORED):
+                return
+            time.sleep(EVENTS_POLL)
+
+    response = StreamingHttpResponse(stream(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def _routes(kind: str) -> None:
     prefix = PREFIXES[Kind(kind)]
 
@@ -117,6 +145,8 @@ def _routes(kind: str) -> None:
     def install(request: HttpRequest, slug: str, source: str = Query(..., alias="Source")):
         row = installs.begin_install(owner(request), kind, slug, source)
         _queue(row, source)
+        if "text/event-stream" in request.headers.get("Accept", ""):
+            return _events(row)
         return document(row, 202)
 
     @api.put(f"/{prefix}/{{slug}}", operation_id=f"{prefix}_update", summary="Update (202)")
