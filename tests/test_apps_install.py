@@ -225,3 +225,14 @@ def test_tar_without_gzip_is_refused(alice, tmp_path):
     (tmp_path / "plain.tar.gz").write_bytes(raw.getvalue())
     with pytest.raises(BadTarball):
         installs.install(alice, Kind.WEB, "drive", f"file://{tmp_path / 'plain.tar.gz'}")
+
+
+def test_a_dead_claim_blocks_no_install(alice, tmp_path, settings):
+    tar = webapp_tar(tmp_path / "drive.tar.gz")
+    dead = Release.objects.create(kind=Kind.WEB, slug="drive", sha256=sha256_of(tar))
+    store_of(Kind.WEB).put(dead.name("half.js"), b"left by a crash")
+    settings.COZY_APPS_STALE_INSTALL = 0
+    out = installs.install(alice, Kind.WEB, "drive", f"file://{tar}#sha256={sha256_of(tar)}")
+    assert out.release.pk != dead.pk and Release.objects.get(pk=dead.pk).state == "deleting"
+    assert gc.collect() == [str(dead)]
+    assert [o.split("/")[1] for o in objects()] == [out.release.uid] * 4

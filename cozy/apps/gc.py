@@ -18,17 +18,13 @@ from django.utils import timezone
 
 from cozy.apps.area import mark_unused
 from cozy.apps.models import Installation, Release
-from cozy.apps.releases import discard
+from cozy.apps.releases import discard, stale_install
 
 log = logging.getLogger(__name__)
 
 
 def grace() -> timedelta:
     return timedelta(seconds=float(getattr(settings, "COZY_APPS_GC_GRACE", 24 * 3600)))
-
-
-def stale_install() -> timedelta:
-    return timedelta(seconds=float(getattr(settings, "COZY_APPS_STALE_INSTALL", 24 * 3600)))
 
 
 def collect(grace_period: timedelta | None = None) -> list[str]:

@@ -16,9 +16,11 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from cozy.apps.area import AREA_OF_KIND
 from cozy.apps.copier import StoredFile, store_entry
@@ -64,11 +66,23 @@ def install_release(kind: str, slug: str, source: Source, progress: Progress | N
             with transaction.atomic():  # a savepoint: the caller's transaction survives a lost claim
                 release = Release.objects.create(kind=kind, slug=slug, sha256=source.sha256)
         except IntegrityError:  # another install of this very tarball is under way: wait for it
+            expire_stale_claims(kind, slug, source.sha256)
             if time.monotonic() > deadline:
                 raise InstallError("another install of this release is taking too long") from None
             time.sleep(0.2)
             continue
         return _store_and_commit(release, source, progress)
+
+
+def stale_install() -> timedelta:
+    """How long an install may stay ``installing`` before it counts as dead (a crash)."""
+    return timedelta(seconds=float(getattr(settings, "COZY_APPS_STALE_INSTALL", 3600)))
+
+
+def expire_stale_claims(kind: str, slug: str, sha256: str) -> None:
+    """A claim left by a dead install is handed to the GC, so that it blocks no new install."""
+    Release.objects.filter(kind=kind, slug=slug, sha256=sha256, state=Release.State.INSTALLING,
+                           created_at__lt=timezone.now() - stale_install()).update(state=Release.State.DELETING)
 
 
 def _store_and_commit(release: Release, source: Source, progress: Progress | None) -> Release:
@@ -123,11 +137,13 @@ def _commit(release: Release, manifest: dict, sha256: str, stored: list[StoredFi
     version = manifest["version"]
     try:
         with transaction.atomic():
-            Release.objects.filter(pk=release.pk).update(
+            flipped = Release.objects.filter(pk=release.pk, state=Release.State.INSTALLING).update(
                 state=Release.State.READY, version=version, sha256=sha256, manifest=manifest,
                 files=len(stored), size=sum(f.size for f in stored),
                 stored_size=sum(f.stored_size for f in stored),
             )  # fmt: skip
+            if not flipped:  # taken for dead (see expire_stale_claims): its files are the GC's now
+                raise InstallError("this install took too long and was given up; try again")
             ReleaseFile.objects.bulk_create(
                 [ReleaseFile(release=release, path=f.path, size=f.size, md5=f.md5, encoding=f.encoding,
                              stored_size=f.stored_size, mime=f.mime) for f in stored], batch_size=500)  # fmt: skip
