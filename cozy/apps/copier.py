@@ -1,7 +1,8 @@
 """Store one tarball entry in a release's area: brotli-compressed unless its type already is.
 
 Entries up to ``BUFFERED`` bytes are read and compressed in memory, then sent
-as one PUT with their length and MD5 (the store checks it). Larger entries
+as one PUT with their length and MD5 (the store checks it), a few at a time
+while the tarball is read on (a bounded number of bytes held). Larger entries
 stream through a brotli compressor into the store's writer, so memory stays
 bounded whatever their size. Metadata carries the original length (and the
 original MD5 when it is known before the upload starts); the release's file
@@ -10,10 +11,13 @@ rows hold both in any case.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mimetypes
 import posixpath
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import brotli
@@ -56,15 +60,51 @@ def brotli_quality() -> int:
     return int(getattr(settings, "COZY_APPS_BROTLI_QUALITY", 5))
 
 
-def store_entry(store: S3Storage, name: str, entry: Entry) -> tuple[StoredFile, bytes | None]:
-    """Store ``entry`` at ``name``; (its record, its bytes when it was small enough to buffer)."""
-    mime = mime_of(entry.path)
-    if entry.size <= BUFFERED:
+class Uploads:
+    """Entries up to BUFFERED bytes are compressed and PUT by a few threads while the tarball
+    is read on; at most ``max_bytes`` of them are held at once. Every stored file is appended
+    to ``stored``, also when another fails (so the caller can delete them all)."""
+
+    def __init__(self, store: S3Storage, stored: list[StoredFile], workers: int = 6, max_bytes: int = 48 * 2**20):
+        self.store, self.stored, self.workers, self.max_bytes = store, stored, workers, max_bytes
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="app-put")
+        self.pending: deque[tuple[Future[StoredFile], int]] = deque()
+        self.held = 0
+
+    def store_entry(self, name: str, entry: Entry) -> bytes | None:
+        """Store ``entry`` at ``name``; its bytes when it was small enough to buffer."""
+        mime = mime_of(entry.path)
+        if entry.size > BUFFERED:
+            self.stored.append(_put_streamed(self.store, name, entry, mime))
+            return None
         data = entry.reader.read()
         if len(data) != entry.size:
             raise OSError("the tarball ended inside an entry")
-        return _put_buffered(store, name, entry.path, data, mime), data
-    return _put_streamed(store, name, entry, mime), None
+        while self.pending and (len(self.pending) >= 2 * self.workers or self.held + len(data) > self.max_bytes):
+            self._settle()
+        self.pending.append((self.pool.submit(_put_buffered, self.store, name, entry.path, data, mime), len(data)))
+        self.held += len(data)
+        return data
+
+    def _settle(self) -> None:
+        future, size = self.pending.popleft()
+        self.held -= size
+        self.stored.append(future.result())
+
+    def finish(self) -> None:
+        while self.pending:
+            self._settle()
+
+    def __enter__(self) -> Uploads:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:  # keep what did get stored on the list, for the caller to delete
+            for future, _ in self.pending:
+                with contextlib.suppress(BaseException):
+                    self.stored.append(future.result())
+            self.pending.clear()
+        self.pool.shutdown(wait=True)
 
 
 def _put_buffered(store: S3Storage, name: str, path: str, data: bytes, mime: str) -> StoredFile:

@@ -23,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cozy.apps.area import AREA_OF_KIND
-from cozy.apps.copier import StoredFile, store_entry
+from cozy.apps.copier import StoredFile, Uploads
 from cozy.apps.models import Kind, Release, ReleaseFile
 from cozy.apps.sources import Source, open_source
 from cozy.apps.tarball import BadTarball, HashingReader, Limits, entries
@@ -102,17 +102,17 @@ def _copy_tarball(release: Release, source: Source, stored: list[StoredFile],
     store = store_of(release.kind)
     manifest_bytes: bytes | None = None
     manifest_name = MANIFESTS[Kind(release.kind)]
-    with open_source(source) as (raw, length):
+    with open_source(source) as (raw, length), Uploads(store, stored) as uploads:
         reader = HashingReader(raw, limits().max_source)
         for entry in entries(reader, limits()):
             if entry.path == manifest_name and entry.size > MAX_MANIFEST:
                 raise BadTarball(f"{manifest_name} is larger than {MAX_MANIFEST} bytes")
-            record, data = store_entry(store, release.name(entry.path), entry)
-            stored.append(record)
+            data = uploads.store_entry(release.name(entry.path), entry)
             if entry.path == manifest_name:
                 manifest_bytes = data
             if progress:
                 progress(reader.count, length)
+        uploads.finish()
     return _manifest(release, manifest_name, manifest_bytes), reader.sha256.hexdigest()
 
 
