@@ -145,3 +145,27 @@ def test_apps_fsck_knows_the_assets_area(ctx, tmp_path):
     with pytest.raises(SystemExit):
         call_command("apps", "fsck", "--fix", "--grace", "0", stdout=out)
     assert '"fix": "removed"' in out.getvalue() and "blue/stray/x" not in keys()
+
+
+def test_admin_routes_for_staff_only(ctx, tmp_path):
+    from django.contrib.auth import get_user_model
+
+    users = get_user_model().objects
+    client = Client()
+    source = src(tmp_path / "a.css", CSS)
+    assert client.get("/admin-api/assets/", HTTP_HOST="themed.localhost").status_code == 401
+    client.force_login(users.get(username="tess"))
+    assert client.get("/admin-api/assets/", HTTP_HOST="themed.localhost").status_code == 403
+    admin = users.create(username="root", is_staff=True)
+    client.force_login(admin)
+    resp = client.post(f"/admin-api/assets/blue/css/theme.css?Source={source.replace('#', '%23')}",
+                       HTTP_HOST="themed.localhost")
+    assert resp.status_code == 201 and resp.json()["data"]["size"] == len(CSS)
+    bad = client.post(f"/admin-api/assets/blue/x.css?Source=file://{tmp_path / 'a.css'}", HTTP_HOST="localhost")
+    assert bad.status_code == 400 and "sum" in bad.json()["errors"][0]["detail"]
+    listed = client.get("/admin-api/assets/?context=blue", HTTP_HOST="localhost").json()["data"]
+    assert [a["name"] for a in listed] == ["css/theme.css"]
+    assert client.get("/assets/css/theme.css", HTTP_HOST="themed.localhost").status_code == 200
+    assert client.delete("/admin-api/assets/blue/css/theme.css", HTTP_HOST="localhost").status_code == 204
+    assert client.delete("/admin-api/assets/blue/css/theme.css", HTTP_HOST="localhost").status_code == 404
+    assert keys() == []

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from cozy.apps import admin_api  # noqa: F401 - registers its routes on the API
 from cozy.apps.api import api
 from cozy.apps.assets_view import serve_asset
 
