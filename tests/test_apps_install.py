@@ -236,3 +236,12 @@ def test_a_dead_claim_blocks_no_install(alice, tmp_path, settings):
     assert out.release.pk != dead.pk and Release.objects.get(pk=dead.pk).state == "deleting"
     assert gc.collect() == [str(dead)]
     assert [o.split("/")[1] for o in objects()] == [out.release.uid] * 4
+
+
+def test_an_install_whose_task_died_can_be_asked_again(alice, tmp_path, settings):
+    tar = webapp_tar(tmp_path / "drive.tar.gz")
+    Installation.objects.create(instance=alice, kind=Kind.WEB, slug="drive", source="file:///gone.tar.gz")
+    with pytest.raises(installs.AlreadyInstalled):
+        installs.install(alice, Kind.WEB, "drive", f"file://{tar}")
+    settings.COZY_APPS_STALE_INSTALL = 0
+    assert installs.install(alice, Kind.WEB, "drive", f"file://{tar}").installation.state == "ready"

@@ -155,3 +155,11 @@ def test_an_update_under_load_never_serves_a_mix(app, tmp_path):
     assert len(seen) > 10
     assert {status for status, _ in seen} == {200}
     assert {body for _, body in seen} == set(bodies.values())  # both served, nothing else
+
+
+def test_flat_app_hosts(app):
+    _, client = app
+    resp, body = get(client, "/app.js", HTTP_HOST="web-drive.localhost")
+    assert resp.status_code == 200 and body == JS
+    assert get(client, "/app.js", HTTP_HOST="web-photos.localhost")[0].status_code == 404
+    assert get(client, "/app.js", HTTP_HOST="nobody-drive.localhost")[0].status_code == 404

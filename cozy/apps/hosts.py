@@ -1,4 +1,4 @@
-"""Web apps on the instance's nested subdomain, ``<slug>.<instance domain>`` (as cozy-stack).
+"""Web apps on the instance's subdomains, ``<slug>.<instance domain>`` (as cozy-stack), or flat.
 
 A middleware placed after the instance middleware: when the Host names no
 instance but drops to one once its first label is taken off, the request is
@@ -19,13 +19,19 @@ SERVE_URLCONF = "cozy.apps.serve_urls"
 
 
 def app_for_host(host: str):
-    """(instance, slug) of an app host, or None."""
+    """(instance, slug) of an app host, or None: nested ``drive.alice.example.org``, or flat
+    ``alice-drive.example.org`` (the instance's first label, a dash, the slug)."""
     name, port = split_host(host)
-    slug, dot, rest = name.partition(".")
-    if not dot or not rest or not SLUG.fullmatch(slug) or "_" in slug:
+    first, dot, rest = name.partition(".")
+    if not dot or not rest:
         return None
-    instance = instance_for_host(rest + port)
-    return (instance, slug) if instance is not None else None
+    if SLUG.fullmatch(first) and "_" not in first and (instance := instance_for_host(rest + port)):
+        return instance, first
+    label, dash, slug = first.rpartition("-")
+    if dash and label and SLUG.fullmatch(slug) and "_" not in slug:
+        if instance := instance_for_host(f"{label}.{rest}{port}"):
+            return instance, slug
+    return None
 
 
 class AppHostMiddleware:

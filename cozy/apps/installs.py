@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from cozy.apps.area import mark_unused
 from cozy.apps.models import Installation, Release
-from cozy.apps.releases import InstallError, Progress, install_release
+from cozy.apps.releases import InstallError, Progress, install_release, stale_install
 from cozy.apps.sources import BadSource, parse_source
 from cozy.apps.tarball import BadTarball
 from cozy.instances.models import Instance
@@ -46,11 +46,14 @@ def get_installation(instance: Instance, kind: str, slug: str) -> Installation:
 
 
 def begin_install(instance: Instance, kind: str, slug: str, source_text: str) -> Installation:
-    """The installation row, ``installing`` (an errored one is retried); the source is checked now."""
+    """The installation row, ``installing`` (an errored one, or one whose install died, is
+    retried); the source is checked now."""
     parse_source(source_text)
     existing = Installation.objects.filter(instance=instance, kind=kind, slug=slug).first()
     if existing is not None:
-        if existing.state != Installation.State.ERRORED:
+        dead = (existing.state == Installation.State.INSTALLING and existing.release_id is None
+                and existing.updated_at < timezone.now() - stale_install())  # its task died
+        if existing.state != Installation.State.ERRORED and not dead:
             raise AlreadyInstalled(f"{slug!r} is already installed (or being installed)")
         Installation.objects.filter(pk=existing.pk).update(
             source=source_text.strip(), state=Installation.State.INSTALLING, error="")
