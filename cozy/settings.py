@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "cozy.thumbnails",
     "cozy.avatars",
     "cozy.exports",
+    "cozy.apps",
     "cozy.drive",
     "cozy.fsck",
     "cozy.deletion",
@@ -58,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "cozy.instances.middleware.InstanceMiddleware",
+    "cozy.apps.hosts.AppHostMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -144,9 +146,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Periodic jobs, for `celery -A cozy beat` (or a worker started with -B).
+# Periodic jobs, for `celery -A cozy beat` (or a worker started with -B, as scripts/run does).
 CELERY_BEAT_SCHEDULE = {
     "remove-expired-exports": {"task": "cozy.exports.tasks.remove_expired_exports", "schedule": 3600.0},
+    "apps-gc": {"task": "cozy.apps.tasks.collect_releases", "schedule": 3600.0},
 }
 
 # How many previous contents a file keeps; older versions are pruned on overwrite.

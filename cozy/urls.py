@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("cozy.drive.urls")),
     path("", api.urls),
     path("", move_api.urls),
+    path("", include("cozy.apps.urls")),
 ]
