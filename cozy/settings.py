@@ -47,8 +47,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "cozy.core.middleware.HeadWithoutBodyMiddleware",  # first: it sees the final response
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "cozy.core.middleware.StrictQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -154,11 +156,14 @@ X_FRAME_OPTIONS = "DENY"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"one_line_host": {"()": "cozy.core.logs.OneLineDisallowedHost"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.server": {"level": "WARNING"},
         # urllib3's retry warnings quote request paths (bucket and key): keep them out of logs.
         "urllib3": {"level": "CRITICAL"},
+        # A bad Host is logged with a traceback quoting it: one fixed line instead.
+        "django.security.DisallowedHost": {"filters": ["one_line_host"]},
     },
 }

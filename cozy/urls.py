@@ -8,3 +8,5 @@ urlpatterns = [
     path("", include("cozy.drive.urls")),
     path("", api.urls),
 ]
+
+handler404 = "cozy.core.views.not_found"
