@@ -55,6 +55,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cozy.drive.login_throttle.LoginThrottleMiddleware",
     "cozy.instances.middleware.InstanceMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -106,6 +107,31 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 LOGIN_URL = "/auth/login"
+
+# Guessing limits (cozy.core.throttle, docs/security.md): per account and per client
+# address for logins, per client address for bearer tokens.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # In the database: every gunicorn worker (and host) shares the counts; migrate makes the table.
+    "throttle": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cozy_throttle"},
+}
+COZY_THROTTLE = {
+    "login": {
+        "free": int(os.environ.get("COZY_LOGIN_FREE_FAILURES", "5")),
+        "limit": int(os.environ.get("COZY_LOGIN_MAX_FAILURES", "10")),
+        "window": int(os.environ.get("COZY_LOGIN_LOCKOUT_SECONDS", "900")),
+        "max_delay": 4.0,
+    },
+    "token": {
+        "free": int(os.environ.get("COZY_TOKEN_FREE_FAILURES", "10")),
+        "limit": int(os.environ.get("COZY_TOKEN_MAX_FAILURES", "30")),
+        "window": int(os.environ.get("COZY_TOKEN_LOCKOUT_SECONDS", "900")),
+        "max_delay": 2.0,
+    },
+}
+COZY_LOGIN_PATHS = ("/auth/login", "/admin/login/")
+# The client address when behind a reverse proxy that sets it, e.g. HTTP_X_REAL_IP (WSGI name).
+COZY_CLIENT_IP_HEADER = os.environ.get("COZY_CLIENT_IP_HEADER", "")
 
 # Uploads stream straight to S3: Django must not buffer request bodies.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024

@@ -38,12 +38,13 @@ class Server:
             conn.close()
 
 
-def start_gunicorn(fs_url: str, log_path: Path, *, threads: int = 16, extra_env: dict | None = None) -> Server:
+def start_gunicorn(fs_url: str, log_path: Path, *, threads: int = 16, extra_env: dict | None = None,
+                   workers: int = 1) -> Server:
     (port,) = free_ports(1)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": test_database_url(),
            "COZY_FS_URL": fs_url, "ALLOWED_HOSTS": "*", **(extra_env or {})}
     cmd = [sys.executable, "-m", "gunicorn", "cozy.wsgi:application", "--bind", f"127.0.0.1:{port}",
-           "--worker-class", "gthread", "--workers", "1", "--threads", str(threads), "--timeout", "300"]
+           "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads), "--timeout", "300"]
     log = open(log_path, "ab")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT_DIR,
                             start_new_session=True)

@@ -37,7 +37,7 @@ from cozy.instances.services import org_bucket
 from vfs_s3.layout import content_key
 
 log = logging.getLogger(__name__)
-ERRORS: dict[int, Any] = {c: ErrorDocument for c in (400, 401, 403, 404, 409, 410, 412, 413, 416, 503)}
+ERRORS: dict[int, Any] = {c: ErrorDocument for c in (400, 401, 403, 404, 409, 410, 412, 413, 416, 429, 503)}
 _BINARY_SCHEMA = {"schema": {"type": "string", "format": "binary"}}
 RAW_BODY = {"requestBody": {"content": {"application/octet-stream": _BINARY_SCHEMA}}}
 _BYTES = {"content": {"*/*": _BINARY_SCHEMA}}  # sent with the file's own type
@@ -67,7 +67,10 @@ def error_response(status: int, title: str, detail: str) -> JsonResponse:
 
 @api.exception_handler(APIError)
 def on_api_error(request: HttpRequest, exc: APIError) -> HttpResponse:
-    return error_response(exc.status, exc.title, exc.detail)
+    response = error_response(exc.status, exc.title, exc.detail)
+    for name, value in getattr(exc, "headers", {}).items():  # Retry-After of a 429
+        response[name] = value
+    return response
 
 
 @api.exception_handler(ValidationError)

@@ -52,6 +52,14 @@ class RangeNotSatisfiable(APIError):
     status, title = 416, "Range Not Satisfiable"
 
 
+class TooManyRequests(APIError):
+    status, title = 429, "Too Many Requests"
+
+    def __init__(self, detail: str, *, retry_after: int):
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 class Unavailable(APIError):
     status, title = 503, "Service Unavailable"
 
