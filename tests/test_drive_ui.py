@@ -339,9 +339,10 @@ def test_versions_replace_and_restore(site, page, tmp_path):
     # the same name again: the conflict is explained and can be resolved by replacing
     page.locator("#upload-input").set_input_files(second)
     item = upload_item(page, "report.txt").last
-    expect(item).to_have_attribute("data-state", "failed")
+    expect(item).to_have_attribute("data-state", "conflict")  # a choice to make, not a failure
     expect(item.locator(".upload-status")).to_have_text(
         "Name already taken: “report.txt” already exists in this folder.")
+    expect(page.locator("#uploads-summary")).to_have_text("1 of 2 done, 1 needs a choice")
     expect(row(page, "report.txt")).to_be_visible()
     shot(page, "conflict")
     item.get_by_role("button", name="Replace: report.txt").click()
@@ -523,3 +524,69 @@ def test_phone_width_and_keyboard(site, browser, tmp_path):
     assert phone.js_errors == []  # type: ignore[attr-defined]
     phone.context.close()
 
+
+
+# Tags an element so that the test can tell whether a re-render replaced it.
+TAG = "(el) => { el.probe = 'kept'; }"
+KEPT = "(el) => el.probe === 'kept'"
+
+
+def test_a_background_refresh_keeps_the_open_menu_the_focus_and_the_scroll(site, page, tmp_path):
+    """Refreshes (after an upload, a rename, a restore) update rows in place, under menus and dialogs."""
+    from cozy.files.content import create_directory
+
+    for i in range(40):  # a list taller than the window
+        create_directory(site.instance, "io.cozy.files.root-dir", f"folder {i:02d}")
+    login_ok(page)
+    expect(page.locator("#rows tr")).to_have_count(40)
+
+    # a menu open by keyboard while an upload finishes and the list reloads behind it
+    button = page.get_by_role("button", name="Actions for folder 03", exact=True)
+    button.evaluate(TAG)
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("menuitem", name="Open")).to_be_focused()
+    page.locator("#upload-input").set_input_files(write(tmp_path / "a-new-file.txt", b"new"))
+    expect(row(page, "a-new-file.txt")).to_be_visible()
+    expect(page.get_by_role("menuitem", name="Open")).to_be_focused()  # focus stayed in the menu
+    assert button.evaluate(KEPT)  # the same button, not a copy
+    expect(button).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("menuitem", name="Rename")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(button).to_be_focused()
+    page.get_by_role("button", name="Clear finished uploads").click()
+
+    # scrolled down: a rename near the bottom leaves the page where it was, the header out of view
+    low = row(page, "folder 35")
+    low.scroll_into_view_if_needed()
+    before = page.evaluate("window.scrollY")
+    assert before > 0
+    row(page, "folder 36").evaluate(TAG)
+    choose(page, "folder 35", "Rename")
+    page.get_by_role("dialog").get_by_label("New name").fill("folder 35b")
+    page.get_by_role("dialog").get_by_role("button", name="Rename").click()
+    expect(row(page, "folder 35b")).to_be_visible()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert row(page, "folder 36").evaluate(KEPT)
+    expect(page.get_by_role("button", name="Actions for folder 35b")).to_be_focused()
+    assert abs(page.evaluate("window.scrollY") - before) < 2
+    shot(page, "scrolled-after-rename", full_page=False)
+
+    # trash from the keyboard: focus goes to the next row, and the page does not jump
+    page.keyboard.press("Delete")
+    expect(row(page, "folder 35b")).to_have_count(0)
+    expect(page.get_by_role("button", name="Actions for folder 36")).to_be_focused()  # same place, next row
+    after = page.evaluate("window.scrollY")
+    assert before - 80 < after <= before  # at most the removed row's height, when the page got shorter
+
+
+def test_the_uploads_panel_makes_room_instead_of_covering_rows(site, page, tmp_path):
+    login_ok(page)
+    page.locator("#upload-input").set_input_files(write(tmp_path / "one.txt", b"1"))
+    expect_uploaded(page, "one.txt")
+    expect(row(page, "one.txt")).to_be_visible()
+    panel = page.locator("#uploads").bounding_box()
+    menu = page.get_by_role("button", name="Actions for one.txt").bounding_box()
+    assert menu["x"] + menu["width"] <= panel["x"], (menu, panel)  # the row ends left of the panel
+    shot(page, "uploads-docked", full_page=False)

@@ -6,6 +6,7 @@ import { confirmDialog, promptDialog } from "./dialogs.js";
 import { formatDate, formatSize, h, icon, stemLength, thumb, timeEl } from "./dom.js";
 import { closeMenu, initMenu, menuIsOpenFor, menuTrigger, moveMenuTo, openMenu, toast } from "./menu.js";
 import { actionMessage } from "./messages.js";
+import { syncChildren } from "./morph.js";
 import { moveDialog, versionsDialog } from "./panels.js";
 import { ancestors, displayName, forget, remember } from "./tree.js";
 import { Uploads } from "./uploads.js";
@@ -88,7 +89,7 @@ function route() {
   return load("files", match ? decodeURIComponent(match[1]) : api.ROOT_ID, { focus: true });
 }
 
-async function load(view, dirId, { focus = false, keepFocus = null } = {}) {
+async function load(view, dirId, { focus = false, keepFocus = false } = {}) {
   const ticket = ++state.loading;
   state.target = { view, dirId };
   setStatus("Loading…");
@@ -100,11 +101,13 @@ async function load(view, dirId, { focus = false, keepFocus = null } = {}) {
     if (dir.attributes.type !== "directory") throw new api.ApiError(404, "this is a file, not a folder");
     if (view === "files" && dir.attributes.trashed) throw new api.ApiError(404, "this folder is in the trash");
     remember(dir, ...children);
+    // Where the focus is now, not when the refresh was asked: the user went on meanwhile.
+    const memo = keepFocus ? focusMemo() : null;
     Object.assign(state, { view, dir, children: children.filter((c) => c.id !== api.TRASH_ID) });
     renderView(path);
     setStatus(countText());
-    if (focus) $("crumbs-current").focus();
-    else if (keepFocus) restoreFocus(keepFocus);
+    if (focus) $("crumbs-current").focus({ preventScroll: true });
+    else if (memo && !memo.el.isConnected) restoreFocus(memo); // only when its element went away
   } catch (err) {
     if (ticket === state.loading) showLoadError(view, err);
   } finally {
@@ -112,10 +115,10 @@ async function load(view, dirId, { focus = false, keepFocus = null } = {}) {
   }
 }
 
-// Reload the current view, keeping the keyboard focus where it was.
+// Reload the current view, keeping the keyboard focus where it is.
 function refresh() {
   if (!state.target) return Promise.resolve();
-  return load(state.target.view, state.target.dirId, { keepFocus: focusMemo() });
+  return load(state.target.view, state.target.dirId, { keepFocus: true });
 }
 
 function countText() {
@@ -168,17 +171,21 @@ function renderChrome() {
 
 function renderCrumbs(path, title) {
   const items = path.map((dir) =>
-    h("li", {}, h("a", { href: dirHref(dir.id) }, displayName(dir)), icon("chevron", "icon-xs crumb-sep")));
-  items.push(h("li", {}, h("h1", { id: "crumbs-current", tabIndex: -1, "aria-current": "page" }, title)));
-  $("crumbs").replaceChildren(...items);
+    h("li", { dataset: { key: dir.id } }, h("a", { href: dirHref(dir.id) }, displayName(dir)),
+      icon("chevron", "icon-xs crumb-sep")));
+  items.push(h("li", { dataset: { key: "current" } },
+    h("h1", { id: "crumbs-current", tabIndex: -1, "aria-current": "page" }, title)));
+  syncChildren($("crumbs"), items, (li) => li.dataset.key);
 }
 
 const dirHref = (id) => (id === api.ROOT_ID ? "#/" : `#/folder/${encodeURIComponent(id)}`);
 
+// Rows are updated in place (morph.js): a refresh in the background must not replace the
+// button being clicked, the focused link or an open menu's trigger.
 function renderRows() {
   const menuRow = menuTrigger()?.closest("tr")?.dataset.id;
   const entries = [...state.children].sort(compareEntries);
-  $("rows").replaceChildren(...entries.map(row));
+  syncChildren($("rows"), entries.map(row), (tr) => tr.dataset.id);
   if (menuRow) keepMenu(menuRow);
   const empty = entries.length === 0 && state.dir;
   $("files").hidden = Boolean(empty);
@@ -195,7 +202,7 @@ function row(entry) {
   const size = isDir ? "—" : formatSize(a.size);
   const menuButton = h("button.icon-btn.row-menu", {
     type: "button", "aria-haspopup": "menu", "aria-expanded": "false", "aria-label": `Actions for ${a.name}`,
-    onclick: (e) => toggleRowMenu(e.currentTarget, entry),
+    onclick: (e) => toggleRowMenu(e.currentTarget), // the entry as listed now: the button outlives refreshes
   }, icon("more"));
   return h("tr", { dataset: { id: entry.id, name: a.name, kind: a.type } },
     h("td.col-icon", {}, thumb(a)),
@@ -219,7 +226,8 @@ function focusMemo() {
   const el = document.activeElement;
   const tr = el?.closest?.("#rows tr");
   if (!tr) return null;
-  return { id: tr.dataset.id, part: el.classList.contains("row-menu") ? ".row-menu" : ".name", index: tr.rowIndex };
+  const part = el.classList.contains("row-menu") ? ".row-menu" : ".name";
+  return { el, id: tr.dataset.id, part, index: tr.rowIndex };
 }
 
 function restoreFocus(memo) {
@@ -228,16 +236,16 @@ function restoreFocus(memo) {
   // The row is gone (trashed, moved): focus its neighbour, or the title.
   const target = same || rows[Math.min(memo.index - 1, rows.length - 1)];
   const el = target?.querySelector(memo.part) || $("crumbs-current");
-  el.focus();
+  el.focus({ preventScroll: true });
 }
 
 // A menu stays open across a re-render while its entry is still listed.
 function keepMenu(id) {
   const trigger = [...$("rows").rows].find((r) => r.dataset.id === id)?.querySelector(".row-menu");
-  if (trigger) return moveMenuTo(trigger);
+  if (trigger) return moveMenuTo(trigger); // the same button (or its replacement): expanded, menu re-placed
   const hadFocus = document.getElementById("row-menu").contains(document.activeElement);
   closeMenu(false);
-  if (hadFocus) $("crumbs-current").focus();
+  if (hadFocus) $("crumbs-current").focus({ preventScroll: true });
 }
 
 function focusRow(id, part = ".name") {
@@ -246,9 +254,10 @@ function focusRow(id, part = ".name") {
 }
 
 // -- actions -----------------------------------------------------------------------------
-function toggleRowMenu(trigger, entry) {
+function toggleRowMenu(trigger) {
   if (menuIsOpenFor(trigger)) return closeMenu();
-  openMenu(trigger, state.view === "trash" ? trashMenu(entry) : filesMenu(entry));
+  const entry = state.children.find((c) => c.id === trigger.closest("tr").dataset.id);
+  if (entry) openMenu(trigger, state.view === "trash" ? trashMenu(entry) : filesMenu(entry));
 }
 
 function filesMenu(entry) {
