@@ -16,7 +16,7 @@ from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import WithJsonSchema
 
-from cozy.files import content, trash
+from cozy.files import archive, content, trash
 from cozy.files.auth import InstanceAuth
 from cozy.files.body import body_upload
 from cozy.files.download import stream_response
@@ -159,6 +159,9 @@ def download_version(request: HttpRequest, file_id: str, version_id: str):
 def revert(request: HttpRequest, version_id: str):
     return jsonapi(file_document(content.revert_version(request.auth, version_id)))
 
+
+# -- routes of their own modules (here: /files/{id} below would take their paths) --
+archive.register(api, ERRORS)
 
 # -- create, read, update, trash -------------------------------------------------
 # One path shape for every /files/{id} method: ninja maps each path string to one URL.
