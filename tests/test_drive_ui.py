@@ -590,3 +590,29 @@ def test_the_uploads_panel_makes_room_instead_of_covering_rows(site, page, tmp_p
     menu = page.get_by_role("button", name="Actions for one.txt").bounding_box()
     assert menu["x"] + menu["width"] <= panel["x"], (menu, panel)  # the row ends left of the panel
     shot(page, "uploads-docked", full_page=False)
+
+
+def test_the_old_views_rows_take_no_clicks_while_the_next_view_loads(site, page):
+    """The trash's listing held at the network edge: the files view's rows stay on screen meanwhile,
+    and a menu opened on one of them would be the files menu of a trashed file."""
+    from cozy.files import trash
+
+    login_ok(page)
+    page.locator("#upload-input").set_input_files({"name": "old.txt", "mimeType": "text/plain", "buffer": b"old"})
+    expect(row(page, "old.txt")).to_be_visible()
+    trash.trash(site.instance, Node.objects.get(name="old.txt").doc_id)  # elsewhere: this page still lists it
+    held = []
+    page.route(re.compile(r"/files/io\.cozy\.files\.trash-dir\?"), lambda route: held.append(route))
+    page.get_by_role("link", name="Trash").click()
+    expect(page.locator("#files")).to_have_js_property("inert", True)
+    expect(row(page, "old.txt")).to_be_visible()  # still the files view's row
+    with pytest.raises(Exception, match="Timeout"):
+        page.get_by_role("button", name="Actions for old.txt").click(timeout=1500)
+    expect(page.get_by_role("menu")).to_be_hidden()
+    assert len(held) == 1
+    held[0].continue_()
+    page.unroute(re.compile(r"/files/io\.cozy\.files\.trash-dir\?"))
+    expect(page.locator("#crumbs-current")).to_have_text("Trash")
+    choose(page, "old.txt", "Delete forever")  # the trash's menu, on the trash's row
+    page.get_by_role("dialog", name="Delete forever?").get_by_role("button", name="Delete forever").click()
+    expect(page.get_by_text("The trash is empty.")).to_be_visible()

@@ -94,6 +94,13 @@ async function load(view, dirId, { focus = false, keepFocus = false } = {}) {
   state.target = { view, dirId };
   setStatus("Loading…");
   $("files").setAttribute("aria-busy", "true");
+  if (view !== state.view || dirId !== state.dir?.id) {
+    // Another view is coming: the rows shown belong to the old one. A menu opened on them would
+    // act on the old view (a trashed file's files menu, shown in the trash), so none is kept, and
+    // the old rows take no clicks until the new ones are there.
+    closeMenu(false);
+    $("files").inert = true;
+  }
   try {
     const { dir, children } = await api.listDir(dirId);
     const path = view === "trash" ? [] : await ancestors(dir);
@@ -111,7 +118,10 @@ async function load(view, dirId, { focus = false, keepFocus = false } = {}) {
   } catch (err) {
     if (ticket === state.loading) showLoadError(view, err);
   } finally {
-    if (ticket === state.loading) $("files").removeAttribute("aria-busy");
+    if (ticket === state.loading) {
+      $("files").removeAttribute("aria-busy");
+      $("files").inert = false;
+    }
   }
 }
 
