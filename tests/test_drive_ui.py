@@ -205,6 +205,42 @@ def test_pages_need_an_instance_and_its_owner(live_server, fs_url, s3_client):
     assert "default-src 'self'" in resp["Content-Security-Policy"]
 
 
+def test_breadcrumbs_and_the_address_follow_the_folder(site, page):
+    """Back, forward and reload come back to the same folder; crumbs lead to every ancestor."""
+    from cozy.files.content import create_directory
+
+    a = create_directory(site.instance, "io.cozy.files.root-dir", "Alpha")
+    b = create_directory(site.instance, a.doc_id, "Beta")
+    create_directory(site.instance, b.doc_id, "Gamma")
+    login_ok(page)
+    expect(page.locator("#storage-text")).to_have_text("0 B used")  # no quota: no bar
+    row(page, "Alpha").get_by_role("link", name="Alpha").click()
+    row(page, "Beta").get_by_role("link", name="Beta").click()
+    row(page, "Gamma").get_by_role("link", name="Gamma").click()
+    crumbs = page.get_by_role("navigation", name="Breadcrumbs")
+    expect(page.locator("#crumbs-current")).to_have_text("Gamma")
+    expect(crumbs.get_by_role("link")).to_have_text(["My files", "Alpha", "Beta"])
+    gamma_url = page.url
+    assert "#/folder/" in gamma_url
+    shot(page, "breadcrumbs", full_page=False)
+    page.reload()
+    expect(page.locator("#crumbs-current")).to_have_text("Gamma")
+    expect(crumbs.get_by_role("link")).to_have_text(["My files", "Alpha", "Beta"])
+    page.go_back()
+    expect(page.locator("#crumbs-current")).to_have_text("Beta")
+    expect(row(page, "Gamma")).to_be_visible()
+    page.go_back()
+    expect(page.locator("#crumbs-current")).to_have_text("Alpha")
+    page.go_forward()
+    expect(page.locator("#crumbs-current")).to_have_text("Beta")
+    crumbs.get_by_role("link", name="My files").click()
+    expect(page.locator("#crumbs-current")).to_have_text("My files")
+    expect(row(page, "Alpha")).to_be_visible()
+    page.goto(gamma_url)  # a shared or bookmarked address
+    expect(page.locator("#crumbs-current")).to_have_text("Gamma")
+    expect(page).to_have_title("Gamma · Drive · Cozy")
+
+
 def test_login_page(site, page):
     login(page, password="wrong")
     expect(page.get_by_role("alert")).to_contain_text("correct username and password")
@@ -375,6 +411,8 @@ def test_over_quota_upload_says_so(live_server, fs_url, s3_client, browser, tmp_
         write(tmp_path / "fits.txt", b"x" * 4000), write(tmp_path / "too-big.bin", os.urandom(20_000)),
     ])
     expect_uploaded(page, "fits.txt")
+    expect(page.locator("#storage-text")).to_have_text("4.0 kB of 10.0 kB used")  # GET /settings/disk-usage
+    assert page.locator("#storage-fill").evaluate("el => el.style.width") == "40%"
     item = upload_item(page, "too-big.bin")
     expect(item).to_have_attribute("data-state", "failed")
     expect(item.locator(".upload-status")).to_have_text(

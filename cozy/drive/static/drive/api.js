@@ -82,6 +82,7 @@ const patch = (id, attributes) =>
   call("PATCH", `/files/${enc(id)}`, { data: { type: "io.cozy.files", id, attributes } }).then((d) => d.data);
 
 export const rename = (id, name) => patch(id, { name });
+export const diskUsage = () => call("GET", "/settings/disk-usage").then((d) => d.data.attributes);
 export const move = (id, dirId) => patch(id, { dir_id: dirId });
 export const trash = (id) => call("DELETE", `/files/${enc(id)}`).then((d) => d.data);
 export const restore = (id) => call("POST", `/files/trash/${enc(id)}`).then((d) => d.data);

@@ -113,6 +113,7 @@ async function load(view, dirId, { focus = false, keepFocus = false } = {}) {
     Object.assign(state, { view, dir, children: children.filter((c) => c.id !== api.TRASH_ID) });
     renderView(path);
     setStatus(countText());
+    updateStorage();
     if (focus) $("crumbs-current").focus({ preventScroll: true });
     else if (memo && !memo.el.isConnected) restoreFocus(memo); // only when its element went away
   } catch (err) {
@@ -123,6 +124,27 @@ async function load(view, dirId, { focus = false, keepFocus = false } = {}) {
       $("files").inert = false;
     }
   }
+}
+
+// Storage used (and the quota) in the side bar, after every listing: changes come with one.
+let storageTimer = null;
+function updateStorage() {
+  clearTimeout(storageTimer);
+  storageTimer = setTimeout(async () => {
+    try {
+      const usage = await api.diskUsage();
+      const used = Number(usage.used);
+      const quota = usage.is_limited ? Number(usage.quota) : 0;
+      $("storage-text").textContent = quota
+        ? `${formatSize(used)} of ${formatSize(quota)} used` : `${formatSize(used)} used`;
+      $("storage-fill").style.width = quota ? `${Math.min(100, (used / quota) * 100)}%` : "0";
+      $("storage").classList.toggle("storage-full", quota > 0 && used / quota >= 0.9);
+      $("storage").querySelector(".storage-bar").hidden = !quota;
+      $("storage").hidden = false;
+    } catch {
+      /* the side bar goes without: the listing itself worked */
+    }
+  }, 200);
 }
 
 // Reload the current view, keeping the keyboard focus where it is.
