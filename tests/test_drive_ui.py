@@ -654,3 +654,74 @@ def test_the_old_views_rows_take_no_clicks_while_the_next_view_loads(site, page)
     choose(page, "old.txt", "Delete forever")  # the trash's menu, on the trash's row
     page.get_by_role("dialog", name="Delete forever?").get_by_role("button", name="Delete forever").click()
     expect(page.get_by_text("The trash is empty.")).to_be_visible()
+
+
+def test_select_several_and_act_on_them_at_once(site, page, tmp_path):
+    from cozy.files.content import create_directory
+
+    create_directory(site.instance, "io.cozy.files.root-dir", "Box")
+    login_ok(page)
+    files = {n: write(tmp_path / n, f"content of {n}\n".encode() * 50) for n in ("a.txt", "b.txt", "c.txt", "d.txt")}
+    page.locator("#upload-input").set_input_files(list(files.values()))
+    for name in files:
+        expect_uploaded(page, name)
+        expect(row(page, name)).to_be_visible()
+    page.get_by_role("button", name="Clear finished uploads").click()
+
+    # click, shift-click for a range, ctrl-click to take one out
+    page.get_by_role("checkbox", name="Select a.txt").click()
+    page.get_by_role("checkbox", name="Select c.txt").click(modifiers=["Shift"])
+    bar = page.get_by_role("toolbar", name="Selected items")
+    expect(bar.locator("#selection-count")).to_have_text("3 selected")
+    row(page, "b.txt").locator(".col-size").click(modifiers=["Control"])
+    expect(bar.locator("#selection-count")).to_have_text("2 selected")
+    expect(page.locator("#rows tr[aria-selected=true]")).to_have_count(2)
+    expect(page.get_by_role("checkbox", name="Select all")).to_have_js_property("indeterminate", True)
+    shot(page, "selection", full_page=False)
+
+    # one zip, made while it downloads
+    with page.expect_download() as info:
+        bar.get_by_role("button", name="Download").click()
+    assert info.value.suggested_filename == "My files.zip"
+    saved = tmp_path / "sel.zip"
+    info.value.save_as(saved)
+    import zipfile
+
+    with zipfile.ZipFile(saved) as zf:
+        assert sorted(zf.namelist()) == ["a.txt", "c.txt"]
+        assert zf.read("c.txt") == files["c.txt"].read_bytes()
+
+    # move both into Box with the folder picker
+    bar.get_by_role("button", name="Move", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Move “2 items”")
+    dialog.get_by_role("button", name="Open Box").click()
+    dialog.get_by_role("button", name="Move here").click()
+    expect(page.get_by_text("Moved 2 items to Box.")).to_be_visible()
+    expect(row(page, "a.txt")).to_have_count(0)
+    expect(bar).to_be_hidden()  # the moved rows went, and their selection with them
+    assert sorted(Node.objects.filter(parent__name="Box").values_list("name", flat=True)) == ["a.txt", "c.txt"]
+
+    # Ctrl+A from the list, then to the trash, all at once
+    page.get_by_role("button", name="Actions for b.txt").focus()
+    page.keyboard.press("Control+a")
+    expect(bar.locator("#selection-count")).to_have_text("3 selected")  # Box, b.txt, d.txt
+    page.keyboard.press("Escape")
+    expect(bar).to_be_hidden()
+    page.get_by_role("checkbox", name="Select b.txt").click()
+    page.get_by_role("checkbox", name="Select d.txt").click()
+    bar.get_by_role("button", name="Move to trash").click()
+    expect(page.get_by_text("Moved 2 items to the trash.")).to_be_visible()
+    expect(page.locator("#rows tr")).to_have_count(1)
+
+    # in the trash: select all, restore one by a checkbox, delete the other forever
+    page.get_by_role("link", name="Trash").click()
+    expect(page.locator("#crumbs-current")).to_have_text("Trash")
+    page.get_by_role("checkbox", name="Select b.txt").click()
+    bar.get_by_role("button", name="Restore").click()
+    expect(page.get_by_text("Restored 1 item.")).to_be_visible()
+    page.get_by_role("checkbox", name="Select all").check()
+    expect(bar.locator("#selection-count")).to_have_text("1 selected")
+    bar.get_by_role("button", name="Delete forever").click()
+    page.get_by_role("dialog", name="Delete forever?").get_by_role("button", name="Delete forever").click()
+    expect(page.get_by_text("The trash is empty.")).to_be_visible()
+    assert not Node.objects.filter(name="d.txt").exists() and Node.objects.filter(name="b.txt").exists()

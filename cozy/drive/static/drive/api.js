@@ -82,6 +82,10 @@ const patch = (id, attributes) =>
   call("PATCH", `/files/${enc(id)}`, { data: { type: "io.cozy.files", id, attributes } }).then((d) => d.data);
 
 export const rename = (id, name) => patch(id, { name });
+// A link to a zip of these entries (POST /files/archive), that the browser then downloads.
+export const archiveLink = (ids, name) =>
+  call("POST", "/files/archive", { data: { type: "io.cozy.files.archives", attributes: { name, ids } } })
+    .then((d) => d.links.related);
 export const diskUsage = () => call("GET", "/settings/disk-usage").then((d) => d.data.attributes);
 export const move = (id, dirId) => patch(id, { dir_id: dirId });
 export const trash = (id) => call("DELETE", `/files/${enc(id)}`).then((d) => d.data);

@@ -7,6 +7,7 @@ import { formatDate, formatSize, h, icon, stemLength, thumb, timeEl } from "./do
 import { closeMenu, initMenu, menuIsOpenFor, menuTrigger, moveMenuTo, openMenu, toast } from "./menu.js";
 import { actionMessage } from "./messages.js";
 import { syncChildren } from "./morph.js";
+import { Selection } from "./selection.js";
 import { moveDialog, versionsDialog } from "./panels.js";
 import { ancestors, displayName, forget, remember } from "./tree.js";
 import { Uploads } from "./uploads.js";
@@ -15,6 +16,7 @@ const $ = (id) => document.getElementById(id);
 const SORT_KEY = "cozy.drive.sort";
 const DEFAULT_DIRECTION = { name: "asc", date: "desc", size: "desc" };
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+let selection = null; // a Selection, made by init()
 
 const state = {
   view: "files", // or "trash"
@@ -100,6 +102,7 @@ async function load(view, dirId, { focus = false, keepFocus = false } = {}) {
     // the old rows take no clicks until the new ones are there.
     closeMenu(false);
     $("files").inert = true;
+    selection.clear(); // a selection belongs to the view it was made in
   }
   try {
     const { dir, children } = await api.listDir(dirId);
@@ -219,6 +222,8 @@ function renderRows() {
   const entries = [...state.children].sort(compareEntries);
   syncChildren($("rows"), entries.map(row), (tr) => tr.dataset.id);
   if (menuRow) keepMenu(menuRow);
+  selection.prune();
+  renderSelection();
   const empty = entries.length === 0 && state.dir;
   $("files").hidden = Boolean(empty);
   $("empty").hidden = !empty;
@@ -236,7 +241,9 @@ function row(entry) {
     type: "button", "aria-haspopup": "menu", "aria-expanded": "false", "aria-label": `Actions for ${a.name}`,
     onclick: (e) => toggleRowMenu(e.currentTarget), // the entry as listed now: the button outlives refreshes
   }, icon("more"));
+  const check = h("input.row-check", { type: "checkbox", "aria-label": `Select ${a.name}` });
   return h("tr", { dataset: { id: entry.id, name: a.name, kind: a.type } },
+    h("td.col-check", {}, check),
     h("td.col-icon", {}, thumb(a)),
     h("td.col-name", {}, nameCell(entry), h("span.row-sub", {}, [formatDate(a.updated_at), isDir ? "" : size]
       .filter(Boolean).join(" · "))),
@@ -251,6 +258,108 @@ function nameCell(entry) {
   if (state.view === "trash") return h("span.name", { tabIndex: -1 }, a.name);
   if (a.type === "directory") return h("a.name", { href: dirHref(entry.id) }, a.name);
   return h("a.name", { href: api.downloadUrl(entry.id), download: "", title: `Download ${a.name}` }, a.name);
+}
+
+// -- several rows at once ---------------------------------------------------------------
+// Checkbox states are properties, which morph.js does not touch: set them after each render.
+function renderSelection() {
+  for (const tr of $("rows").rows) {
+    const on = selection.has(tr.dataset.id);
+    tr.setAttribute("aria-selected", String(on));
+    tr.querySelector(".row-check").checked = on;
+  }
+  const n = selection.size;
+  const all = $("rows").rows.length;
+  $("select-all").checked = n > 0 && n === all;
+  $("select-all").indeterminate = n > 0 && n < all;
+  $("selection-bar").hidden = n === 0;
+  $("selection-count").textContent = `${n} selected`;
+}
+
+const selectedEntries = () => state.children.filter((c) => selection.has(c.id));
+const countOf = (n) => `${n} item${n > 1 ? "s" : ""}`;
+
+// One request per entry, in order; the list is reloaded whatever happened.
+async function eachSelected(task) {
+  const entries = selectedEntries();
+  try {
+    for (const entry of entries) await task(entry);
+  } finally {
+    await refresh();
+  }
+  return entries;
+}
+
+function downloadSelected() {
+  const entries = selectedEntries();
+  const whole = entries.length === 1 ? entries[0].attributes.name : displayName(state.dir);
+  const name = whole.slice(0, 60).trim() || "files"; // the route takes names of up to 60 characters
+  return attempt(async () => {
+    const link = await api.archiveLink(entries.map((e) => e.id), name);
+    h("a", { href: link, download: "" }).click(); // a plain GET: the browser streams it to disk
+    toast(`Downloading ${countOf(entries.length)} as “${name}.zip”.`);
+  });
+}
+
+function moveSelected() {
+  const entries = selectedEntries();
+  const stand = { id: null, attributes: { name: countOf(entries.length), dir_id: state.dir.id } };
+  const folders = entries.filter((e) => e.attributes.type === "directory").map((e) => e.id);
+  moveDialog(stand, state.dir.id, async (target) => {
+    await eachSelected(async (entry) => {
+      await api.move(entry.id, target.id);
+      forget(entry.id);
+    });
+    toast(`Moved ${countOf(entries.length)} to ${displayName(target)}.`);
+  }, folders);
+}
+
+function trashSelected() {
+  return attempt(async () => {
+    const entries = await eachSelected((entry) => api.trash(entry.id));
+    toast(`Moved ${countOf(entries.length)} to the trash.`, {
+      actionLabel: "Undo",
+      onAction: () => attempt(async () => {
+        for (const entry of entries) await api.restore(entry.id);
+        await refresh();
+        toast(`Put ${countOf(entries.length)} back.`);
+      }),
+    });
+  });
+}
+
+function restoreSelected() {
+  return attempt(async () => {
+    const entries = await eachSelected((entry) => api.restore(entry.id));
+    toast(`Restored ${countOf(entries.length)}.`);
+  });
+}
+
+function destroySelected() {
+  const n = selection.size;
+  confirmDialog({
+    title: "Delete forever?", confirmLabel: "Delete forever", danger: true,
+    message: `${countOf(n)} will be deleted for good, with all their versions. This cannot be undone.`,
+    onConfirm: async () => {
+      await eachSelected((entry) => api.destroy(entry.id));
+      toast(`Deleted ${countOf(n)} for good.`);
+    },
+  });
+}
+
+function initSelection() {
+  selection = new Selection({ rows: $("rows"), onChange: renderSelection });
+  $("rows").addEventListener("click", (e) => selection.onClick(e));
+  $("select-all").addEventListener("change", (e) => {
+    if (e.target.checked) selection.set(selection.order());
+    else selection.clear();
+  });
+  $("sel-download").addEventListener("click", downloadSelected);
+  $("sel-move").addEventListener("click", moveSelected);
+  $("sel-trash").addEventListener("click", trashSelected);
+  $("sel-restore").addEventListener("click", restoreSelected);
+  $("sel-destroy").addEventListener("click", destroySelected);
+  $("sel-clear").addEventListener("click", () => selection.clear());
 }
 
 // -- keyboard focus across re-renders ------------------------------------------------
@@ -420,6 +529,15 @@ function emptyTrash() {
 
 // F2 renames and Delete trashes the focused row.
 function onRowKey(event) {
+  if (event.key === "a" && (event.ctrlKey || event.metaKey) && !event.altKey) {
+    selection.set(selection.order()); // every row shown
+    event.preventDefault();
+    return;
+  }
+  if (event.key === "Escape" && selection.size) {
+    selection.clear();
+    return;
+  }
   const tr = event.target.closest("tr");
   if (!tr || state.view !== "files" || event.altKey || event.ctrlKey || event.metaKey) return;
   const entry = state.children.find((c) => c.id === tr.dataset.id);
@@ -509,6 +627,7 @@ function droppedFiles(transfer) {
 
 // -- start -------------------------------------------------------------------------------------
 function init() {
+  initSelection();
   initMenu();
   initSort();
   initUploads();
