@@ -16,7 +16,7 @@ from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import WithJsonSchema
 
-from cozy.files import archive, content, disk_usage, trash
+from cozy.files import archive, content, disk_usage, find, trash
 from cozy.files.auth import InstanceAuth
 from cozy.files.body import body_upload
 from cozy.files.download import stream_response
@@ -163,6 +163,7 @@ def revert(request: HttpRequest, version_id: str):
 # -- routes of their own modules (here: /files/{id} below would take their paths) --
 archive.register(api, ERRORS)
 disk_usage.register(api, ERRORS)
+find.register(api, ERRORS)
 
 # -- create, read, update, trash -------------------------------------------------
 # One path shape for every /files/{id} method: ninja maps each path string to one URL.
