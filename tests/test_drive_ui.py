@@ -725,3 +725,49 @@ def test_select_several_and_act_on_them_at_once(site, page, tmp_path):
     page.get_by_role("dialog", name="Delete forever?").get_by_role("button", name="Delete forever").click()
     expect(page.get_by_text("The trash is empty.")).to_be_visible()
     assert not Node.objects.filter(name="d.txt").exists() and Node.objects.filter(name="b.txt").exists()
+
+
+def test_search_as_you_type_and_the_recent_view(site, page):
+    from cozy.files.content import create_directory
+    from cozy.instances.models import Token
+    from tests.cozyclient import Cozy
+
+    work = create_directory(site.instance, "io.cozy.files.root-dir", "Work")
+    reports = create_directory(site.instance, work.doc_id, "Reports")
+    _, token = Token.issue(site.instance)
+    api = Cozy(site.instance, token, Client())
+    for name, folder in (("budget report.pdf", reports.doc_id), ("Report card.txt", None), ("notes.txt", None)):
+        assert api.upload(name, b"x", folder or "io.cozy.files.root-dir").status_code == 201  # oldest first
+    login_ok(page)
+
+    # results as you type, each with its folder; the focus stays in the box
+    box = page.get_by_role("searchbox", name="Search files and folders by name")
+    box.press_sequentially("rep")
+    expect(page.locator("#crumbs-current")).to_have_text("Results for “rep”")
+    expect(page.locator("#rows tr")).to_have_count(3)  # the folder Reports, and two files
+    box.press_sequentially("ort")
+    expect(page.locator("#crumbs-current")).to_have_text("Results for “report”")
+    expect(row(page, "budget report.pdf").locator(".col-where")).to_have_text("My files/Work/Reports")
+    expect(row(page, "Report card.txt").locator(".col-where")).to_have_text("My files")
+    expect(box).to_be_focused()
+    assert "#/search/report" in page.url
+    shot(page, "search", full_page=False)
+    page.reload()  # the address keeps the search
+    expect(page.get_by_role("searchbox")).to_have_value("report")
+    expect(page.locator("#rows tr")).to_have_count(3)
+    # a folder among the results opens; Escape in the box goes back where the search began
+    row(page, "Reports").get_by_role("link", name="Reports").click()
+    expect(page.locator("#crumbs-current")).to_have_text("Reports")
+    expect(page.get_by_role("searchbox")).to_have_value("")
+    box.fill("nothing like this")
+    expect(page.get_by_text("Nothing is named like “nothing like this”.")).to_be_visible()
+    box.press("Escape")
+    expect(page.locator("#crumbs-current")).to_have_text("Reports")
+
+    # Recent: the last changed files first, across folders
+    page.get_by_role("link", name="Recent").click()
+    expect(page.locator("#crumbs-current")).to_have_text("Recent")
+    names = page.locator("#rows tr").evaluate_all("rows => rows.map(r => r.dataset.name)")
+    assert names == ["notes.txt", "Report card.txt", "budget report.pdf"]
+    expect(row(page, "budget report.pdf").locator(".col-where")).to_have_text("My files/Work/Reports")
+    shot(page, "recent", full_page=False)

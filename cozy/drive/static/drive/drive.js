@@ -87,8 +87,29 @@ function initSort() {
 function route() {
   const hash = location.hash;
   if (hash === "#/trash") return load("trash", api.TRASH_ID, { focus: true });
+  if (hash === "#/recent") return load("recent", "", { focus: true });
+  const search = hash.match(/^#\/search\/(.+)$/);
+  if (search) {
+    const text = decodeURIComponent(search[1]);
+    if ($("search").value !== text) $("search").value = text; // a reload, or back to a search
+    return load("search", text, { focus: document.activeElement !== $("search") });
+  }
+  if ($("search").value) $("search").value = ""; // left the results
   const match = hash.match(/^#\/folder\/(.+)$/);
   return load("files", match ? decodeURIComponent(match[1]) : api.ROOT_ID, { focus: true });
+}
+
+// Search results and Recent: lists across folders, each row saying its folder.
+const LISTS = { search: (text) => api.searchByName(text), recent: () => api.recentFiles() };
+const isList = (view) => view in LISTS;
+
+async function fetchView(view, dirId) {
+  if (isList(view)) return { dir: null, children: await LISTS[view](dirId), path: [] };
+  const { dir, children } = await api.listDir(dirId);
+  const path = view === "trash" ? [] : await ancestors(dir);
+  if (dir.attributes.type !== "directory") throw new api.ApiError(404, "this is a file, not a folder");
+  if (view === "files" && dir.attributes.trashed) throw new api.ApiError(404, "this folder is in the trash");
+  return { dir, children, path };
 }
 
 async function load(view, dirId, { focus = false, keepFocus = false } = {}) {
@@ -96,7 +117,7 @@ async function load(view, dirId, { focus = false, keepFocus = false } = {}) {
   state.target = { view, dirId };
   setStatus("Loading…");
   $("files").setAttribute("aria-busy", "true");
-  if (view !== state.view || dirId !== state.dir?.id) {
+  if (view !== state.view || dirId !== (isList(view) ? state.query : state.dir?.id)) {
     // Another view is coming: the rows shown belong to the old one. A menu opened on them would
     // act on the old view (a trashed file's files menu, shown in the trash), so none is kept, and
     // the old rows take no clicks until the new ones are there.
@@ -105,15 +126,12 @@ async function load(view, dirId, { focus = false, keepFocus = false } = {}) {
     selection.clear(); // a selection belongs to the view it was made in
   }
   try {
-    const { dir, children } = await api.listDir(dirId);
-    const path = view === "trash" ? [] : await ancestors(dir);
+    const { dir, children, path } = await fetchView(view, dirId);
     if (ticket !== state.loading) return;
-    if (dir.attributes.type !== "directory") throw new api.ApiError(404, "this is a file, not a folder");
-    if (view === "files" && dir.attributes.trashed) throw new api.ApiError(404, "this folder is in the trash");
     remember(dir, ...children);
     // Where the focus is now, not when the refresh was asked: the user went on meanwhile.
     const memo = keepFocus ? focusMemo() : null;
-    Object.assign(state, { view, dir, children: children.filter((c) => c.id !== api.TRASH_ID) });
+    Object.assign(state, { view, dir, query: dirId, children: children.filter((c) => c.id !== api.TRASH_ID) });
     renderView(path);
     setStatus(countText());
     updateStorage();
@@ -158,6 +176,7 @@ function refresh() {
 
 function countText() {
   const n = state.children.length;
+  if (state.view === "search") return `${n} result${n === 1 ? "" : "s"}`;
   if (state.view === "trash") return n ? `${n} item${n > 1 ? "s" : ""} in the trash` : "";
   return n ? `${n} item${n > 1 ? "s" : ""}` : "";
 }
@@ -186,15 +205,23 @@ function showLoadError(view, err) {
 // -- rendering -------------------------------------------------------------------------
 function renderView(path) {
   renderChrome();
-  const title = state.view === "trash" ? "Trash" : displayName(state.dir);
+  const title = viewTitle();
   renderCrumbs(path, title);
   document.title = `${title} · Drive · Cozy`;
   renderRows();
 }
 
-// What changes between the files view and the trash view.
+function viewTitle() {
+  if (state.view === "trash") return "Trash";
+  if (state.view === "recent") return "Recent";
+  if (state.view === "search") return `Results for “${state.query}”`;
+  return displayName(state.dir);
+}
+
+// What changes between the files view, the trash view and the lists across folders.
 function renderChrome() {
-  for (const el of document.querySelectorAll("[data-view]")) el.hidden = el.dataset.view !== state.view;
+  for (const el of document.querySelectorAll("[data-view]")) el.hidden = !el.dataset.view.split(" ").includes(state.view);
+  document.querySelector("th.col-where").textContent = state.view === "trash" ? "Original location" : "Folder";
   for (const link of document.querySelectorAll(".place")) {
     if (link.dataset.place === state.view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -219,17 +246,20 @@ const dirHref = (id) => (id === api.ROOT_ID ? "#/" : `#/folder/${encodeURICompon
 // button being clicked, the focused link or an open menu's trigger.
 function renderRows() {
   const menuRow = menuTrigger()?.closest("tr")?.dataset.id;
-  const entries = [...state.children].sort(compareEntries);
+  // Recent is in the server's order (last changed first); the other lists in the chosen one.
+  const entries = state.view === "recent" ? [...state.children] : [...state.children].sort(compareEntries);
   syncChildren($("rows"), entries.map(row), (tr) => tr.dataset.id);
   if (menuRow) keepMenu(menuRow);
   selection.prune();
   renderSelection();
-  const empty = entries.length === 0 && state.dir;
+  const empty = entries.length === 0 && (state.dir || isList(state.view));
   $("files").hidden = Boolean(empty);
   $("empty").hidden = !empty;
-  $("empty-text").textContent = state.view === "trash"
-    ? "The trash is empty."
-    : "This folder is empty. Drop files here, or use Upload.";
+  $("empty-text").textContent = {
+    trash: "The trash is empty.",
+    recent: "No files yet: what you upload or change shows up here.",
+    search: `Nothing is named like “${state.query}”.`,
+  }[state.view] || "This folder is empty. Drop files here, or use Upload.";
   $("empty-trash").disabled = state.view === "trash" && entries.length === 0;
 }
 
@@ -247,10 +277,16 @@ function row(entry) {
     h("td.col-icon", {}, thumb(a)),
     h("td.col-name", {}, nameCell(entry), h("span.row-sub", {}, [formatDate(a.updated_at), isDir ? "" : size]
       .filter(Boolean).join(" · "))),
-    h("td.col-where", { hidden: state.view !== "trash" }, a.restore_path || "/"),
+    h("td.col-where", { hidden: state.view !== "trash" && !isList(state.view) }, whereOf(entry)),
     h("td.col-date", {}, timeEl(a.updated_at)),
     h("td.col-size", {}, size),
     h("td.col-menu", {}, menuButton));
+}
+
+function whereOf(entry) {
+  if (state.view === "trash") return entry.attributes.restore_path || "/";
+  const path = entry.meta?.dir_path || "/";
+  return path === "/" ? "My files" : `My files${path}`;
 }
 
 function nameCell(entry) {
@@ -452,7 +488,7 @@ function renameEntry(entry) {
 }
 
 function moveEntry(entry) {
-  moveDialog(entry, state.dir.id, async (target) => {
+  moveDialog(entry, entry.attributes.dir_id, async (target) => {
     await api.move(entry.id, target.id);
     forget(entry.id);
     await refresh();
@@ -626,7 +662,40 @@ function droppedFiles(transfer) {
 }
 
 // -- start -------------------------------------------------------------------------------------
+// Results as you type: the address follows (#/search/<text>), one history entry per search.
+function initSearch() {
+  const box = $("search");
+  let timer = null;
+  let before = "#/"; // where a cleared search goes back to
+  box.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const text = box.value.trim();
+      if (!text) {
+        if (state.view === "search") location.hash = before;
+        return;
+      }
+      const hash = `#/search/${encodeURIComponent(text)}`;
+      if (state.view === "search") {
+        history.replaceState(null, "", hash);
+        load("search", text);
+      } else {
+        before = location.hash || "#/";
+        location.hash = hash;
+      }
+    }, 200);
+  });
+  $("search-form").addEventListener("submit", (e) => e.preventDefault());
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && box.value) {
+      box.value = "";
+      box.dispatchEvent(new Event("input"));
+    }
+  });
+}
+
 function init() {
+  initSearch();
   initSelection();
   initMenu();
   initSort();
