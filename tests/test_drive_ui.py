@@ -771,3 +771,34 @@ def test_search_as_you_type_and_the_recent_view(site, page):
     assert names == ["notes.txt", "Report card.txt", "budget report.pdf"]
     expect(row(page, "budget report.pdf").locator(".col-where")).to_have_text("My files/Work/Reports")
     shot(page, "recent", full_page=False)
+
+
+def test_upload_a_whole_folder(site, page, tmp_path):
+    top = tmp_path / "pick" / "album"
+    files = {"cover.txt": b"cover", "2024/jan.txt": b"january" * 100, "2024/raw/img.bin": os.urandom(20_000)}
+    for rel, data in files.items():
+        write(top / rel, data)
+    login_ok(page)
+    page.locator("#folder-input").set_input_files(top)  # the folder picker (webkitdirectory)
+    for rel in files:
+        expect_uploaded(page, rel.rsplit("/", 1)[-1])
+    expect(page.locator("#uploads-summary")).to_have_text("3 of 3 done")
+    expect(row(page, "album")).to_be_visible()
+    expect(page.locator("#storage-text")).to_have_text("20.7 kB used")
+    shot(page, "folder-upload", full_page=False)
+    from cozy.files.tree import fullpath
+
+    stored = {fullpath(n): n for n in Node.objects.filter(instance=site.instance, type="file")}
+    assert sorted(stored) == ["/album/2024/jan.txt", "/album/2024/raw/img.bin", "/album/cover.txt"]
+    assert stored["/album/2024/raw/img.bin"].md5 == hashlib.md5(files["2024/raw/img.bin"]).hexdigest()
+    row(page, "album").get_by_role("link", name="album").click()
+    row(page, "2024").get_by_role("link", name="2024").click()
+    expect(row(page, "jan.txt")).to_be_visible()
+    expect(row(page, "raw")).to_be_visible()
+
+    # the same folder again: its folders are reused, each file is a name clash to choose about
+    page.get_by_role("navigation", name="Breadcrumbs").get_by_role("link", name="My files").click()
+    page.get_by_role("button", name="Clear finished uploads").click()
+    page.locator("#folder-input").set_input_files(top)
+    expect(page.locator("#uploads-summary")).to_have_text("0 of 3 done, 3 need a choice")
+    assert Node.objects.filter(instance=site.instance, name="album").count() == 1

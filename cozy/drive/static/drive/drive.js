@@ -7,6 +7,7 @@ import { formatDate, formatSize, h, icon, stemLength, thumb, timeEl } from "./do
 import { closeMenu, initMenu, menuIsOpenFor, menuTrigger, moveMenuTo, openMenu, toast } from "./menu.js";
 import { actionMessage } from "./messages.js";
 import { syncChildren } from "./morph.js";
+import { dirOf, droppedTree, makeTree, pickedFiles } from "./folders.js";
 import { Selection } from "./selection.js";
 import { moveDialog, versionsDialog } from "./panels.js";
 import { ancestors, displayName, forget, remember } from "./tree.js";
@@ -226,7 +227,7 @@ function renderChrome() {
     if (link.dataset.place === state.view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  $("new-folder").disabled = $("upload-button").disabled = !state.dir;
+  $("new-folder").disabled = $("upload-button").disabled = $("upload-folder-button").disabled = !state.dir;
   // In the trash, a file was last changed when it was deleted.
   document.querySelector("th.col-date .sort").firstChild.textContent = state.view === "trash" ? "Deleted" : "Modified";
 }
@@ -589,6 +590,7 @@ function initUploads() {
   let refreshTimer = null;
   const uploads = new Uploads({
     onUploaded: (dirId) => {
+      updateStorage(); // wherever it went (a folder upload fills folders not shown)
       if (state.view !== "files" || state.dir?.id !== dirId) return;
       clearTimeout(refreshTimer); // several uploads finishing together: one reload
       refreshTimer = setTimeout(refresh, 150);
@@ -597,6 +599,13 @@ function initUploads() {
   const destination = () => ({ id: state.dir.id, name: displayName(state.dir) });
   const input = $("upload-input");
   $("upload-button").addEventListener("click", () => input.click());
+  const folderInput = $("folder-input");
+  $("upload-folder-button").addEventListener("click", () => folderInput.click());
+  folderInput.addEventListener("change", () => {
+    const picked = pickedFiles(folderInput.files);
+    folderInput.value = "";
+    if (picked.length && state.dir) uploadTree(uploads, destination(), picked, []);
+  });
   input.addEventListener("change", () => {
     if (input.files.length && state.dir) uploads.add([...input.files], destination());
     input.value = "";
@@ -637,28 +646,46 @@ function initDrop(uploads, destination) {
       toast("Open a folder of My files to upload there.", { error: true });
       return;
     }
-    const { files, rejected } = droppedFiles(e.dataTransfer);
-    if (files.length || rejected.length) uploads.add(files, destination(), rejected);
+    const { files, folders } = droppedFiles(e.dataTransfer);
+    if (files.length) uploads.add(files, destination());
+    if (folders.length) {
+      const target = destination();
+      droppedTree(folders).then(({ files: inside, dirs }) => uploadTree(uploads, target, inside, dirs))
+        .catch((err) => toast(`The folder could not be read: ${err.message}`, { error: true }));
+    }
   });
 }
 
-// Files of a drop; folders are refused with a reason (their content is not read).
+// Files of a drop, and its folders as file system entries (walked by folders.js).
 function droppedFiles(transfer) {
   const files = [];
-  const rejected = [];
+  const folders = [];
   const items = [...(transfer.items || [])].filter((item) => item.kind === "file");
-  if (!items.length) return { files: [...transfer.files], rejected };
+  if (!items.length) return { files: [...transfer.files], folders };
   for (const item of items) {
     const entry = item.webkitGetAsEntry?.();
     const file = item.getAsFile();
-    if (entry?.isDirectory) {
-      const reason = "Folders cannot be uploaded yet: open the folder and drop its files.";
-      rejected.push({ name: entry.name, reason });
-    } else if (file) {
-      files.push(file);
-    }
+    if (entry?.isDirectory) folders.push(entry);
+    else if (file) files.push(file);
   }
-  return { files, rejected };
+  return { files, folders };
+}
+
+// A folder's tree: its directories first, then each file queued for its own directory.
+async function uploadTree(uploads, target, files, dirs) {
+  try {
+    const made = await makeTree(target.id, target.name, [...dirs, ...files.map((f) => dirOf(f.path))].filter(Boolean));
+    const byDir = new Map();
+    for (const { file, path } of files) {
+      const dir = dirOf(path);
+      if (!byDir.has(dir)) byDir.set(dir, []);
+      byDir.get(dir).push(file);
+    }
+    for (const [dir, list] of byDir) uploads.add(list, made.get(dir));
+    if (state.view === "files" && state.dir?.id === target.id) refresh(); // the new folders, at once
+  } catch (err) {
+    toast(`The folder could not be made: ${actionMessage(err)}`, { error: true });
+  }
 }
 
 // -- start -------------------------------------------------------------------------------------
