@@ -8,7 +8,11 @@ from urllib.parse import parse_qsl
 from django.core.handlers.wsgi import get_bytes_from_wsgi
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from cozy.files.errors import error_document
+
+def json_error(status: int, title: str, detail: str) -> JsonResponse:
+    """A JSON:API error, as the files API sends them (this app sits below it: no import from there)."""
+    doc = {"errors": [{"status": str(status), "title": title, "detail": detail}]}
+    return JsonResponse(doc, status=status, content_type="application/vnd.api+json")
 
 
 def query_is_utf8(request: HttpRequest) -> bool:
@@ -31,9 +35,7 @@ class StrictQueryMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not query_is_utf8(request):
-            detail = "the query string is not valid UTF-8 once percent-decoded"
-            return JsonResponse(error_document(400, "Bad Request", detail), status=400,
-                                content_type="application/vnd.api+json")
+            return json_error(400, "Bad Request", "the query string is not valid UTF-8 once percent-decoded")
         return self.get_response(request)
 
 
