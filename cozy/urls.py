@@ -11,3 +11,5 @@ urlpatterns = [
     path("", move_api.urls),
     path("", include("cozy.apps.urls")),
 ]
+
+handler404 = "cozy.core.views.not_found"
