@@ -123,7 +123,7 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 LOGIN_URL = "/auth/login"
 
-# Guessing limits (cozy.core.throttle, docs/security.md): per account and per client
+# Guessing limits (cozy.instances.throttle, docs/security.md): per account and per client
 # address for logins, per client address for bearer tokens.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.cache import caches
 from django.test import Client
 
-from cozy.core import throttle
+from cozy.instances import throttle
 from tests.cozyclient import ROOT, make_instance
 from tests.httpserver import start_gunicorn, stop
 

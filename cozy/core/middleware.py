@@ -50,7 +50,7 @@ class HeadWithoutBodyMiddleware:
         if request.method != "HEAD":
             return response
         if response.streaming:
-            response.streaming_content = iter(())  # closed with the response: nothing is read
+            response.streaming_content = iter(())  # type: ignore[attr-defined]  # a StreamingHttpResponse: nothing is read
         else:
             response.headers.setdefault("Content-Length", str(len(response.content)))  # what GET would send
             response.content = b""

@@ -17,7 +17,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from cozy.core import throttle
+from cozy.instances import throttle
 
 log = logging.getLogger("cozy.security")
 

@@ -12,26 +12,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from django.conf import settings
 from django.core import signing
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from ninja import NinjaAPI, Schema
 from pydantic import ConfigDict, Field, WithJsonSchema
 from zipstream import ZipStream
 
-from cozy.files.auth import request_instance
-from cozy.files.content import storage_for
+from cozy.files.auth import AuthedRequest, request_instance
+from cozy.files.content import content_name, files_store
 from cozy.files.errors import BadRequest, NotFound, error_document
 from cozy.files.models import Node
 from cozy.files.names import NAME_SCHEMA, check_name
 from cozy.files.tree import descendants, dir_by_path, is_in_trash
-from cozy.instances.services import org_bucket
-from vfs_s3.layout import content_key
-from vfs_s3.reader import iter_range
+from vfs_s3.storage import S3Storage
 
 log = logging.getLogger(__name__)
 JSONAPI = "application/vnd.api+json"
@@ -41,7 +39,7 @@ LINK_SECONDS = getattr(settings, "COZY_ARCHIVE_LINK_SECONDS", 600)
 
 
 # What the handler accepts, said in the schema: ids and/or paths, at least one of them.
-_ONE_OF_THEM = {"anyOf": [{"required": ["ids"], "properties": {"ids": {"minItems": 1}}},
+_ONE_OF_THEM: dict[str, Any] = {"anyOf": [{"required": ["ids"], "properties": {"ids": {"minItems": 1}}},
                           {"required": ["files"], "properties": {"files": {"minItems": 1}}}]}
 
 
@@ -90,13 +88,13 @@ def entries(nodes: list[Node]) -> Iterator[tuple[str, Node]]:
             continue
         paths = {top.pk: top.name}
         for node in descendants(top):  # breadth first: a parent's path is known before its children
-            paths[node.pk] = f"{paths[node.parent_id]}/{node.name}"
+            paths[node.pk] = f"{paths[node.parent_id or 0]}/{node.name}"  # a descendant has a parent
             yield paths[node.pk], node
 
 
 def build_zip(instance, nodes: list[Node]) -> ZipStream:
     zs = ZipStream(sized=True)  # stored entries: the total length is known before the first byte
-    client, bucket = storage_for(instance).client, org_bucket(instance)
+    store = files_store(instance)
     seen: set[str] = set()
     for path, node in entries(nodes):
         if path in seen:  # two selected items with one name (from different folders): keep the first
@@ -105,15 +103,14 @@ def build_zip(instance, nodes: list[Node]) -> ZipStream:
         if node.is_dir:
             zs.mkdir(path)
         else:
-            key = content_key(instance.db_prefix, node.doc_id, node.content_id)
-            zs.add(_lazy(client, bucket, key, node.size), path, size=node.size)
+            zs.add(_lazy(store, content_name(node.doc_id, node.content_id), node.size), path, size=node.size)
     return zs
 
 
-def _lazy(client, bucket: str, key: str, size: int) -> Iterator[bytes]:
+def _lazy(store: S3Storage, name: str, size: int) -> Iterator[bytes]:
     """The object's bytes, its GET sent only when the zip reaches this entry."""
     if size:
-        yield from iter_range(client, bucket, key)
+        yield from store.read(name)
 
 
 def zip_response(instance, nodes: list[Node], name: str) -> StreamingHttpResponse:
@@ -140,7 +137,7 @@ def archive_name(raw: str) -> str:
     return name
 
 
-def create_archive(request: HttpRequest, body: ArchiveDocument) -> HttpResponse:
+def create_archive(request: AuthedRequest, body: ArchiveDocument) -> HttpResponseBase:
     instance, attrs = request.auth, body.data.attributes
     name = archive_name(attrs.name)
     nodes = selected_nodes(instance, attrs.ids, attrs.files)
@@ -153,7 +150,7 @@ def create_archive(request: HttpRequest, body: ArchiveDocument) -> HttpResponse:
     return JsonResponse(doc, content_type=JSONAPI)
 
 
-def download_archive(request: HttpRequest, secret: str, name: str) -> HttpResponse:
+def download_archive(request: HttpRequest, secret: str, name: str) -> HttpResponseBase:
     """The link itself grants access (as cozy-stack's secret does), for LINK_SECONDS, on its instance only."""
     instance = request_instance(request)
     try:

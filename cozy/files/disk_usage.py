@@ -4,9 +4,10 @@ versions), the quota when there is one, and with ``include=trash`` what the tras
 from __future__ import annotations
 
 from django.db.models import Sum
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 from ninja import NinjaAPI
 
+from cozy.files.auth import AuthedRequest
 from cozy.files.content import used_bytes
 from cozy.files.models import TRASH_ID, Node, Version
 from cozy.files.tree import descendants, get_node
@@ -27,7 +28,7 @@ def usage_attributes(instance, *, with_trash: bool = False) -> dict[str, object]
     return attrs
 
 
-def disk_usage(request: HttpRequest, include: str = ""):
+def disk_usage(request: AuthedRequest, include: str = ""):
     attrs = usage_attributes(request.auth, with_trash="trash" in include.split(","))
     doc = {"data": {"type": "io.cozy.settings", "id": "io.cozy.settings.disk-usage", "attributes": attrs}}
     return JsonResponse(doc, content_type=JSONAPI)

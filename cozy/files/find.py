@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from django.http import HttpRequest, JsonResponse
+from django.http import JsonResponse
 from ninja import NinjaAPI, Schema
 from pydantic import ConfigDict, Field, WithJsonSchema
 
+from cozy.files.auth import AuthedRequest
 from cozy.files.errors import BadRequest
 from cozy.files.jsonapi import node_resource
 from cozy.files.models import ROOT_ID, TRASH_ID, Node
@@ -104,7 +105,7 @@ def apply_selector(qs, instance, selector: dict[str, Any]):
     return qs
 
 
-def find(request: HttpRequest, body: FindQuery):
+def find(request: AuthedRequest, body: FindQuery):
     instance = request.auth
     qs = Node.objects.filter(instance=instance).exclude(doc_id__in=(ROOT_ID, TRASH_ID)).select_related("parent")
     qs = apply_selector(qs, instance, body.selector)
@@ -126,7 +127,7 @@ def find(request: HttpRequest, body: FindQuery):
 def with_folder(node: Node) -> dict[str, Any]:
     """The resource, and in its meta the path of the folder it is in (a search result says where)."""
     res = node_resource(node)
-    res["meta"]["dir_path"] = fullpath(node.parent)
+    res["meta"]["dir_path"] = fullpath(node.parent) if node.parent else ""
     return res
 
 

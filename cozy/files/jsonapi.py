@@ -116,8 +116,8 @@ class JsonApiRenderer(JSONRenderer):
 class PatchAttributes(Schema):
     # What the handler accepts: a name, a dir_id or both, nothing else (the schema says so too).
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
-    name: Annotated[str, WithJsonSchema(NAME_SCHEMA)] = None
-    dir_id: Annotated[str, Field(min_length=1)] = None
+    name: Annotated[str | None, WithJsonSchema(NAME_SCHEMA)] = None
+    dir_id: Annotated[str | None, Field(min_length=1)] = None
 
 
 class PatchData(Schema):
