@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import time
 import zipfile
 
 import psutil
@@ -112,7 +113,10 @@ def test_memory_stays_flat_under_gunicorn(cozy, shared_fs_url, tmp_path, setting
     ids = [doc_id(cozy.upload(f"part{i}.bin", chunk * 64)) for i in range(3)]
     server = start_gunicorn(shared_fs_url, tmp_path / "gunicorn.log")
     try:
-        worker = psutil.Process(server.proc.pid).children()[0]
+        deadline = time.monotonic() + 30  # the worker may still be booting (its master answered for it)
+        while not (workers := psutil.Process(server.proc.pid).children()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        worker = workers[0]
         body = json.dumps({"data": {"attributes": {"name": "big", "ids": ids}}})
         conn = __import__("http.client").client.HTTPConnection("127.0.0.1", server.port, timeout=120)
         conn.request("POST", "/files/archive", body=body, headers={
