@@ -1,10 +1,12 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from cozy.files.api import api
+from cozy.files.routing import not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("cozy.drive.urls")),
     path("", api.urls),
+    re_path(r"^(?:files|data)(?:/|$)", not_found),  # after every real route: a JSON:API 404
 ]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Any
 
 from ninja import Schema
 
-from cozy.files.models import Node, Version
+from cozy.files.models import ROOT_ID, Node, Version
 from cozy.files.names import mime_class
 from cozy.files.tree import fullpath
 
@@ -19,29 +20,54 @@ def b64_md5(hex_md5: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_md5)).decode() if hex_md5 else ""
 
 
-def node_attributes(node: Node) -> dict[str, Any]:
+def node_path(node: Node, paths: dict[int, str] | None = None) -> str:
+    """The node's path; ``paths`` caches directory paths by pk across one response."""
+    if node.doc_id == ROOT_ID or node.parent_id is None:
+        return "/" if node.doc_id == ROOT_ID else "/" + node.name
+    paths = {} if paths is None else paths
+    parent = paths.get(node.parent_id)
+    if parent is None:
+        parent = paths[node.parent_id] = fullpath(node.parent)
+    return parent.rstrip("/") + "/" + node.name
+
+
+def cozy_metadata(node: Node) -> dict[str, Any]:
+    """What clients stored, with the dates the server keeps."""
+    meta = {"doctypeVersion": "1", "metadataVersion": 1, **(node.cozy_metadata or {})}
+    meta.setdefault("createdAt", node.created_at.isoformat())
+    meta["updatedAt"] = node.updated_at.isoformat()
+    if not node.is_dir:
+        meta.setdefault("uploadedAt", node.created_at.isoformat())
+    return meta
+
+
+def node_attributes(node: Node, paths: dict[int, str] | None = None) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         "type": node.type,
         "name": node.name,
         "dir_id": node.parent.doc_id if node.parent_id else "",
+        "path": node_path(node, paths),
         "created_at": node.created_at.isoformat(),
         "updated_at": node.updated_at.isoformat(),
         "trashed": node.trashed,
+        "tags": list(node.tags or []),
+        "cozyMetadata": cozy_metadata(node),
     }
-    if node.is_dir:
-        attrs["path"] = fullpath(node)
-    else:
-        attrs.update(size=str(node.size), md5sum=b64_md5(node.md5), mime=node.mime, **{"class": mime_class(node.mime)})
+    if not node.is_dir:
+        attrs.update(size=str(node.size), md5sum=b64_md5(node.md5), mime=node.mime, **{"class": mime_class(node.mime)},
+                     executable=node.executable, encrypted=False)
+        if node.metadata:
+            attrs["metadata"] = node.metadata
     if node.trashed and node.restore_path:
         attrs["restore_path"] = node.restore_path
     return attrs
 
 
-def node_resource(node: Node, *, with_versions: bool = False) -> dict[str, Any]:
+def node_resource(node: Node, *, with_versions: bool = False, paths: dict[int, str] | None = None) -> dict[str, Any]:
     res: dict[str, Any] = {
         "type": DOCTYPE,
         "id": node.doc_id,
-        "attributes": node_attributes(node),
+        "attributes": node_attributes(node, paths),
         "meta": {"rev": node.rev},
         "links": {"self": f"/files/{node.doc_id}"},
     }
@@ -50,15 +76,20 @@ def node_resource(node: Node, *, with_versions: bool = False) -> dict[str, Any]:
     if not node.is_dir:
         res["links"]["download"] = f"/files/download/{node.doc_id}"
         if with_versions:
-            refs = [{"type": VERSION_DOCTYPE, "id": v.version_id} for v in node.versions.all()]
+            refs = [{"type": VERSION_DOCTYPE, "id": version_id(v)} for v in node.versions.all()]
             res.setdefault("relationships", {})["old_versions"] = {"data": refs}
     return res
+
+
+def version_id(version: Version) -> str:
+    """cozy-stack's form, ``<file id>/<rev>``: GET /files/download/<that> reads it."""
+    return f"{version.file.doc_id}/{version.version_id}"
 
 
 def version_resource(version: Version) -> dict[str, Any]:
     return {
         "type": VERSION_DOCTYPE,
-        "id": version.version_id,
+        "id": version_id(version),
         "attributes": {
             "file_id": version.file.doc_id,
             "size": str(version.size),
@@ -66,6 +97,7 @@ def version_resource(version: Version) -> dict[str, Any]:
             "mime": version.mime,
             "updated_at": version.created_at.isoformat(),
         },
+        "meta": {"rev": f"1-{version.version_id}"},
         "links": {"download": f"/files/download/{version.file.doc_id}/{version.version_id}"},
     }
 
@@ -107,6 +139,11 @@ class Document(Schema):
 class PatchAttributes(Schema):
     name: str | None = None
     dir_id: str | None = None
+    tags: list[str] | None = None
+    executable: bool | None = None
+    updated_at: datetime | None = None
+    permanent_delete: bool | None = None
+    cozyMetadata: dict[str, Any] | None = None
 
 
 class PatchData(Schema):

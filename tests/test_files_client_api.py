@@ -1,0 +1,148 @@
+"""cozy-stack's shapes that cozy clients rely on: JSON:API 404s, revisions, If-Match,
+PATCH attributes, paths, version ids, client dates."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from cozy.files.models import Node, Tombstone
+from tests.cozyclient import ROOT, Cozy, doc_id, make_instance
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def cozy(fs_url, s3_client) -> Cozy:
+    instance, token = make_instance("carol.localhost", "carol")
+    return Cozy(instance, token, Client())
+
+
+def patch(cozy: Cozy, file_id: str, if_match: str | None = None, **attrs):
+    body = {"data": {"type": "io.cozy.files", "id": file_id, "attributes": attrs}}
+    extra = {"HTTP_IF_MATCH": if_match} if if_match else {}
+    return cozy.client.patch(f"/files/{file_id}", data=json.dumps(body), content_type="application/json",
+                             **cozy._h(**extra))
+
+
+@pytest.mark.parametrize("method,path", [
+    ("get", "/files/no/such/route"), ("post", "/files/_nothing"), ("get", "/data/io.cozy.files/x/y/z"),
+    ("get", "/data/"), ("delete", "/files/a/b/c"), ("get", "/files"),
+])
+def test_unknown_paths_answer_jsonapi_404(cozy, method, path):
+    resp = getattr(cozy.client, method)(path, **cozy._h())
+    assert resp.status_code == 404
+    assert resp["Content-Type"] == "application/vnd.api+json"
+    assert resp.json()["errors"][0]["status"] == "404"
+
+
+def test_find_is_not_a_directory_id(cozy):
+    resp = cozy.client.post("/files/_find", data="{}", content_type="application/json", **cozy._h())
+    assert resp.status_code != 400 or "Type" not in resp.content.decode()
+    assert Node.objects.filter(instance=cozy.instance, doc_id="_find").count() == 0
+
+
+def test_rev_advances_on_every_change_and_if_match(cozy):
+    dir_id = doc_id(cozy.mkdir("d"))
+    resp = cozy.upload("a.txt", b"one")
+    fid = doc_id(resp)
+    revs = [resp.json()["data"]["meta"]["rev"]]
+
+    def rev_after(resp) -> str:
+        assert resp.status_code == 200, resp.content
+        revs.append(resp.json()["data"]["meta"]["rev"])
+        assert revs[-1] != revs[-2]
+        return revs[-1]
+
+    rev_after(patch(cozy, fid, if_match=revs[-1], name="b.txt"))
+    stale = revs[0]
+    assert patch(cozy, fid, if_match=stale, name="c.txt").status_code == 412
+    rev_after(patch(cozy, fid, dir_id=dir_id))
+    rev_after(cozy.put(fid, b"two", HTTP_IF_MATCH=revs[-1]))
+    assert cozy.client.delete(f"/files/{fid}", **cozy._h(HTTP_IF_MATCH=stale)).status_code == 412
+    rev_after(cozy.client.delete(f"/files/{fid}", **cozy._h(HTTP_IF_MATCH=revs[-1])))
+    rev_after(cozy.post(f"/files/trash/{fid}"))
+    assert Node.objects.get(doc_id=fid).name == "b.txt"
+
+
+def test_patch_attributes_and_path(cozy):
+    dir_id = doc_id(cozy.mkdir("photos"))
+    fid = doc_id(cozy.upload("cat.jpg", b"meow", dir_id))
+    resp = patch(cozy, fid, tags=["pets", "cats", "pets"], executable=True,
+                 updated_at="2020-01-02T03:04:05Z", cozyMetadata={"createdByApp": "photos"})
+    assert resp.status_code == 200, resp.content
+    attrs = resp.json()["data"]["attributes"]
+    assert attrs["tags"] == ["pets", "cats"]
+    assert attrs["executable"] is True
+    assert attrs["updated_at"].startswith("2020-01-02T03:04:05")
+    assert attrs["cozyMetadata"]["createdByApp"] == "photos"
+    assert attrs["path"] == "/photos/cat.jpg"
+    assert cozy.get(f"/files/{dir_id}").json()["included"][0]["attributes"]["path"] == "/photos/cat.jpg"
+    assert patch(cozy, fid, tags=[""]).status_code == 400
+    assert patch(cozy, fid, updated_at="yesterday").status_code == 400
+    assert patch(cozy, fid).status_code == 400
+
+
+def test_metadata_by_path(cozy):
+    dir_id = doc_id(cozy.mkdir("a"))
+    fid = doc_id(cozy.upload("f.txt", b"x", dir_id))
+    resp = cozy.get("/files/metadata?Path=/a/f.txt")
+    assert resp.status_code == 200 and resp.json()["data"]["id"] == fid
+    resp = cozy.get("/files/metadata?Path=/a")
+    assert resp.json()["data"]["id"] == dir_id
+    assert [r["id"] for r in resp.json()["included"]] == [fid]
+    assert cozy.get("/files/metadata?Path=/").json()["data"]["id"] == ROOT
+    assert cozy.get("/files/metadata?Path=/a/missing").status_code == 404
+    assert cozy.get("/files/metadata?Path=/a/f.txt/deeper").status_code == 404
+    assert cozy.get("/files/metadata?Path=relative").status_code == 404
+
+
+def test_permanent_delete(cozy, s3_client):
+    fid = doc_id(cozy.upload("gone.txt", b"bye"))
+    rev = Node.objects.get(doc_id=fid).rev
+    assert patch(cozy, fid, if_match="1-stale", permanent_delete=True).status_code == 412
+    resp = patch(cozy, fid, if_match=rev, permanent_delete=True)
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["data"]["id"] == fid
+    assert not Node.objects.filter(doc_id=fid).exists()
+    assert Tombstone.objects.filter(instance=cozy.instance, doc_id=fid).count() == 1
+    assert cozy.get(f"/files/{fid}").status_code == 404
+
+
+def test_version_ids_as_cozy_stack(cozy):
+    fid = doc_id(cozy.upload("v.txt", b"v1"))
+    doc = cozy.put(fid, b"v2").json()
+    (version,) = doc["included"]
+    assert version["id"].startswith(f"{fid}/")
+    assert cozy.download(version["id"]) == b"v1"  # GET /files/download/<file id>/<rev>, as the client does
+    bare = version["id"].split("/")[1]
+    assert cozy.download(f"{fid}/{bare}") == b"v1"
+    assert cozy.download(f"{fid}/{fid}%2F{bare}") == b"v1"  # the Drive UI encodes the slash
+    resp = cozy.post(f"/files/revert/{version['id']}")
+    assert resp.status_code == 200
+    assert cozy.download(fid) == b"v1"
+
+
+def test_client_dates_and_creation_attributes(cozy):
+    resp = cozy.client.post("/files/io.cozy.files.root-dir?Type=directory&Name=old&Tags=a,b",
+                            **cozy._h(HTTP_DATE="Wed, 02 Jan 2019 10:00:00 GMT"))
+    attrs = resp.json()["data"]["attributes"]
+    assert attrs["created_at"].startswith("2019-01-02T10:00:00") and attrs["tags"] == ["a", "b"]
+    resp = cozy.upload("t.sh", b"#!", QUERY_STRING="")
+    resp = cozy.client.post("/files/io.cozy.files.root-dir?Type=file&Name=s.sh&Executable=true"
+                            "&CreatedAt=2018-05-06T07:08:09Z&UpdatedAt=2018-06-06T07:08:09%2B02:00",
+                            data=b"#!", content_type="text/plain", **cozy._h())
+    attrs = resp.json()["data"]["attributes"]
+    assert attrs["executable"] is True
+    assert attrs["created_at"].startswith("2018-05-06T07:08:09")
+    assert attrs["updated_at"].startswith("2018-06-06T05:08:09")
+    fid = doc_id(resp)
+    resp = cozy.client.put(f"/files/{fid}?UpdatedAt=2018-07-01T00:00:00Z", data=b"#!/bin/sh",
+                           content_type="text/plain", **cozy._h())
+    assert resp.json()["data"]["attributes"]["updated_at"].startswith("2018-07-01T00:00:00")
+    resp = cozy.client.post("/files/io.cozy.files.root-dir?Type=file&Name=bad&CreatedAt=nope",
+                            data=b"x", content_type="text/plain", **cozy._h())
+    assert resp.status_code == 400
+    assert not Node.objects.filter(name="bad").exists()
