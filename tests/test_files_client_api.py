@@ -8,6 +8,7 @@ import json
 import pytest
 from django.test import Client
 
+from cozy.files import links
 from cozy.files.models import Node, Tombstone
 from tests.cozyclient import ROOT, Cozy, doc_id, make_instance
 
@@ -146,3 +147,45 @@ def test_client_dates_and_creation_attributes(cozy):
                             data=b"x", content_type="text/plain", **cozy._h())
     assert resp.status_code == 400
     assert not Node.objects.filter(name="bad").exists()
+
+
+def test_download_links(cozy, monkeypatch):
+    dir_id = doc_id(cozy.mkdir("docs"))
+    fid = doc_id(cozy.upload("ré port.txt", b"0123456789", dir_id))
+    anonymous = Client()
+
+    def link(query: str) -> str:
+        resp = cozy.post(f"/files/downloads?{query}")
+        assert resp.status_code == 200, resp.content
+        return resp.json()["links"]["related"]
+
+    by_id = link(f"Id={fid}")
+    assert by_id.endswith("/r%C3%A9%20port.txt")
+    resp = anonymous.get(by_id, HTTP_HOST=cozy.host)
+    assert resp.status_code == 200 and b"".join(resp.streaming_content) == b"0123456789"
+    etag = resp["ETag"]
+    resp = anonymous.get(by_id, HTTP_HOST=cozy.host, HTTP_RANGE="bytes=2-4")
+    assert resp.status_code == 206 and b"".join(resp.streaming_content) == b"234"
+    assert anonymous.get(by_id, HTTP_HOST=cozy.host, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    by_path = link("Path=/docs/r%C3%A9%20port.txt")
+    assert b"".join(anonymous.get(by_path, HTTP_HOST=cozy.host).streaming_content) == b"0123456789"
+
+    version_id = cozy.put(fid, b"new").json()["included"][0]["id"]
+    by_version = link(f"VersionId={version_id}&Filename=old.txt")
+    resp = anonymous.get(by_version, HTTP_HOST=cozy.host)
+    assert b"".join(resp.streaming_content) == b"0123456789"
+    assert "old.txt" in resp["Content-Disposition"]
+    # bound to the content: the link by id still gives the bytes it was made for
+    assert b"".join(anonymous.get(by_id, HTTP_HOST=cozy.host).streaming_content) == b"0123456789"
+
+    # another instance's host, a forged or an expired secret: 404
+    other, _ = make_instance("dave.localhost", "dave")
+    assert anonymous.get(by_id, HTTP_HOST=other.domain).status_code == 404
+    secret = by_id.split("/")[3]
+    assert anonymous.get(f"/files/downloads/{secret[:-2]}xx/a.txt", HTTP_HOST=cozy.host).status_code == 404
+    monkeypatch.setattr(links, "LINK_TTL", -1)
+    assert anonymous.get(by_id, HTTP_HOST=cozy.host).status_code == 404
+    assert cozy.post("/files/downloads").status_code == 400
+    assert cozy.post(f"/files/downloads?Id={dir_id}").status_code == 400
+    assert cozy.post("/files/downloads?Path=/nope").status_code == 404
+    assert anonymous.post(f"/files/downloads?Id={fid}", HTTP_HOST=cozy.host).status_code == 401
