@@ -189,3 +189,63 @@ def test_download_links(cozy, monkeypatch):
     assert cozy.post(f"/files/downloads?Id={dir_id}").status_code == 400
     assert cozy.post("/files/downloads?Path=/nope").status_code == 404
     assert anonymous.post(f"/files/downloads?Id={fid}", HTTP_HOST=cozy.host).status_code == 401
+
+
+def feed(cozy: Cozy, since: str, **params) -> dict:
+    from urllib.parse import urlencode
+
+    resp = cozy.get("/files/_changes?" + urlencode({"since": since, **params}))
+    assert resp.status_code == 200, resp.content
+    return resp.json()
+
+
+def test_change_feed_sees_every_change(cozy):
+    start = feed(cozy, "0")
+    assert {r["id"] for r in start["results"]} >= {ROOT, "io.cozy.files.trash-dir"}
+    last = start["last_seq"]
+    assert feed(cozy, "now")["results"] == [] and feed(cozy, "now")["last_seq"] == last
+
+    def step(action, expected_id: str | None, *, deleted: bool = False) -> None:
+        nonlocal last
+        resp = action()
+        assert resp.status_code in (200, 201, 204), resp.content
+        expected_id = expected_id or doc_id(resp)
+        got = feed(cozy, last, include_docs="true")
+        assert int(got["last_seq"]) > int(last)
+        mine = [r for r in got["results"] if r["id"] == expected_id]
+        assert len(mine) == 1, got
+        assert mine[0].get("deleted", False) is deleted
+        if not deleted:
+            node = Node.objects.get(doc_id=expected_id)
+            assert mine[0]["changes"][0]["rev"] == node.rev == mine[0]["doc"]["_rev"]
+            assert mine[0]["doc"]["path"]
+        last = got["last_seq"]
+
+    dir_id = doc_id(cozy.mkdir("d"))
+    step(lambda: cozy.mkdir("e"), None)
+    step(lambda: cozy.upload("x.txt", b"x"), None)
+    fid = Node.objects.get(name="x.txt").doc_id
+    step(lambda: cozy.put(fid, b"xx"), fid)
+    step(lambda: patch(cozy, fid, name="y.txt"), fid)
+    step(lambda: patch(cozy, fid, dir_id=dir_id), fid)
+    step(lambda: patch(cozy, fid, tags=["t"]), fid)
+    step(lambda: cozy.delete(f"/files/{dir_id}"), fid)  # the file below the trashed directory changed too
+    step(lambda: cozy.post(f"/files/trash/{dir_id}"), dir_id)
+    step(lambda: patch(cozy, fid, permanent_delete=True), fid, deleted=True)
+
+    everything = feed(cozy, "0")
+    seqs = [int(r["seq"]) for r in everything["results"]]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+    assert everything["pending"] == 0
+    assert [r["id"] for r in everything["results"] if r.get("deleted")] == [fid]
+    assert fid not in {r["id"] for r in feed(cozy, "0", skip_deleted="true")["results"]}
+
+    walked, since = [], "0"
+    while True:
+        page = feed(cozy, since, limit=2)
+        walked += page["results"]
+        since = page["last_seq"]
+        if not page["pending"]:
+            break
+    assert walked == everything["results"]
+    assert cozy.get("/files/_changes?since=garbage").status_code == 400

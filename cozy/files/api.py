@@ -197,3 +197,4 @@ def to_trash(request: HttpRequest, file_id: str):
 # -- routes in their own modules (registered after the ones above) ---------------
 api.add_router("", "cozy.files.query_api.router")
 api.add_router("", "cozy.files.links_api.router")
+api.add_router("", "cozy.files.changes_api.router")

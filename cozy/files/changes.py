@@ -9,9 +9,9 @@ a reader never sees number N+1 before N is visible (so it cannot skip N).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Value
 from django.utils import timezone
 
 from cozy.files.models import Node, Sequence, Tombstone, next_seq
@@ -42,14 +42,36 @@ def record_deleted(instance: Instance, doc_ids: list[str]) -> None:
     )
 
 
-def changes_since(instance: Instance, since: int, limit: int) -> list[tuple[int, str, bool]]:
-    """Up to ``limit`` (seq, doc_id, deleted) after ``since``, in order: two index range scans."""
-    alive = (Node.objects.filter(instance=instance, seq__gt=since).order_by("seq")
-             .annotate(deleted=Value(False)).values_list("seq", "doc_id", "deleted")[:limit])
-    gone = (Tombstone.objects.filter(instance=instance, seq__gt=since).order_by("seq")
-            .annotate(deleted=Value(True)).values_list("seq", "doc_id", "deleted")[:limit])
-    rows = sorted([*alive, *gone])[:limit]
-    return [(int(seq), doc_id, bool(deleted)) for seq, doc_id, deleted in rows]
+@dataclass(frozen=True)
+class Change:
+    seq: int
+    doc_id: str
+    rev: str
+    deleted: bool
+
+
+def changes_since(instance: Instance, since: int, limit: int, *, deleted: bool = True,
+                  trashed: bool = True) -> list[Change]:
+    """Up to ``limit`` changes after ``since``, in order: two index range scans."""
+    alive = Node.objects.filter(instance=instance, seq__gt=since)
+    if not trashed:
+        alive = alive.filter(trashed=False)
+    rows = alive.order_by("seq").values_list("seq", "doc_id", "revision", "md5")[:limit]
+    found = [Change(seq, doc_id, f"{revision}-{md5 or 'dir'}", False) for seq, doc_id, revision, md5 in rows]
+    if deleted:
+        gone = Tombstone.objects.filter(instance=instance, seq__gt=since).order_by("seq")[:limit]
+        found += [Change(seq, doc_id, f"{seq}-deleted", True) for seq, doc_id in gone.values_list("seq", "doc_id")]
+    return sorted(found, key=lambda c: c.seq)[:limit]
+
+
+def pending_after(instance: Instance, seq: int, *, deleted: bool = True, trashed: bool = True) -> int:
+    alive = Node.objects.filter(instance=instance, seq__gt=seq)
+    if not trashed:
+        alive = alive.filter(trashed=False)
+    count = alive.count()
+    if deleted:
+        count += Tombstone.objects.filter(instance=instance, seq__gt=seq).count()
+    return count
 
 
 def last_seq(instance: Instance) -> int:
