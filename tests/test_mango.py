@@ -116,11 +116,29 @@ def test_dir_id(tree):
     ({"selector": {}, "bookmark": "forged"}, "bookmark"),
     ({"selector": {}, "group": 1}, "group"),
     ({"selector": []}, "object"),
+    ({"selector": {"size": {"$gt": 10**30}}}, "range"),
+    ({"selector": {"metadata.n": {"$gt": 10**30}}}, "range"),
+    ({"selector": {"name": {"$in": ["x"] * 1001}}}, "at most"),
+    ({"selector": {"name": {"$elemMatch": {"$eq": "x"}}}}, "$elemMatch"),
+    ({"selector": {"tags": {"$gt": "x"}}}, "tags"),
+    ({"selector": {"$or": [{"$or": [{"$or": [{"$not": {"$not": {"$and": [{"name": "x"}] * 2}}}]}]}] * 2}},
+     None),
 ])
 def test_refused(body, fragment):
+    if fragment is None:  # nested, but within bounds
+        mango.parse(body)
+        return
     with pytest.raises(BadRequest) as err:
         mango.parse(body)
     assert fragment in err.value.detail
+
+
+def test_nesting_is_bounded():
+    selector: dict = {"name": "x"}
+    for _ in range(40):
+        selector = {"$or": [selector]}
+    with pytest.raises(BadRequest, match="nest"):
+        mango.parse({"selector": selector})
 
 
 def test_sort_limit_skip_bookmark(tree):

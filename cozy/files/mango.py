@@ -60,9 +60,12 @@ def _int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise MangoError(f"expected a number, got {json_type(value)}")
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise MangoError(f"expected a number, got {value!r}") from None
+    if abs(number) >= 2**63:
+        raise MangoError("that number is out of range")
+    return number
 
 
 def _date(value: Any) -> datetime:
@@ -101,39 +104,46 @@ def json_type(value: Any) -> str:
 
 
 # -- selectors --------------------------------------------------------------------
-def selector_q(selector: Any) -> Q:
+MAX_DEPTH = 16  # nested $and/$or/$not: deeper is no query a client sends
+
+
+def selector_q(selector: Any, depth: int = 0) -> Q:
     """The whole selector as one Q (fields are ANDed, as in Mango)."""
     if not isinstance(selector, dict):
         raise MangoError("the selector must be an object")
+    if depth > MAX_DEPTH:
+        raise MangoError(f"selectors nest at most {MAX_DEPTH} levels")
     q = Q()
     for key, value in selector.items():
-        q &= _combinator(key, value) if key.startswith("$") else _field(key, value)
+        q &= _combinator(key, value, depth) if key.startswith("$") else _field(key, value, depth)
     return q
 
 
-def _combinator(op: str, value: Any) -> Q:
+def _combinator(op: str, value: Any, depth: int) -> Q:
     if op in ("$and", "$or", "$nor"):
         if not isinstance(value, list) or not value:
             raise MangoError(f"{op} takes a non-empty array of selectors")
-        parts = [selector_q(v) for v in value]
+        parts = [selector_q(v, depth + 1) for v in value]
         q = parts[0]
         for part in parts[1:]:
             q = q & part if op == "$and" else q | part
         return ~q if op == "$nor" else q
     if op == "$not":
-        return ~selector_q(value)
+        return ~selector_q(value, depth + 1)
     raise MangoError(f"unsupported operator {op} at the top of a selector")
 
 
-def _field(name: str, condition: Any) -> Q:
+def _field(name: str, condition: Any, depth: int) -> Q:
+    if depth > MAX_DEPTH:
+        raise MangoError(f"selectors nest at most {MAX_DEPTH} levels")
     if not isinstance(condition, dict) or not condition:
         return _field_op(name, "$eq", condition)  # {field: value} is $eq
     q = Q()
     for op, value in condition.items():
         if op == "$not":
-            q &= ~_field(name, value)
+            q &= ~_field(name, value, depth + 1)
         elif op in ("$and", "$or"):
-            q &= _combinator(op, [{name: v} for v in value] if isinstance(value, list) else value)
+            q &= _combinator(op, [{name: v} for v in value] if isinstance(value, list) else value, depth + 1)
         else:
             q &= _field_op(name, op, value)
     return q
@@ -150,6 +160,14 @@ def _field_op(name: str, op: str, value: Any) -> Q:
         if name.startswith(prefix) and len(name) > len(prefix):
             return _json_key(column, name[len(prefix):], op, value)
     raise MangoError(f"queries on the field {name!r} are not supported")
+
+
+def _values(op: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise MangoError(f"{op} takes an array")
+    if len(value) > MAX_LIMIT:
+        raise MangoError(f"{op} takes at most {MAX_LIMIT} values")
+    return value
 
 
 def _check_op(op: str, allowed: set[str] = OPERATORS) -> None:
@@ -169,9 +187,7 @@ def _column(col: Column, op: str, value: Any) -> Q:
 
 def _compare(col: Column, op: str, value: Any) -> Q:
     if op in ("$in", "$nin"):
-        if not isinstance(value, list):
-            raise MangoError(f"{op} takes an array")
-        q = Q(**{f"{col.name}__in": [col.convert(v) for v in value]})
+        q = Q(**{f"{col.name}__in": [col.convert(v) for v in _values(op, value)]})
         return ~q if op == "$nin" else q
     if value is None:  # null sorts before everything in Mango: {$gt: null} means "present"
         return {"$gt": Q(), "$gte": Q(), "$ne": Q()}.get(op, NOTHING)
@@ -193,14 +209,21 @@ def _json_key(column: str, key: str, op: str, value: Any) -> Q:
     return present & _json_compare(lookup, op, value)
 
 
+def _json_value(value: Any) -> Any:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if (isinstance(value, int) and abs(value) < 2**53) or (isinstance(value, float) and abs(value) < 1e300):
+        return value
+    raise MangoError("metadata keys compare with strings, booleans, null or numbers in range")
+
+
 def _json_compare(lookup: str, op: str, value: Any) -> Q:
     if isinstance(value, dict | list) and op not in ("$in", "$nin"):
         raise MangoError(f"{op} on metadata keys takes a plain value")
     if op in ("$in", "$nin"):
-        if not isinstance(value, list):
-            raise MangoError(f"{op} takes an array")
-        q = Q(**{f"{lookup}__in": value})
+        q = Q(**{f"{lookup}__in": [_json_value(v) for v in _values(op, value)]})
         return ~q if op == "$nin" else q
+    value = _json_value(value)
     if op == "$eq":
         return Q(**{lookup: value})
     if op == "$ne":
