@@ -249,3 +249,36 @@ def test_change_feed_sees_every_change(cozy):
             break
     assert walked == everything["results"]
     assert cozy.get("/files/_changes?since=garbage").status_code == 400
+
+
+def test_upload_metadata_and_versions(cozy):
+    body = {"data": {"type": "io.cozy.files.metadata", "attributes": {"datetime": "2020-01-01T00:00:00Z", "n": 3}}}
+    resp = cozy.client.post("/files/upload/metadata", data=json.dumps(body), content_type="application/json",
+                            **cozy._h())
+    assert resp.status_code == 201, resp.content
+    metadata_id = resp.json()["data"]["id"]
+    resp = cozy.client.post(f"/files/{ROOT}?Type=file&Name=p.jpg&MetadataID={metadata_id}", data=b"jpg",
+                            content_type="image/jpeg", **cozy._h())
+    assert resp.status_code == 201, resp.content
+    fid = doc_id(resp)
+    assert resp.json()["data"]["attributes"]["metadata"] == {"datetime": "2020-01-01T00:00:00Z", "n": 3}
+    rev = resp.json()["data"]["meta"]["rev"]
+    new = {"data": {"type": "io.cozy.files.metadata", "attributes": {"datetime": "2021-01-01T00:00:00Z"}}}
+    resp = cozy.client.post(f"/files/{fid}/versions", data=json.dumps(new), content_type="application/json",
+                            **cozy._h())
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["data"]["attributes"]["metadata"] == {"datetime": "2021-01-01T00:00:00Z"}
+    assert resp.json()["data"]["meta"]["rev"] != rev
+    # a forged id, another instance's id: 400, nothing stored
+    resp = cozy.client.post(f"/files/{ROOT}?Type=file&Name=q.jpg&MetadataID={metadata_id[:-3]}abc", data=b"x",
+                            content_type="image/jpeg", **cozy._h())
+    assert resp.status_code == 400 and not Node.objects.filter(name="q.jpg").exists()
+    other, token = make_instance("erin.localhost", "erin")
+    theirs = Cozy(other, token, Client())
+    resp = theirs.client.post(f"/files/{ROOT}?Type=file&Name=q.jpg&MetadataID={metadata_id}", data=b"x",
+                              content_type="image/jpeg", **theirs._h())
+    assert resp.status_code == 400
+    huge = {"data": {"attributes": {"x": "y" * 40000}}}
+    resp = cozy.client.post("/files/upload/metadata", data=json.dumps(huge), content_type="application/json",
+                            **cozy._h())
+    assert resp.status_code == 400

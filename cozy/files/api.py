@@ -26,7 +26,7 @@ from cozy.files.jsonapi import Document, ErrorDocument, PatchDocument, file_docu
 from cozy.files.listing import node_document
 from cozy.files.models import Node, Version
 from cozy.files.tree import get_node
-from cozy.files.upload_params import creation_fields, dates
+from cozy.files.upload_params import creation_fields, overwrite_fields
 from cozy.instances.services import org_bucket
 from vfs_s3.layout import content_key
 
@@ -169,7 +169,7 @@ def create(request: HttpRequest, file_id: str, Type: str = Query(...), Name: str
          summary="Replace the content of a file")
 def overwrite(request: HttpRequest, file_id: str):
     node = content.overwrite_file(request.auth, file_id, body_upload(request), request.headers.get("If-Match"),
-                                  dates(request).get("updated_at"))
+                                  **overwrite_fields(request))
     return jsonapi(file_document(node))
 
 
@@ -198,3 +198,4 @@ def to_trash(request: HttpRequest, file_id: str):
 api.add_router("", "cozy.files.query_api.router")
 api.add_router("", "cozy.files.links_api.router")
 api.add_router("", "cozy.files.changes_api.router")
+api.add_router("", "cozy.files.metadata_api.router")

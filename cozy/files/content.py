@@ -14,7 +14,6 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -273,8 +272,7 @@ def _prune_versions(instance: Instance, node: Node) -> None:
         delete_after_commit(instance, [content_key(instance.db_prefix, node.doc_id, v.content_id) for v in extra])
 
 
-def overwrite_file(instance: Instance, file_id: str, upload: Upload, if_match: str | None,
-                   updated_at: datetime | None = None) -> Node:
+def overwrite_file(instance: Instance, file_id: str, upload: Upload, if_match: str | None, **fields) -> Node:
     node = get_node(instance, file_id)
     if node.is_dir:
         raise BadRequest("a directory has no content to replace")
@@ -289,9 +287,9 @@ def overwrite_file(instance: Instance, file_id: str, upload: Upload, if_match: s
             _check_room(instance, result.size)
             _keep_as_version(node)
             node.size, node.md5, node.mime, node.content_id = result.size, result.md5, mime, content_id
-            if updated_at is not None:
-                node.updated_at = updated_at
-            node.save(touch=updated_at is None)
+            for name, value in fields.items():  # updated_at, metadata, from the request
+                setattr(node, name, value)
+            node.save(touch="updated_at" not in fields)
             _prune_versions(instance, node)
     except BaseException:
         _discard(instance, key)

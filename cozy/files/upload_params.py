@@ -1,6 +1,6 @@
 """What a create or overwrite request says besides its body: cozy-stack's
 ``CreatedAt``/``UpdatedAt`` (RFC 3339) and the ``Date`` header (kept by sync
-clients that preserve modification times), ``Tags``, ``Executable``."""
+clients that preserve modification times), ``Tags``, ``Executable``, ``MetadataID``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils.dateparse import parse_datetime
 
+from cozy.files import file_metadata
 from cozy.files.errors import BadRequest
 
 
@@ -49,8 +50,19 @@ def dates(request: HttpRequest) -> dict[str, datetime]:
     return found
 
 
+def metadata(request: HttpRequest) -> dict[str, Any]:
+    """{"metadata": ...} when the request names a MetadataID (see file_metadata.py)."""
+    raw = request.GET.get("MetadataID")
+    return {"metadata": file_metadata.read_id(request.auth, raw)} if raw else {}
+
+
+def overwrite_fields(request: HttpRequest) -> dict[str, Any]:
+    found = dates(request)
+    return {**({"updated_at": found["updated_at"]} if "updated_at" in found else {}), **metadata(request)}
+
+
 def creation_fields(request: HttpRequest, *, is_file: bool) -> dict[str, Any]:
-    fields: dict[str, Any] = dict(dates(request))
+    fields: dict[str, Any] = {**dates(request), **metadata(request)}
     if tags := request.GET.get("Tags"):
         fields["tags"] = list(dict.fromkeys(t.strip() for t in tags.split(",") if t.strip()))
     if is_file and request.GET.get("Executable", "").lower() == "true":

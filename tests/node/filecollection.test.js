@@ -60,6 +60,20 @@ test('createFile with a checksum, a date and a wrong checksum (412)', async () =
   await assert.rejects(files.createFile(body, { name: 'hello.txt', dirId: made.dir._id }), err => err.status === 409)
 })
 
+test('createFile with metadata, updateMetadataAttribute', async () => {
+  const metadata = { datetime: '2019-07-08T09:10:11Z', qualification: { label: 'bill' } }
+  const { data: photo } = await files.createFile(Buffer.from('jpeg bytes'), {
+    name: 'bill.jpg', dirId: made.dir._id, metadata, contentType: 'image/jpeg'
+  })
+  assert.deepEqual(photo.metadata, metadata)
+  assert.equal(photo.class, 'image')
+  const { data: updated } = await files.updateMetadataAttribute(photo._id, { datetime: '2020-01-01T00:00:00Z' })
+  assert.deepEqual(updated.attributes.metadata, { datetime: '2020-01-01T00:00:00Z' })
+  const found = await files.find({ 'metadata.datetime': { $gt: '2019-12-31' }, class: 'image' })
+  assert.deepEqual(found.data.map(f => f._id), [photo._id])
+  made.photo = photo
+})
+
 test('fetchFileContentById gives the bytes', async () => {
   const resp = await files.fetchFileContentById(made.file._id)
   assert.equal((await bytesOf(resp)).toString(), 'hello from node\n')
