@@ -282,3 +282,46 @@ def test_upload_metadata_and_versions(cozy):
     resp = cozy.client.post("/files/upload/metadata", data=json.dumps(huge), content_type="application/json",
                             **cozy._h())
     assert resp.status_code == 400
+
+
+def test_references(cozy):
+    a = doc_id(cozy.upload("a.jpg", b"a"))
+    b = doc_id(cozy.upload("b.jpg", b"b"))
+    album = {"type": "io.cozy.photos.albums", "id": "album1"}
+
+    def send(method: str, path: str, data) -> object:
+        return getattr(cozy.client, method)(path, data=json.dumps({"data": data}), content_type="application/json",
+                                            **cozy._h())
+
+    rev = Node.objects.get(doc_id=a).rev
+    resp = send("post", f"/files/{a}/relationships/referenced_by", [album, {"type": "io.cozy.bills", "id": "x"}])
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["meta"]["count"] == 2 and resp.json()["meta"]["rev"] != rev
+    resp = send("post", "/data/io.cozy.photos.albums/album1/relationships/references",
+                [{"type": "io.cozy.files", "id": b}])
+    assert resp.status_code == 204
+    resp = cozy.get("/data/io.cozy.photos.albums/album1/relationships/references?include=files&page[limit]=1")
+    doc = resp.json()
+    assert doc["meta"]["count"] == 2 and len(doc["data"]) == 1 and doc["links"]["next"]
+    assert doc["included"][0]["relationships"]["referenced_by"]["data"][0]["type"] in ("io.cozy.photos.albums",
+                                                                                       "io.cozy.bills")
+    rest = cozy.get(doc["links"]["next"]).json()["data"]
+    assert {doc["data"][0]["id"], rest[0]["id"]} == {a, b}
+    found = cozy.client.post("/files/_find", data=json.dumps({"selector": {
+        "referenced_by": {"$elemMatch": {"type": "io.cozy.photos.albums", "id": "album1"}}}}),
+        content_type="application/json", **cozy._h()).json()
+    assert {d["id"] for d in found["data"]} == {a, b}
+    resp = send("delete", f"/files/{a}/relationships/referenced_by", album)
+    assert resp.json()["data"] == [{"type": "io.cozy.bills", "id": "x"}]
+    assert send("delete", "/data/io.cozy.photos.albums/album1/relationships/references",
+                [{"type": "io.cozy.files", "id": b}]).status_code == 204
+    assert cozy.get("/data/io.cozy.photos.albums/album1/relationships/references").json()["meta"]["count"] == 0
+    assert cozy.get(f"/files/{a}/relationships/referenced_by").json()["meta"]["count"] == 1
+    # bad input: 4xx, nothing changed
+    assert send("post", f"/files/{a}/relationships/referenced_by", [{"type": "Bad Type!", "id": "1"}]).status_code == 400
+    assert send("post", f"/files/{a}/relationships/referenced_by", []).status_code == 400
+    assert send("post", "/data/io.cozy.photos.albums/z/relationships/references",
+                [{"type": "io.cozy.files", "id": "missing"}]).status_code == 404
+    assert send("post", "/data/io.cozy.photos.albums/z/relationships/references",
+                [{"type": "io.cozy.bills", "id": a}]).status_code == 400
+    assert cozy.get(f"/files/{a}/relationships/referenced_by").json()["meta"]["count"] == 1

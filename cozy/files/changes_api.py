@@ -51,6 +51,7 @@ def changes_feed(request: HttpRequest, since: str = Query("", max_length=64),
 def _docs(instance, doc_ids: list[str]) -> dict[str, dict[str, Any]]:
     paths: dict[int, str] = {}
     nodes = Node.objects.filter(instance=instance, doc_id__in=doc_ids).select_related("parent")
+    nodes = nodes.prefetch_related("references")
     return {n.doc_id: couch_doc(n, paths) for n in nodes}
 
 

@@ -73,6 +73,8 @@ def node_resource(node: Node, *, with_versions: bool = False, paths: dict[int, s
     }
     if node.parent_id:
         res["relationships"] = {"parent": {"data": {"type": DOCTYPE, "id": node.parent.doc_id}}}
+    if node.pk is not None and (refs := [{"type": r.doctype, "id": r.doc_id} for r in node.references.all()]):
+        res.setdefault("relationships", {})["referenced_by"] = {"data": refs}  # prefetched in listings
     if not node.is_dir:
         res["links"]["download"] = f"/files/download/{node.doc_id}"
         if with_versions:

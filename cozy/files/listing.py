@@ -15,6 +15,7 @@ def node_document(node: Node, limit: int, cursor: str, next_url: str) -> dict[st
     if not node.is_dir:
         return file_document(node)
     children_qs = Node.objects.filter(parent=node).select_related("parent").order_by("name")
+    children_qs = children_qs.prefetch_related("references")
     total = children_qs.count()
     if cursor:
         children_qs = children_qs.filter(name__gt=cursor)

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, F, Q
+from django.db.models import BooleanField, Exists, F, OuterRef, Q
 from django.db.models.expressions import OrderBy, RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from django.utils.dateparse import parse_datetime
 
 from cozy.files.errors import BadRequest
-from cozy.files.models import ROOT_ID
+from cozy.files.models import ROOT_ID, Reference
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -154,6 +154,8 @@ def _field_op(name: str, op: str, value: Any) -> Q:
         return _tags(op, value)
     if name == "path":
         return _path(op, value)
+    if name == "referenced_by":
+        return _referenced_by(op, value)
     if name in COLUMNS:
         return _column(COLUMNS[name], op, value)
     for prefix, column in JSON_PREFIXES.items():
@@ -289,6 +291,17 @@ def _path(op: str, value: Any) -> Q:
         q = path_q([_text(v) for v in values])
         return ~q if op in ("$ne", "$nin") else q
     raise MangoError(f"unsupported operator {op} on path (only $eq, $ne, $in, $nin, $exists)")
+
+
+def _referenced_by(op: str, value: Any) -> Q:
+    """{"referenced_by": {"$elemMatch": {"type": ..., "id": ...}}}: a lookup in the references table."""
+    if op == "$exists":
+        q = Q(Exists(Reference.objects.filter(node=OuterRef("pk"))))
+        return q if _bool(value) else ~q
+    if op != "$elemMatch" or not isinstance(value, dict) or not value or set(value) - {"type", "id"}:
+        raise MangoError("referenced_by takes $elemMatch with type and/or id, or $exists")
+    match = {{"type": "doctype", "id": "doc_id"}[k]: _text(v) for k, v in value.items()}
+    return Q(Exists(Reference.objects.filter(node=OuterRef("pk"), **match)))
 
 
 MAX_PATH_DEPTH = 32

@@ -148,3 +148,15 @@ def next_seq(instance_id: int, count: int = 1) -> int:
             except IntegrityError:  # created meanwhile
                 counter.update(last=F("last") + count)
         return counter.values_list("last", flat=True).get() - count + 1
+
+
+class Reference(models.Model):
+    """A file referenced by another document (a photo in an album, a bill of a konnector)."""
+
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="references")
+    doctype = models.CharField(max_length=128)
+    doc_id = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["node", "doctype", "doc_id"], name="reference_once")]
+        indexes = [models.Index(fields=["doctype", "doc_id"], name="reference_target")]

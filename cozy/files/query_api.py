@@ -39,7 +39,7 @@ class AllDocsBody(Schema):
 
 
 def _instance_nodes(instance) -> QuerySet[Node]:
-    return Node.objects.filter(instance=instance).select_related("parent")
+    return Node.objects.filter(instance=instance).select_related("parent").prefetch_related("references")
 
 
 def _project(resource: dict[str, Any], fields: list[str] | None) -> dict[str, Any]:
@@ -79,7 +79,10 @@ def all_docs_by_keys(request: HttpRequest, body: AllDocsBody):
 def couch_doc(node: Node, paths: dict[int, str]) -> dict[str, Any]:
     """The document as CouchDB would hold it (what /data/ routes answer)."""
     res = node_resource(node, paths=paths)
-    return {"_id": res["id"], "_rev": res["meta"]["rev"], **res["attributes"]}
+    doc = {"_id": res["id"], "_rev": res["meta"]["rev"], **res["attributes"]}
+    if refs := res.get("relationships", {}).get("referenced_by"):
+        doc["referenced_by"] = refs["data"]
+    return doc
 
 
 @router.get("/data/io.cozy.files/_all_docs", response={200: dict, **ERRORS}, summary="Files as CouchDB rows")

@@ -156,6 +156,27 @@ test('getAll and all', async () => {
   assert.equal(everything.next, false)
 })
 
+test('references: addReferencedBy, addReferencesTo, findReferencedBy, remove both ways', async () => {
+  const album = { _type: 'io.cozy.photos.albums', _id: 'album-node' }
+  const [a, c] = [made.abc.find(f => f.name === 'a.txt'), made.abc.find(f => f.name === 'c.txt')]
+  const added = await files.addReferencedBy(made.photo, [album])
+  assert.equal(added.meta.count, 1)
+  await files.addReferencesTo(album, [a, c])
+  const page = await files.findReferencedBy(album, { limit: 2 })
+  assert.equal(page.meta.count, 3)
+  assert.equal(page.included.length, 2)
+  assert.equal(page.next, true)
+  const all = await files.findReferencedBy(album, { limit: 10 })
+  assert.deepEqual(all.included.map(f => f.name).sort(), ['a.txt', 'bill.jpg', 'c.txt'])
+  assert.equal(all.next, false)
+  const stat = await files.statById(made.photo._id)
+  assert.deepEqual(stat.data.relationships.referenced_by.data, [{ type: 'io.cozy.photos.albums', id: 'album-node' }])
+  await files.removeReferencesTo(album, [c])
+  await files.removeReferencedBy(made.photo, [album])
+  const left = await files.findReferencedBy(album, { limit: 10 })
+  assert.deepEqual(left.included.map(f => f.name), ['a.txt'])
+})
+
 test('updateAttributes renames, moves and tags; rev changes', async () => {
   const { data: moved } = await files.updateAttributes(made.file._id, {
     name: 'moved.txt', dir_id: made.deep._id, tags: ['node', 'test']
