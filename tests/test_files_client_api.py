@@ -10,6 +10,7 @@ from django.test import Client
 
 from cozy.files import links
 from cozy.files.models import Node, Tombstone
+from cozy.instances.services import org_bucket
 from tests.cozyclient import ROOT, Cozy, doc_id, make_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -318,10 +319,40 @@ def test_references(cozy):
     assert cozy.get("/data/io.cozy.photos.albums/album1/relationships/references").json()["meta"]["count"] == 0
     assert cozy.get(f"/files/{a}/relationships/referenced_by").json()["meta"]["count"] == 1
     # bad input: 4xx, nothing changed
-    assert send("post", f"/files/{a}/relationships/referenced_by", [{"type": "Bad Type!", "id": "1"}]).status_code == 400
+    bad = [{"type": "Bad Type!", "id": "1"}]
+    assert send("post", f"/files/{a}/relationships/referenced_by", bad).status_code == 400
     assert send("post", f"/files/{a}/relationships/referenced_by", []).status_code == 400
     assert send("post", "/data/io.cozy.photos.albums/z/relationships/references",
                 [{"type": "io.cozy.files", "id": "missing"}]).status_code == 404
     assert send("post", "/data/io.cozy.photos.albums/z/relationships/references",
                 [{"type": "io.cozy.bills", "id": a}]).status_code == 400
     assert cozy.get(f"/files/{a}/relationships/referenced_by").json()["meta"]["count"] == 1
+
+
+def test_copy_is_a_server_side_copy(cozy, s3_client):
+    from tests.test_files_api import objects
+
+    dir_id = doc_id(cozy.mkdir("dst"))
+    fid = doc_id(cozy.upload("photo.jpg", b"jpeg" * 1000, content_type="image/jpeg"))
+    patch(cozy, fid, tags=["x"])
+    resp = cozy.post(f"/files/{fid}/copy")
+    assert resp.status_code == 201, resp.content
+    first = resp.json()["data"]
+    assert first["attributes"]["name"] == "photo (copy).jpg" and first["attributes"]["tags"] == ["x"]
+    assert first["id"] != fid and cozy.download(first["id"]) == b"jpeg" * 1000
+    second = cozy.post(f"/files/{fid}/copy").json()["data"]
+    assert second["attributes"]["name"] == "photo (copy) (2).jpg"
+    third = cozy.post(f"/files/{fid}/copy?Name=other.jpg&DirID={dir_id}").json()["data"]
+    assert third["attributes"]["path"] == "/dst/other.jpg"
+    keys = objects(cozy, s3_client)
+    assert len(keys) == 4 and len({k.split("/")[2] for k in keys}) == 4  # each copy in its own folder
+    info = s3_client.stat_object(org_bucket(cozy.instance), next(k for k in keys if third["id"] in k))
+    assert info.metadata.get("x-amz-meta-md5") == Node.objects.get(doc_id=fid).md5
+    assert info.content_type == "image/jpeg"
+    # a taken name, a directory, over quota: 4xx and no object left behind
+    assert cozy.post(f"/files/{fid}/copy?Name=other.jpg&DirID={dir_id}").status_code == 409
+    assert cozy.post(f"/files/{dir_id}/copy").status_code == 400
+    type(cozy.instance).objects.filter(pk=cozy.instance.pk).update(quota_bytes=4000 * 4 + 100)
+    cozy.instance.refresh_from_db()
+    assert cozy.post(f"/files/{fid}/copy").status_code == 413
+    assert objects(cozy, s3_client) == keys

@@ -1,5 +1,5 @@
-"""POST /files/upload/metadata (an id for MetadataID) and POST /files/{id}/versions
-(new metadata on a file), as cozy-stack."""
+"""POST /files/upload/metadata (an id for MetadataID), POST /files/{id}/versions
+(new metadata on a file) and POST /files/{id}/copy, as cozy-stack."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Query, Router, Schema
 
 from cozy.files import file_metadata
+from cozy.files.copy import copy_file
 from cozy.files.errors import BadRequest
 from cozy.files.jsonapi import Document, file_document
 from cozy.files.responses import ERRORS, jsonapi
@@ -48,3 +49,10 @@ def new_metadata(request: HttpRequest, file_id: str, body: MetadataDocument):
         node.metadata = attributes
         node.save()
     return jsonapi(file_document(node))
+
+
+@router.post("/files/{docid:file_id}/copy", response={201: Document, **ERRORS},
+             summary="Copy a file (a server-side copy in the store); Name and DirID optional")
+def copy(request: HttpRequest, file_id: str, Name: str = Query("", max_length=1024),
+         DirID: str = Query("", max_length=64)):
+    return jsonapi(file_document(copy_file(request.auth, file_id, name=Name, dir_id=DirID)), 201)

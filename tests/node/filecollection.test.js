@@ -191,6 +191,16 @@ test('updateAttributes renames, moves and tags; rev changes', async () => {
   assert.equal(stat.data._id, moved._id)
 })
 
+test('copy: a new file with the same bytes', async () => {
+  const { data: copied } = await files.copy(made.file._id, 'copied.txt', made.dir._id)
+  assert.equal(copied.attributes.path, '/Node/copied.txt')
+  assert.notEqual(copied.id, made.file._id)
+  const bytes = await bytesOf(await files.fetchFileContentById(copied.id))
+  assert.equal(bytes.toString(), 'second content\n')
+  const { data: unnamed } = await files.copy(made.file._id)
+  assert.equal(unnamed.attributes.name, 'moved (copy).txt')
+})
+
 test('fetchChanges sees changes and deletions', async () => {
   const start = await files.fetchChanges({ since: '0' }, { includeDocs: true })
   assert.ok(start.results.some(r => r.id === made.file._id && r.doc.name === 'moved.txt'))
