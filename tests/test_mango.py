@@ -207,3 +207,24 @@ def test_all_docs_and_normal_docs(tree):
     assert len(rest) == 3 and {r["_id"] for r in rest}.isdisjoint(r["_id"] for r in doc["rows"])
     resp = client.get(f'/data/io.cozy.files/_all_docs?include_docs=true&keys=["{photos.doc_id}"]')
     assert resp.json()["rows"][0]["doc"]["name"] == "photos"
+
+
+def test_paths_one_query_per_new_directory_and_no_loop_on_a_cycle(tree):
+    from cozy.files.jsonapi import node_path
+
+    instance, photos, _ = tree
+    deep = Node.objects.create(instance=instance, type="directory", name="deep", parent=photos)
+    leaf = Node.objects.create(instance=instance, type="file", name="leaf.txt", parent=deep)
+    paths: dict[int, str] = {}
+    leaf = Node.objects.select_related("parent").get(pk=leaf.pk)
+    assert node_path(leaf, paths) == "/photos/deep/leaf.txt"
+    cat = Node.objects.select_related("parent").get(name="cat.jpg")
+    with CaptureQueriesContext(connection) as ctx:
+        assert node_path(cat, paths) == "/photos/cat.jpg"
+    assert len(ctx.captured_queries) == 0  # photos is cached
+    # a damaged index: a cycle between two directories ends the walk
+    a = Node.objects.create(instance=instance, type="directory", name="a", parent=photos)
+    b = Node.objects.create(instance=instance, type="directory", name="b", parent=a)
+    Node.objects.filter(pk=a.pk).update(parent=b)
+    inside = Node.objects.create(instance=instance, type="file", name="x", parent=b)
+    assert node_path(Node.objects.select_related("parent").get(pk=inside.pk), {}).endswith("/b/x")

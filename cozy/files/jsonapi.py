@@ -10,7 +10,6 @@ from ninja import Schema
 
 from cozy.files.models import ROOT_ID, Node, Version
 from cozy.files.names import mime_class
-from cozy.files.tree import fullpath
 
 DOCTYPE = "io.cozy.files"
 VERSION_DOCTYPE = "io.cozy.files.versions"
@@ -21,14 +20,49 @@ def b64_md5(hex_md5: str) -> str:
 
 
 def node_path(node: Node, paths: dict[int, str] | None = None) -> str:
-    """The node's path; ``paths`` caches directory paths by pk across one response."""
-    if node.doc_id == ROOT_ID or node.parent_id is None:
-        return "/" if node.doc_id == ROOT_ID else "/" + node.name
+    """The node's path; ``paths`` caches directory paths by pk across one response, so a
+    page of documents costs one query per directory not seen yet (none for the parents
+    that select_related loaded, when their own parent is known)."""
+    if node.doc_id == ROOT_ID:
+        return "/"
+    if node.parent_id is None:
+        return "/" + node.name
     paths = {} if paths is None else paths
-    parent = paths.get(node.parent_id)
-    if parent is None:
-        parent = paths[node.parent_id] = fullpath(node.parent)
-    return parent.rstrip("/") + "/" + node.name
+    return _join(dir_path(node.parent, paths), node.name)
+
+
+def _join(parent: str, name: str) -> str:
+    return parent.rstrip("/") + "/" + name
+
+
+def dir_path(directory: Node, paths: dict[int, str]) -> str:
+    """Walk up to a cached directory or the root (a query per unknown parent), then down,
+    caching every directory on the way. An orphan or a cycle (a damaged index) stops the walk."""
+    chain: list[Node] = []
+    current = directory
+    while True:
+        if current.pk in paths:
+            base = paths[current.pk]
+            break
+        if current.doc_id == ROOT_ID:
+            base = paths[current.pk] = "/"
+            break
+        if any(c.pk == current.pk for c in chain):
+            base = "/"
+            break
+        chain.append(current)
+        if current.parent_id in paths:
+            base = paths[current.parent_id]
+            break
+        parent = None if current.parent_id is None else (
+            Node.objects.only("pk", "doc_id", "name", "parent_id").filter(pk=current.parent_id).first())
+        if parent is None:
+            base = "/"
+            break
+        current = parent
+    for node in reversed(chain):
+        base = paths[node.pk] = _join(base, node.name)
+    return base
 
 
 def cozy_metadata(node: Node) -> dict[str, Any]:
