@@ -356,3 +356,17 @@ def test_copy_is_a_server_side_copy(cozy, s3_client):
     cozy.instance.refresh_from_db()
     assert cozy.post(f"/files/{fid}/copy").status_code == 413
     assert objects(cozy, s3_client) == keys
+
+
+def test_openapi_covers_the_client_routes(cozy):
+    paths = Client().get("/api/openapi.json").json()["paths"]
+    for path, method in [
+        ("/files/metadata", "get"), ("/files/_find", "post"), ("/files/_all_docs", "post"),
+        ("/data/io.cozy.files/_all_docs", "get"), ("/data/io.cozy.files/_normal_docs", "get"),
+        ("/files/downloads", "post"), ("/files/downloads/{secret}/{name}", "get"), ("/files/_changes", "get"),
+        ("/files/upload/metadata", "post"), ("/files/{file_id}/versions", "post"), ("/files/{file_id}/copy", "post"),
+        ("/files/{file_id}/relationships/referenced_by", "delete"),
+        ("/data/{doctype}/{doc_id}/relationships/references", "get"), ("/files/{file_id}", "patch"),
+    ]:
+        assert method in paths.get(path, {}), (path, method)
+    assert paths["/files/downloads/{secret}/{name}"]["get"].get("security") in (None, [])
