@@ -95,10 +95,18 @@ def test_operator(tree, selector, expected):
     assert names(instance, selector) == expected
 
 
-def test_dir_id(tree):
+@pytest.mark.parametrize("scoped", [False, True])
+def test_dir_id(tree, scoped):
     instance, photos, _ = tree
-    assert names(instance, {"dir_id": photos.doc_id}) == {"cat.jpg", "dog.png"}
-    assert names(instance, {"dir_id": {"$in": [photos.doc_id, "nope"]}, "type": "file"}) == {"cat.jpg", "dog.png"}
+
+    def found(selector):
+        q = mango.selector_q(selector, scope=instance.pk if scoped else None)
+        return set(Node.objects.filter(instance=instance).filter(q).values_list("name", flat=True))
+
+    assert found({"dir_id": photos.doc_id}) == {"cat.jpg", "dog.png"}
+    assert found({"dir_id": {"$in": [photos.doc_id, "nope"]}, "type": "file"}) == {"cat.jpg", "dog.png"}
+    assert found({"dir_id": {"$ne": photos.doc_id}, "type": "file"}) == {"notes.txt", "old.pdf"}
+    assert found({"dir_id": "nope"}) == set()
 
 
 @pytest.mark.parametrize("body,fragment", [

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import BooleanField, Exists, F, OuterRef, Q
+from django.db.models import BigIntegerField, BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
 from django.db.models.expressions import OrderBy, RawSQL
 from django.db.models.fields.json import KeyTextTransform
 from django.utils.dateparse import parse_datetime
 
 from cozy.files.errors import BadRequest
-from cozy.files.models import ROOT_ID, Reference
+from cozy.files.models import ROOT_ID, Node, Reference
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -107,55 +107,58 @@ def json_type(value: Any) -> str:
 MAX_DEPTH = 16  # nested $and/$or/$not: deeper is no query a client sends
 
 
-def selector_q(selector: Any, depth: int = 0) -> Q:
-    """The whole selector as one Q (fields are ANDed, as in Mango)."""
+def selector_q(selector: Any, depth: int = 0, scope: int | None = None) -> Q:
+    """The whole selector as one Q (fields are ANDed, as in Mango). ``scope`` is the
+    instance's id: with it, ids of directories are resolved first (see _dir_id)."""
     if not isinstance(selector, dict):
         raise MangoError("the selector must be an object")
     if depth > MAX_DEPTH:
         raise MangoError(f"selectors nest at most {MAX_DEPTH} levels")
     q = Q()
     for key, value in selector.items():
-        q &= _combinator(key, value, depth) if key.startswith("$") else _field(key, value, depth)
+        q &= _combinator(key, value, depth, scope) if key.startswith("$") else _field(key, value, depth, scope)
     return q
 
 
-def _combinator(op: str, value: Any, depth: int) -> Q:
+def _combinator(op: str, value: Any, depth: int, scope: int | None) -> Q:
     if op in ("$and", "$or", "$nor"):
         if not isinstance(value, list) or not value:
             raise MangoError(f"{op} takes a non-empty array of selectors")
-        parts = [selector_q(v, depth + 1) for v in value]
+        parts = [selector_q(v, depth + 1, scope) for v in value]
         q = parts[0]
         for part in parts[1:]:
             q = q & part if op == "$and" else q | part
         return ~q if op == "$nor" else q
     if op == "$not":
-        return ~selector_q(value, depth + 1)
+        return ~selector_q(value, depth + 1, scope)
     raise MangoError(f"unsupported operator {op} at the top of a selector")
 
 
-def _field(name: str, condition: Any, depth: int) -> Q:
+def _field(name: str, condition: Any, depth: int, scope: int | None) -> Q:
     if depth > MAX_DEPTH:
         raise MangoError(f"selectors nest at most {MAX_DEPTH} levels")
     if not isinstance(condition, dict) or not condition:
-        return _field_op(name, "$eq", condition)  # {field: value} is $eq
+        return _field_op(name, "$eq", condition, scope)  # {field: value} is $eq
     q = Q()
     for op, value in condition.items():
         if op == "$not":
-            q &= ~_field(name, value, depth + 1)
+            q &= ~_field(name, value, depth + 1, scope)
         elif op in ("$and", "$or"):
-            q &= _combinator(op, [{name: v} for v in value] if isinstance(value, list) else value, depth + 1)
+            q &= _combinator(op, [{name: v} for v in value] if isinstance(value, list) else value, depth + 1, scope)
         else:
-            q &= _field_op(name, op, value)
+            q &= _field_op(name, op, value, scope)
     return q
 
 
-def _field_op(name: str, op: str, value: Any) -> Q:
+def _field_op(name: str, op: str, value: Any, scope: int | None = None) -> Q:
     if name == "tags":
         return _tags(op, value)
     if name == "path":
         return _path(op, value)
     if name == "referenced_by":
         return _referenced_by(op, value)
+    if name == "dir_id" and scope is not None and op in ("$eq", "$in", "$ne", "$nin") and value is not None:
+        return _dir_id(op, value, scope)
     if name in COLUMNS:
         return _column(COLUMNS[name], op, value)
     for prefix, column in JSON_PREFIXES.items():
@@ -209,6 +212,15 @@ def _json_key(column: str, key: str, op: str, value: Any) -> Q:
     if op == "$exists":
         return present if _bool(value) else ~present
     return present & _json_compare(lookup, op, value)
+
+
+def _dir_id(op: str, value: Any, scope: int) -> Q:
+    ids = [_text(v) for v in _values(op, value)] if op in ("$in", "$nin") else [_text(value)]
+    # Resolved now (one lookup on the unique (instance, doc_id) index): parent_id = <a number>
+    # lets the planner walk the (parent, name) index, which a subquery would not.
+    parents = list(Node.objects.filter(instance_id=scope, doc_id__in=ids).values_list("pk", flat=True))
+    q = Q(parent_id__in=parents)
+    return ~q & Q(parent__isnull=False) if op in ("$ne", "$nin") else q
 
 
 def _json_value(value: Any) -> Any:
@@ -334,14 +346,14 @@ class MangoQuery:
     fields: list[str] | None = None
 
 
-def parse(body: Any) -> MangoQuery:
+def parse(body: Any, scope: int | None = None) -> MangoQuery:
     if not isinstance(body, dict):
         raise MangoError("the body must be a JSON object with a selector")
     unknown = set(body) - {"selector", "sort", "limit", "skip", "bookmark", "fields", "use_index",
                            "execution_stats", "r", "conflicts", "stable", "update"}
     if unknown:
         raise MangoError(f"unsupported query option(s): {', '.join(sorted(unknown))}")
-    where = selector_q(body.get("selector", {}))
+    where = selector_q(body.get("selector", {}), scope=scope)
     limit = _bounded(body.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     skip = _bounded(body.get("skip"), "skip", 0, 0, 10**9)
     if body.get("bookmark"):
@@ -360,10 +372,17 @@ def _bounded(value: Any, name: str, default: int, low: int, high: int) -> int:
     return min(value, high)
 
 
+# The row id breaks ties, written pk + 0 so that no index can serve it: an ORDER BY that
+# an index serves lures SQLite (and PostgreSQL without statistics) into walking that
+# index, filtering every row of the instance, instead of the index the selector needs.
+TIE = OrderBy(ExpressionWrapper(F("pk") + 0, output_field=BigIntegerField()))
+
+
 def sort_order(sort: Any) -> list[Any]:
-    """Mango's sort ([{"name": "asc"}, "size", ...]) as order_by terms, doc_id last (stable pages)."""
+    """Mango's sort ([{"name": "asc"}, "size", ...]) as order_by terms, the row id last
+    (stable pages; unlike doc_id, it does not lure SQLite into walking the id index)."""
     if sort is None:
-        return ["doc_id"]
+        return [TIE]
     if not isinstance(sort, list):
         raise MangoError("sort must be an array")
     terms: list[Any] = []
@@ -371,7 +390,7 @@ def sort_order(sort: Any) -> list[Any]:
         name, direction = (item, "asc") if isinstance(item, str) else _sort_item(item)
         expr = _sort_expr(name)
         terms.append(OrderBy(expr, descending=direction == "desc"))
-    return [*terms, "doc_id"]
+    return [*terms, TIE]
 
 
 def _sort_item(item: Any) -> tuple[str, str]:

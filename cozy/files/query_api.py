@@ -52,7 +52,7 @@ def _project(resource: dict[str, Any], fields: list[str] | None) -> dict[str, An
 @router.post("/files/_find", response={200: dict, **ERRORS},
              summary="Mango query on files: selector, sort, limit, skip, bookmark, fields")
 def find(request: HttpRequest, payload: dict[str, Any] = Body(...)):  # noqa: B008 - ninja's way
-    query = mango.parse(payload)
+    query = mango.parse(payload, scope=request.auth.pk)
     qs = _instance_nodes(request.auth).filter(query.where).order_by(*query.order)
     total = qs.count()
     nodes = list(qs[query.skip: query.skip + query.limit])
