@@ -39,8 +39,11 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "cozy.core",
+    "cozy.storage",
     "cozy.instances",
     "cozy.files",
+    "cozy.thumbnails",
+    "cozy.avatars",
     "cozy.drive",
     "cozy.fsck",
     "cozy.deletion",
@@ -116,7 +119,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     _broker_dir = VAR_DIR / "broker"
     for _d in (_broker_dir, VAR_DIR / "broker-control"):
         _d.mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
         "control_folder": str(VAR_DIR / "broker-control"),

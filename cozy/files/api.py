@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from django.db import OperationalError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -27,8 +27,6 @@ from cozy.files.listing import node_document
 from cozy.files.models import Node, Version
 from cozy.files.tree import get_node
 from cozy.files.upload_params import creation_fields, overwrite_fields
-from cozy.instances.services import org_bucket
-from vfs_s3.layout import content_key
 
 log = logging.getLogger(__name__)
 JSONAPI = "application/vnd.api+json"
@@ -113,12 +111,9 @@ def destroy(request: HttpRequest, file_id: str):
 
 
 # -- downloads -----------------------------------------------------------------
-def _download(request: HttpRequest, node: Node, content_id: str, size: int, md5: str, mime: str) -> HttpResponse:
-    instance = request.auth
-    storage = content.storage_for(instance)
+def _download(request: HttpRequest, node: Node, content_id: str, size: int, md5: str, mime: str) -> HttpResponseBase:
     return stream_response(
-        request, client=storage.client, bucket=org_bucket(instance),
-        key=content_key(instance.db_prefix, node.doc_id, content_id),
+        request, store=content.files_store(request.auth), name=content.content_name(node.doc_id, content_id),
         size=size, md5=md5, mime=mime or "application/octet-stream", filename=node.name,
     )
 
@@ -156,9 +151,9 @@ def revert(request: HttpRequest, version_id: str):
 def create(request: HttpRequest, file_id: str, Type: str = Query(...), Name: str = Query(...)):
     instance, dir_id = request.auth, file_id
     if Type == "directory":
-        node = content.create_directory(instance, dir_id, Name, **creation_fields(request, is_file=False))
+        node = content.create_directory(instance, dir_id, Name, **creation_fields(request, instance, is_file=False))
     elif Type == "file":
-        fields = creation_fields(request, is_file=True)
+        fields = creation_fields(request, instance, is_file=True)
         node = content.create_file(instance, dir_id, Name, body_upload(request), **fields)
     else:
         raise BadRequest("Type must be 'file' or 'directory'")
@@ -169,7 +164,7 @@ def create(request: HttpRequest, file_id: str, Type: str = Query(...), Name: str
          summary="Replace the content of a file")
 def overwrite(request: HttpRequest, file_id: str):
     node = content.overwrite_file(request.auth, file_id, body_upload(request), request.headers.get("If-Match"),
-                                  **overwrite_fields(request))
+                                  **overwrite_fields(request, request.auth))
     return jsonapi(file_document(node))
 
 

@@ -60,7 +60,7 @@ def _rename_or_move(instance, node: Node, attrs: PatchAttributes) -> None:
         raise BadRequest("restore this entry from the trash first")
     if attrs.name is not None:
         node.name = check_name(attrs.name)
-    if attrs.dir_id is not None and attrs.dir_id != node.parent.doc_id:
+    if attrs.dir_id is not None and (node.parent is None or attrs.dir_id != node.parent.doc_id):
         target = get_dir(instance, attrs.dir_id)
         check_move_target(node, target)
         if target.trashed or is_in_trash(target) or target.doc_id == TRASH_ID:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from cozy.files.content import _check_room, _discard, _writable_dir, storage_for
+from cozy.files.content import _check_room, _discard, _writable_dir, content_name, files_store
 from cozy.files.errors import BadRequest, Conflict
 from cozy.files.models import Node
 from cozy.files.names import check_name
 from cozy.files.tree import free_name, get_node, lock_tree, name_taken
 from cozy.instances.models import Instance
-from vfs_s3.layout import content_key, new_content_id
+from vfs_s3.layout import new_content_id
 
 
 def copy_name(name: str) -> str:
@@ -25,7 +25,7 @@ def copy_file(instance: Instance, file_id: str, *, name: str = "", dir_id: str =
     source = get_node(instance, file_id)
     if source.is_dir:
         raise BadRequest("only files can be copied")
-    parent = _writable_dir(instance, dir_id or source.parent.doc_id)
+    parent = _writable_dir(instance, dir_id or (source.parent.doc_id if source.parent else ""))
     wanted = check_name(name) if name else None
     if wanted and name_taken(parent, wanted):  # before the copy: no bytes copied for nothing
         raise Conflict("a file or directory with this name already exists there")
@@ -33,8 +33,8 @@ def copy_file(instance: Instance, file_id: str, *, name: str = "", dir_id: str =
     node = Node(instance=instance, type=Node.Type.FILE, name=wanted or "", parent=parent, size=source.size,
                 md5=source.md5, mime=source.mime, content_id=new_content_id(), tags=list(source.tags or []),
                 metadata=dict(source.metadata or {}), executable=source.executable)
-    key = content_key(instance.db_prefix, node.doc_id, node.content_id)
-    storage_for(instance).copy(content_key(instance.db_prefix, source.doc_id, source.content_id), key,
+    key = content_name(node.doc_id, node.content_id)
+    files_store(instance).copy(content_name(source.doc_id, source.content_id), key,
                                md5=source.md5, content_type=source.mime or "application/octet-stream")
     try:
         with transaction.atomic():

@@ -25,7 +25,7 @@ def node_path(node: Node, paths: dict[int, str] | None = None) -> str:
     that select_related loaded, when their own parent is known)."""
     if node.doc_id == ROOT_ID:
         return "/"
-    if node.parent_id is None:
+    if node.parent is None:
         return "/" + node.name
     paths = {} if paths is None else paths
     return _join(dir_path(node.parent, paths), node.name)
@@ -79,7 +79,7 @@ def node_attributes(node: Node, paths: dict[int, str] | None = None) -> dict[str
     attrs: dict[str, Any] = {
         "type": node.type,
         "name": node.name,
-        "dir_id": node.parent.doc_id if node.parent_id else "",
+        "dir_id": node.parent.doc_id if node.parent else "",
         "path": node_path(node, paths),
         "created_at": node.created_at.isoformat(),
         "updated_at": node.updated_at.isoformat(),
@@ -105,7 +105,7 @@ def node_resource(node: Node, *, with_versions: bool = False, paths: dict[int, s
         "meta": {"rev": node.rev},
         "links": {"self": f"/files/{node.doc_id}"},
     }
-    if node.parent_id:
+    if node.parent:
         res["relationships"] = {"parent": {"data": {"type": DOCTYPE, "id": node.parent.doc_id}}}
     if node.pk is not None and (refs := [{"type": r.doctype, "id": r.doc_id} for r in node.references.all()]):
         res.setdefault("relationships", {})["referenced_by"] = {"data": refs}  # prefetched in listings

@@ -46,9 +46,10 @@ def target_for(instance: Instance, *, file_id: str = "", path: str = "", version
         if version is None:
             raise NotFound("no such version")
         return Target(node, version.content_id, version.size, version.md5, version.mime, filename or node.name)
-    node = get_node(instance, file_id) if file_id else node_by_path(instance, path)
-    if node is None:
+    found = get_node(instance, file_id) if file_id else node_by_path(instance, path)
+    if found is None:
         raise NotFound("no such file or directory")
+    node = found
     if node.is_dir:
         raise BadRequest("a directory cannot be downloaded (see POST /files/archive)")
     return Target(node, node.content_id, node.size, node.md5, node.mime, filename or node.name)

@@ -9,8 +9,6 @@ from cozy.files import content, links
 from cozy.files.auth import request_instance
 from cozy.files.download import stream_response
 from cozy.files.responses import ERRORS, jsonapi
-from cozy.instances.services import org_bucket
-from vfs_s3.layout import content_key
 
 router = Router(tags=["files"])
 BINARY = {"responses": {"200": {"description": "the bytes", "content": {"application/octet-stream": {}}}}}
@@ -31,9 +29,7 @@ def make_download_link(request: HttpRequest, Id: str = Query("", max_length=64),
 def download_by_link(request: HttpRequest, secret: str, name: str):
     instance = request_instance(request)
     target = links.resolve(instance, secret)
-    storage = content.storage_for(instance)
     return stream_response(
-        request, client=storage.client, bucket=org_bucket(instance),
-        key=content_key(instance.db_prefix, target.node.doc_id, target.content_id),
+        request, store=content.files_store(instance), name=content.content_name(target.node.doc_id, target.content_id),
         size=target.size, md5=target.md5, mime=target.mime or "application/octet-stream", filename=target.filename,
     )

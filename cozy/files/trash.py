@@ -7,7 +7,7 @@ import posixpath
 from django.db import transaction
 
 from cozy.files.changes import record_deleted, touch_many
-from cozy.files.content import check_if_match, delete_after_commit
+from cozy.files.content import check_if_match, content_name, delete_after_commit
 from cozy.files.errors import BadRequest
 from cozy.files.models import ROOT_ID, TRASH_ID, Node, Version
 from cozy.files.tree import (
@@ -21,7 +21,6 @@ from cozy.files.tree import (
     lock_tree,
 )
 from cozy.instances.models import Instance
-from vfs_s3.layout import content_key
 
 
 def _trash_dir(instance: Instance) -> Node:
@@ -65,9 +64,9 @@ def restore(instance: Instance, doc_id: str) -> Node:
 
 
 def _content_keys(instance: Instance, files: list[Node]) -> list[str]:
-    keys = [content_key(instance.db_prefix, f.doc_id, f.content_id) for f in files if f.content_id]
+    keys = [content_name(f.doc_id, f.content_id) for f in files if f.content_id]
     for v in Version.objects.filter(file__in=files).select_related("file"):
-        keys.append(content_key(instance.db_prefix, v.file.doc_id, v.content_id))
+        keys.append(content_name(v.file.doc_id, v.content_id))
     return keys
 
 

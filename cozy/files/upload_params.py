@@ -13,6 +13,7 @@ from django.utils.dateparse import parse_datetime
 
 from cozy.files import file_metadata
 from cozy.files.errors import BadRequest
+from cozy.instances.models import Instance
 
 
 def _rfc3339(name: str, raw: str) -> datetime:
@@ -50,19 +51,19 @@ def dates(request: HttpRequest) -> dict[str, datetime]:
     return found
 
 
-def metadata(request: HttpRequest) -> dict[str, Any]:
+def metadata(request: HttpRequest, instance: Instance) -> dict[str, Any]:
     """{"metadata": ...} when the request names a MetadataID (see file_metadata.py)."""
     raw = request.GET.get("MetadataID")
-    return {"metadata": file_metadata.read_id(request.auth, raw)} if raw else {}
+    return {"metadata": file_metadata.read_id(instance, raw)} if raw else {}
 
 
-def overwrite_fields(request: HttpRequest) -> dict[str, Any]:
+def overwrite_fields(request: HttpRequest, instance: Instance) -> dict[str, Any]:
     found = dates(request)
-    return {**({"updated_at": found["updated_at"]} if "updated_at" in found else {}), **metadata(request)}
+    return {**({"updated_at": found["updated_at"]} if "updated_at" in found else {}), **metadata(request, instance)}
 
 
-def creation_fields(request: HttpRequest, *, is_file: bool) -> dict[str, Any]:
-    fields: dict[str, Any] = {**dates(request), **metadata(request)}
+def creation_fields(request: HttpRequest, instance: Instance, *, is_file: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {**dates(request), **metadata(request, instance)}
     if tags := request.GET.get("Tags"):
         fields["tags"] = list(dict.fromkeys(t.strip() for t in tags.split(",") if t.strip()))
     if is_file and request.GET.get("Executable", "").lower() == "true":

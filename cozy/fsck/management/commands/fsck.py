@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import IO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cozy.fsck.index_scan import count_expected
 from cozy.fsck.models import FsckRun
 from cozy.fsck.output import JsonOutput, RichOutput
-from cozy.fsck.runner import Options, Report, check_instance
+from cozy.fsck.runner import Options, Report, check_instance, count_expected
 from cozy.fsck.tasks import fsck_run
 from cozy.instances.hosts import domain_key
 from cozy.instances.models import Instance
@@ -45,7 +45,7 @@ class Command(BaseCommand):
         instances = self._instances(opts)
         options = Options(fix=opts["fix"], deep=opts["deep"], shards=opts["shards"])
         tty = not opts["json"] and self.stdout.isatty()
-        stream = self.stdout._out  # the raw stream: OutputWrapper would add a newline to each chunk rich writes
+        stream: IO[str] = self.stdout._out  # type: ignore[assignment]  # the raw stream: OutputWrapper would add a newline to each chunk rich writes
         out = RichOutput(stream) if tty else JsonOutput(stream)
         reports = queued_reports(instances, options) if opts["queue"] else local_reports(instances, options, out)
         found = failed = 0
@@ -94,4 +94,4 @@ def queued_reports(instances: list[Instance], options: Options) -> Reports:
             time.sleep(POLL_SECONDS)
             run.refresh_from_db()
         domain = run.instance.domain
-        yield domain, Report.from_json(run.report) if run.state == FsckRun.State.DONE else run.error
+        yield domain, Report.from_json(run.report or {}) if run.state == FsckRun.State.DONE else run.error
