@@ -195,6 +195,13 @@ def test_find_route(tree):
                  "bookmark": doc["bookmark"]})
     assert [d["attributes"]["name"] for d in resp.json()["data"]] == ["dog.png"]
     assert "next" not in resp.json()["links"]
+    # root ids are the same in every instance: dir_id names this instance's root only
+    other = Instance.objects.create(domain="other.localhost", owner=instance.owner)
+    other_root, _ = ensure_root_and_trash(other)
+    Node.objects.create(instance=other, type="file", name="theirs.txt", parent=other_root)
+    resp = find({"selector": {"dir_id": {"$in": [other_root.doc_id]}}, "limit": 1000})
+    listed = {d["attributes"]["name"] for d in resp.json()["data"]}
+    assert "theirs.txt" not in listed and {"photos", "notes.txt"} <= listed
     resp = find({"selector": {"name": {"$regex": "x"}}})
     assert resp.status_code == 400
     assert "$regex" in resp.json()["errors"][0]["detail"]

@@ -344,6 +344,19 @@ class MangoQuery:
     limit: int
     skip: int
     fields: list[str] | None = None
+    # The selector names directories of the instance (a top-level dir_id $eq/$in, resolved in
+    # scope): their children are the instance's, as GET /files/{id} lists them, so the query
+    # needs no instance filter, which would lure SQLite (no statistics) off the parent index.
+    in_scope_dirs: bool = False
+
+
+def _names_dirs(selector: Any) -> bool:
+    if not isinstance(selector, dict) or "dir_id" not in selector:
+        return False
+    condition = selector["dir_id"]
+    if isinstance(condition, str):
+        return True
+    return isinstance(condition, dict) and bool(set(condition) & {"$eq", "$in"})
 
 
 def parse(body: Any, scope: int | None = None) -> MangoQuery:
@@ -361,7 +374,8 @@ def parse(body: Any, scope: int | None = None) -> MangoQuery:
     fields = body.get("fields")
     if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)):
         raise MangoError("fields must be an array of names")
-    return MangoQuery(where, sort_order(body.get("sort")), limit, skip, fields)
+    in_scope = scope is not None and _names_dirs(body.get("selector"))
+    return MangoQuery(where, sort_order(body.get("sort")), limit, skip, fields, in_scope)
 
 
 def _bounded(value: Any, name: str, default: int, low: int, high: int) -> int:

@@ -53,7 +53,8 @@ def _project(resource: dict[str, Any], fields: list[str] | None) -> dict[str, An
              summary="Mango query on files: selector, sort, limit, skip, bookmark, fields")
 def find(request: HttpRequest, payload: dict[str, Any] = Body(...)):  # noqa: B008 - ninja's way
     query = mango.parse(payload, scope=request.auth.pk)
-    qs = _instance_nodes(request.auth).filter(query.where).order_by(*query.order)
+    base = Node.objects.select_related("parent").prefetch_related("references")
+    qs = (base if query.in_scope_dirs else _instance_nodes(request.auth)).filter(query.where).order_by(*query.order)
     total = qs.count()
     nodes = list(qs[query.skip: query.skip + query.limit])
     paths: dict[int, str] = {}
