@@ -88,6 +88,9 @@ FILES = {"cat.jpg", "dog.png", "notes.txt", "old.pdf"}
     ({"path": "/photos/dog.png"}, {"dog.png"}),
     ({"path": {"$in": ["/photos", "/notes.txt"]}}, {"photos", "notes.txt"}),
     ({"path": "/"}, {""}),
+    ({"name": {"$regex": "(?i)CAT"}}, {"cat.jpg"}),
+    ({"name": {"$regex": "\\.jpg"}}, {"cat.jpg"}),
+    ({"name": {"$regex": "(?i)o"}, "type": "file"}, {"dog.png", "notes.txt", "old.pdf"}),
     ({"_id": {"$ne": "io.cozy.files.trash-dir"}, "type": "directory"}, {"", "photos"}),
 ])
 def test_operator(tree, selector, expected):
@@ -111,6 +114,8 @@ def test_dir_id(tree, scoped):
 
 @pytest.mark.parametrize("body,fragment", [
     ({"selector": {"name": {"$regex": "^c"}}}, "$regex"),
+    ({"selector": {"name": {"$regex": "(?i)a.b"}}}, "literal"),
+    ({"selector": {"size": {"$regex": "1"}}}, "$regex"),
     ({"selector": {"secret_field": 1}}, "secret_field"),
     ({"selector": {"$where": "1"}}, "$where"),
     ({"selector": {"size": {"$gt": "big"}}}, "number"),
@@ -202,7 +207,7 @@ def test_find_route(tree):
     resp = find({"selector": {"dir_id": {"$in": [other_root.doc_id]}}, "limit": 1000})
     listed = {d["attributes"]["name"] for d in resp.json()["data"]}
     assert "theirs.txt" not in listed and {"photos", "notes.txt"} <= listed
-    resp = find({"selector": {"name": {"$regex": "x"}}})
+    resp = find({"selector": {"name": {"$regex": "x["}}})
     assert resp.status_code == 400
     assert "$regex" in resp.json()["errors"][0]["detail"]
     assert client.post("/files/_find", data="not json", content_type="application/json").status_code == 400

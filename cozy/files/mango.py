@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -159,6 +160,8 @@ def _field_op(name: str, op: str, value: Any, scope: int | None = None) -> Q:
         return _referenced_by(op, value)
     if name == "dir_id" and scope is not None and op in ("$eq", "$in", "$ne", "$nin") and value is not None:
         return _dir_id(op, value, scope)
+    if name == "name" and op == "$regex":
+        return _name_search(value)
     if name in COLUMNS:
         return _column(COLUMNS[name], op, value)
     for prefix, column in JSON_PREFIXES.items():
@@ -212,6 +215,23 @@ def _json_key(column: str, key: str, op: str, value: Any) -> Q:
     if op == "$exists":
         return present if _bool(value) else ~present
     return present & _json_compare(lookup, op, value)
+
+
+# A regex that is only literal text (what a search box sends once escaped): no syntax
+# character unless escaped. It is matched as a substring, never run as a regex.
+_LITERAL = re.compile(r"(?:[^.*+?^${}()|\[\]\\]|\\[.*+?^${}()|\[\]\\/ #&~-])*")
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def _name_search(value: Any) -> Q:
+    """{"name": {"$regex": "(?i)text"}}: a substring search on names (case folded with (?i))."""
+    pattern = _text(value)
+    folded = pattern.startswith("(?i)")
+    literal = pattern.removeprefix("(?i)")
+    if not literal or len(literal) > 255 or not _LITERAL.fullmatch(literal):
+        raise MangoError("$regex on name takes a literal text (special characters escaped), optionally after (?i)")
+    text = _ESCAPED.sub(r"\1", literal)
+    return Q(name__icontains=text) if folded else Q(name__contains=text)
 
 
 def _dir_id(op: str, value: Any, scope: int) -> Q:
