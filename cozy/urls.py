@@ -1,8 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 
 from cozy.exports.api import api as move_api
 from cozy.files.api import api
+from cozy.files.routing import not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -10,6 +11,7 @@ urlpatterns = [
     path("", api.urls),
     path("", move_api.urls),
     path("", include("cozy.apps.urls")),
+    re_path(r"^(?:files|data)(?:/|$)", not_found),  # after every real route: a JSON:API 404
 ]
 
 handler404 = "cozy.core.views.not_found"

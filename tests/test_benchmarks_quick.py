@@ -81,3 +81,13 @@ def test_deletion_benchmark():
     names = [row[0] for row in rows]
     assert names[:2] == ["cozy deletion job", "raw batched DeleteObjects"]
     assert names[2].startswith("one DELETE per key") and names[3].startswith("listing alone")
+
+
+def test_mango_benchmark():
+    stdout, (_, *rows) = run_quick("bench_mango")
+    assert stdout.startswith("quick ")
+    assert len(rows) == 8
+    for name, files, matches, longest, whole, _target, met in rows:
+        assert int(files.replace(",", "")) == 2000 and int(matches.replace(",", "")) > 0, name
+        assert float(longest.split()[0]) >= 0 and float(whole.split()[0]) > 0, name
+        assert met in ("yes", "NO")

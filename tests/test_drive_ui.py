@@ -351,6 +351,8 @@ def test_browse_upload_download_rename_move_trash(site, page, tmp_path):
     # delete forever (asks first), then empty the trash
     choose(page, "photo.png", "Move to trash")
     choose(page, "big.bin", "Move to trash")
+    # the view reloads when a trash request ends: wait for it, or it may close the menu opened below
+    expect(page.get_by_text("Moved “big.bin” to the trash.")).to_be_visible()
     page.get_by_role("link", name="Trash").click()
     choose(page, "photo.png", "Delete forever")
     confirm = page.get_by_role("dialog", name="Delete forever?")

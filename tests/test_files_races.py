@@ -15,7 +15,7 @@ import pytest
 from django.db import connection, connections
 from django.test import Client
 
-from cozy.files import api, content
+from cozy.files import attributes, content
 from cozy.files.models import Node, Version
 from cozy.files.tree import ancestors
 from tests.cozyclient import ROOT, Cozy, doc_id, make_instance
@@ -104,7 +104,7 @@ def test_crossed_moves_make_no_cycle(cozy, monkeypatch):
     a, b = doc_id(cozy.mkdir("A")), doc_id(cozy.mkdir("B"))
     c = doc_id(cozy.mkdir("C", b))  # /B/C
     checked = threading.Event()
-    slow_down(monkeypatch, api, "check_move_target", "req0", checked)
+    slow_down(monkeypatch, attributes, "check_move_target", "req0", checked)  # PATCH lives in attributes.py
     first, second = both(cozy, lambda cl: cl.patch(a, dir_id=c),  # A into /B/C
                          lambda cl: (checked.wait(10), cl.patch(b, dir_id=a))[1])  # B into A  # fmt: skip
     assert (first.status_code, second.status_code) == (200, 400)

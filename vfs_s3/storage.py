@@ -27,6 +27,7 @@ from django.core.files.base import File
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from minio import Minio
+from minio.commonconfig import REPLACE, CopySource
 from storages.base import BaseStorage
 from storages.utils import clean_name, get_available_overwrite_name, safe_join
 
@@ -38,7 +39,16 @@ from vfs_s3.connection import client_for, config_for, current_url
 from vfs_s3.errors import s3_errors
 from vfs_s3.reader import CHUNK, ObjectInfo, S3RawReader, iter_range, stat
 from vfs_s3.uploads import abort_uploads
-from vfs_s3.writer import SINGLE_PUT_LIMIT, S3Writer, WriteOptions, WriteResult, normalize_md5, put_streamed
+from vfs_s3.writer import (
+    MD5_META,
+    SINGLE_PUT_LIMIT,
+    S3Writer,
+    WriteOptions,
+    WriteResult,
+    normalize_md5,
+    object_headers,
+    put_streamed,
+)
 
 # django-storages' object parameter names -> the HTTP headers they set.
 _OBJECT_PARAM_HEADERS = {
@@ -254,6 +264,15 @@ class S3Storage(BaseStorage):
         return put_streamed(chunks=chunks, length=length, md5=expected_md5,
                             **self._object_args(name, content_type, metadata))
 
+    def copy(self, source: str, target: str, *, md5: str, content_type: str) -> None:
+        """A server-side copy of ``source`` to ``target`` (no bytes pass through here);
+        minio-py turns it into a multipart copy (UploadPartCopy) past 5 GiB. The copy
+        gets the MD5 user metadata and the object parameters as any write does."""
+        args = self._object_args(target, content_type, {MD5_META: normalize_md5(md5) or ""})
+        headers = object_headers(args["content_type"], args["metadata"], args["headers"])
+        with s3_errors():
+            self.client.copy_object(self.bucket_name, args["key"], CopySource(self.bucket_name, self._key(source)),
+                                    metadata=headers, metadata_directive=REPLACE)
     def put(self, name: str, body: Body, *, length: int | None = None, expected_md5: str | None = None,
             content_type: str | None = None, metadata: dict[str, str] | None = None) -> WriteResult:
         """Store ``body`` (bytes, a file-like object or an iterable of bytes) at ``name``: the one

@@ -10,17 +10,19 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import WithJsonSchema
 
-from cozy.files import archive, content, disk_usage, find, trash
+import cozy.files.routing  # noqa: F401 - registers the docid converter used below
+from cozy.files import archive, content, disk_usage, trash
+from cozy.files.attributes import patch_node
 from cozy.files.auth import InstanceAuth
 from cozy.files.body import body_upload
 from cozy.files.download import stream_response
-from cozy.files.errors import APIError, BadRequest, Conflict, NotFound, error_document
+from cozy.files.errors import APIError, BadRequest, NotFound, error_document
 from cozy.files.jsonapi import (
     JSONAPI,
     Document,
@@ -28,11 +30,12 @@ from cozy.files.jsonapi import (
     JsonApiRenderer,
     PatchDocument,
     file_document,
-    node_resource,
 )
+from cozy.files.listing import node_document
 from cozy.files.models import Node, Version
-from cozy.files.names import NAME_SCHEMA, check_name
-from cozy.files.tree import check_move_target, check_not_special, get_dir, get_node, is_in_trash, lock_tree
+from cozy.files.names import NAME_SCHEMA
+from cozy.files.tree import get_node
+from cozy.files.upload_params import creation_fields, overwrite_fields
 
 log = logging.getLogger(__name__)
 ERRORS: dict[int, Any] = {c: ErrorDocument for c in (400, 401, 403, 404, 409, 410, 412, 413, 416, 429, 503)}
@@ -140,102 +143,75 @@ def download(request: HttpRequest, file_id: str):
     return _download(request, node, node.content_id, node.size, node.md5, node.mime)
 
 
-@api.get("/files/download/{file_id}/{version_id}", response={200: None, 206: None, 304: None, **ERRORS},
+@api.get("/files/download/{file_id}/{path:version_id}", response={200: None, 206: None, 304: None, **ERRORS},
          openapi_extra=BINARY, summary="Download an old version")
 def download_version(request: HttpRequest, file_id: str, version_id: str):
     node = get_node(request.auth, file_id)
-    version = Version.objects.filter(file=node, content_id=version_id).first()
+    content_id = version_id.removeprefix(f"{file_id}/")  # the id as cozy-stack gives it, or the bare form
+    version = Version.objects.filter(file=node, content_id=content_id).first()
     if version is None:
         raise NotFound("no such version")
     return _download(request, node, version.content_id, version.size, version.md5, version.mime)
 
 
-@api.post("/files/revert/{version_id}", response={200: Document, **ERRORS}, summary="Restore an old version")
+@api.post("/files/revert/{path:version_id}", response={200: Document, **ERRORS}, summary="Restore an old version")
 def revert(request: HttpRequest, version_id: str):
-    return jsonapi(file_document(content.revert_version(request.auth, version_id)))
+    content_id = version_id.rpartition("/")[2]  # <file id>/<rev> or the bare form
+    return jsonapi(file_document(content.revert_version(request.auth, content_id)))
 
 
 # -- routes of their own modules (here: /files/{id} below would take their paths) --
 archive.register(api, ERRORS)
 disk_usage.register(api, ERRORS)
-find.register(api, ERRORS)
 
 # -- create, read, update, trash -------------------------------------------------
 # One path shape for every /files/{id} method: ninja maps each path string to one URL.
-@api.post("/files/{file_id}", response={201: Document, **ERRORS}, openapi_extra=RAW_BODY,
+@api.post("/files/{docid:file_id}", response={201: Document, **ERRORS}, openapi_extra=RAW_BODY,
           summary="Create a directory or upload a file in the directory file_id")
 def create(request: HttpRequest, file_id: str, Type: TypeParam, Name: NameParam):
     instance, dir_id = request.auth, file_id
     if Type == "directory":
-        node = content.create_directory(instance, dir_id, Name)
+        node = content.create_directory(instance, dir_id, Name, **creation_fields(request, instance, is_file=False))
     elif Type == "file":
-        node = content.create_file(instance, dir_id, Name, body_upload(request))
+        fields = creation_fields(request, instance, is_file=True)
+        node = content.create_file(instance, dir_id, Name, body_upload(request), **fields)
     else:
         raise BadRequest("Type must be 'file' or 'directory'")
     return jsonapi(file_document(node), 201)
 
 
-@api.put("/files/{file_id}", response={200: Document, **ERRORS}, openapi_extra=RAW_BODY,
+@api.put("/files/{docid:file_id}", response={200: Document, **ERRORS}, openapi_extra=RAW_BODY,
          summary="Replace the content of a file")
 def overwrite(request: HttpRequest, file_id: str):
-    node = content.overwrite_file(request.auth, file_id, body_upload(request), request.headers.get("If-Match"))
+    node = content.overwrite_file(request.auth, file_id, body_upload(request), request.headers.get("If-Match"),
+                                  **overwrite_fields(request, request.auth))
     return jsonapi(file_document(node))
 
 
-@api.get("/files/{file_id}", response={200: Document, **ERRORS}, summary="Metadata; a directory lists its children")
+@api.get("/files/{docid:file_id}", response={200: Document, **ERRORS},
+         summary="Metadata; a directory lists its children")
 def metadata(request: HttpRequest, file_id: str, limit: int = Query(100, alias="page[limit]", ge=1, le=1000),
              cursor: str = Query("", alias="page[cursor]", max_length=255)):
     node = get_node(request.auth, file_id)
-    if not node.is_dir:
-        return jsonapi(file_document(node))
-    children_qs = Node.objects.filter(parent=node).select_related("parent").order_by("name")
-    total = children_qs.count()
-    if cursor:
-        children_qs = children_qs.filter(name__gt=cursor)
-    children = list(children_qs[: limit + 1])
-    more, children = len(children) > limit, children[:limit]
-    data = node_resource(node)
-    data["relationships"] = {
-        **data.get("relationships", {}),
-        "contents": {"data": [{"type": "io.cozy.files", "id": c.doc_id} for c in children]},
-    }
-    links: dict[str, str | None] = {"next": None}
-    if more:
-        from urllib.parse import urlencode
-
-        links["next"] = f"/files/{node.doc_id}?" + urlencode({"page[limit]": limit, "page[cursor]": children[-1].name})
-    return jsonapi({"data": data, "included": [node_resource(c) for c in children], "links": links,
-                    "meta": {"count": total}})
+    return jsonapi(node_document(node, limit, cursor, f"/files/{node.doc_id}"))
 
 
-@api.patch("/files/{file_id}", response={200: Document, **ERRORS}, summary="Rename and/or move (index only)")
+@api.patch("/files/{docid:file_id}", response={200: Document, **ERRORS},
+           summary="Rename, move, tags, executable, updated_at, cozyMetadata; permanent_delete; If-Match")
 def patch(request: HttpRequest, file_id: str, body: PatchDocument):
-    instance = request.auth
-    attrs = body.data.attributes
-    if attrs.name is None and attrs.dir_id is None:
-        raise BadRequest("give a new name and/or dir_id")
-    try:
-        with transaction.atomic():
-            lock_tree(instance)  # two crossed moves must not both pass the cycle check
-            node = get_node(instance, file_id, for_update=True)
-            check_not_special(node)
-            if node.trashed:
-                raise BadRequest("restore this entry from the trash first")
-            if attrs.name is not None:
-                node.name = check_name(attrs.name)
-            if attrs.dir_id is not None and node.parent and attrs.dir_id != node.parent.doc_id:
-                target = get_dir(instance, attrs.dir_id)
-                check_move_target(node, target)
-                if target.trashed or is_in_trash(target) or target.doc_id == "io.cozy.files.trash-dir":
-                    raise BadRequest("use DELETE to put something in the trash")
-                node.parent = target
-            node.save()
-    except IntegrityError:
-        raise Conflict("a file or directory with this name already exists there") from None
-    return jsonapi(file_document(node))
+    return jsonapi(file_document(patch_node(request.auth, file_id, body.data.attributes,
+                                            request.headers.get("If-Match"))))
 
 
-@api.delete("/files/{file_id}", response={200: Document, **ERRORS}, summary="Put in the trash")
+@api.delete("/files/{docid:file_id}", response={200: Document, **ERRORS}, summary="Put in the trash")
 def to_trash(request: HttpRequest, file_id: str):
-    return jsonapi(file_document(trash.trash(request.auth, file_id)))
+    return jsonapi(file_document(trash.trash(request.auth, file_id, request.headers.get("If-Match"))))
 
+
+
+# -- routes in their own modules (registered after the ones above) ---------------
+api.add_router("", "cozy.files.query_api.router")
+api.add_router("", "cozy.files.links_api.router")
+api.add_router("", "cozy.files.changes_api.router")
+api.add_router("", "cozy.files.metadata_api.router")
+api.add_router("", "cozy.files.references_api.router")

@@ -167,23 +167,23 @@ def _writable_dir(instance: Instance, dir_id: str, *, for_update: bool = False) 
     return parent
 
 
-def create_directory(instance: Instance, dir_id: str, name: str) -> Node:
+def create_directory(instance: Instance, dir_id: str, name: str, **fields) -> Node:
     name = check_name(name)
     try:
         with transaction.atomic():
             lock_tree(instance)
             parent = _writable_dir(instance, dir_id)  # under the lock: not trashed meanwhile
-            return Node.objects.create(instance=instance, type=Node.Type.DIRECTORY, name=name, parent=parent)
+            return Node.objects.create(instance=instance, type=Node.Type.DIRECTORY, name=name, parent=parent, **fields)
     except IntegrityError:
         raise Conflict("a file or directory with this name already exists") from None
 
 
-def create_file(instance: Instance, dir_id: str, name: str, upload: Upload) -> Node:
+def create_file(instance: Instance, dir_id: str, name: str, upload: Upload, **fields) -> Node:
     name = check_name(name)
     parent = _writable_dir(instance, dir_id)
     if name_taken(parent, name):
         raise Conflict("a file or directory with this name already exists")
-    node = Node(instance=instance, type=Node.Type.FILE, name=name, parent=parent)
+    node = Node(instance=instance, type=Node.Type.FILE, name=name, parent=parent, **fields)
     content_id, result, mime = write_content(instance, node.doc_id, upload, name)
     key = content_name(node.doc_id, content_id)
     try:
@@ -226,7 +226,7 @@ def _prune_versions(instance: Instance, node: Node) -> None:
         delete_after_commit(instance, [content_name(node.doc_id, v.content_id) for v in extra])
 
 
-def overwrite_file(instance: Instance, file_id: str, upload: Upload, if_match: str | None) -> Node:
+def overwrite_file(instance: Instance, file_id: str, upload: Upload, if_match: str | None, **fields) -> Node:
     node = get_node(instance, file_id)
     if node.is_dir:
         raise BadRequest("a directory has no content to replace")
@@ -241,8 +241,9 @@ def overwrite_file(instance: Instance, file_id: str, upload: Upload, if_match: s
             _check_room(instance, result.size)
             _keep_as_version(node)
             node.size, node.md5, node.mime, node.content_id = result.size, result.md5, mime, content_id
-            node.revision += 1
-            node.save()
+            for name, value in fields.items():  # updated_at, metadata, from the request
+                setattr(node, name, value)
+            node.save(touch="updated_at" not in fields)
             _prune_versions(instance, node)
     except BaseException:
         _discard(instance, key)
@@ -260,7 +261,6 @@ def revert_version(instance: Instance, version_id: str) -> Node:
             raise NotFound("no such version")
         _keep_as_version(node)
         node.size, node.md5, node.mime, node.content_id = version.size, version.md5, version.mime, version.content_id
-        node.revision += 1
         version.delete()
         node.save()
         _prune_versions(instance, node)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import base64
+from datetime import datetime
 from typing import Annotated, Any
 
 from ninja import Schema
 from ninja.renderers import JSONRenderer
 from pydantic import ConfigDict, Field, WithJsonSchema
 
-from cozy.files.models import Node, Version
+from cozy.files.models import ROOT_ID, Node, Version
 from cozy.files.names import NAME_SCHEMA, mime_class
-from cozy.files.tree import fullpath
 
 JSONAPI = "application/vnd.api+json"
 DOCTYPE = "io.cozy.files"
@@ -22,46 +22,113 @@ def b64_md5(hex_md5: str) -> str:
     return base64.b64encode(bytes.fromhex(hex_md5)).decode() if hex_md5 else ""
 
 
-def node_attributes(node: Node) -> dict[str, Any]:
+def node_path(node: Node, paths: dict[int, str] | None = None) -> str:
+    """The node's path; ``paths`` caches directory paths by pk across one response, so a
+    page of documents costs one query per directory not seen yet (none for the parents
+    that select_related loaded, when their own parent is known)."""
+    if node.doc_id == ROOT_ID:
+        return "/"
+    if node.parent is None:
+        return "/" + node.name
+    paths = {} if paths is None else paths
+    return _join(dir_path(node.parent, paths), node.name)
+
+
+def _join(parent: str, name: str) -> str:
+    return parent.rstrip("/") + "/" + name
+
+
+def dir_path(directory: Node, paths: dict[int, str]) -> str:
+    """Walk up to a cached directory or the root (a query per unknown parent), then down,
+    caching every directory on the way. An orphan or a cycle (a damaged index) stops the walk."""
+    chain: list[Node] = []
+    current = directory
+    while True:
+        if current.pk in paths:
+            base = paths[current.pk]
+            break
+        if current.doc_id == ROOT_ID:
+            base = paths[current.pk] = "/"
+            break
+        if any(c.pk == current.pk for c in chain):
+            base = "/"
+            break
+        chain.append(current)
+        if current.parent_id in paths:
+            base = paths[current.parent_id]
+            break
+        parent = None if current.parent_id is None else (
+            Node.objects.only("pk", "doc_id", "name", "parent_id").filter(pk=current.parent_id).first())
+        if parent is None:
+            base = "/"
+            break
+        current = parent
+    for node in reversed(chain):
+        base = paths[node.pk] = _join(base, node.name)
+    return base
+
+
+def cozy_metadata(node: Node) -> dict[str, Any]:
+    """What clients stored, with the dates the server keeps."""
+    meta = {"doctypeVersion": "1", "metadataVersion": 1, **(node.cozy_metadata or {})}
+    meta.setdefault("createdAt", node.created_at.isoformat())
+    meta["updatedAt"] = node.updated_at.isoformat()
+    if not node.is_dir:
+        meta.setdefault("uploadedAt", node.created_at.isoformat())
+    return meta
+
+
+def node_attributes(node: Node, paths: dict[int, str] | None = None) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         "type": node.type,
         "name": node.name,
         "dir_id": node.parent.doc_id if node.parent else "",
+        "path": node_path(node, paths),
         "created_at": node.created_at.isoformat(),
         "updated_at": node.updated_at.isoformat(),
         "trashed": node.trashed,
+        "tags": list(node.tags or []),
+        "cozyMetadata": cozy_metadata(node),
     }
-    if node.is_dir:
-        attrs["path"] = fullpath(node)
-    else:
-        attrs.update(size=str(node.size), md5sum=b64_md5(node.md5), mime=node.mime, **{"class": mime_class(node.mime)})
+    if not node.is_dir:
+        attrs.update(size=str(node.size), md5sum=b64_md5(node.md5), mime=node.mime, **{"class": mime_class(node.mime)},
+                     executable=node.executable, encrypted=False)
+        if node.metadata:
+            attrs["metadata"] = node.metadata
     if node.trashed and node.restore_path:
         attrs["restore_path"] = node.restore_path
     return attrs
 
 
-def node_resource(node: Node, *, with_versions: bool = False) -> dict[str, Any]:
+def node_resource(node: Node, *, with_versions: bool = False, paths: dict[int, str] | None = None) -> dict[str, Any]:
     res: dict[str, Any] = {
         "type": DOCTYPE,
         "id": node.doc_id,
-        "attributes": node_attributes(node),
+        "attributes": node_attributes(node, paths),
         "meta": {"rev": node.rev},
         "links": {"self": f"/files/{node.doc_id}"},
     }
     if node.parent:
         res["relationships"] = {"parent": {"data": {"type": DOCTYPE, "id": node.parent.doc_id}}}
+    if node.pk is not None and (refs := [{"type": r.doctype, "id": r.doc_id} for r in node.references.all()]):
+        res.setdefault("relationships", {})["referenced_by"] = {"data": refs}  # prefetched in listings
     if not node.is_dir:
         res["links"]["download"] = f"/files/download/{node.doc_id}"
         if with_versions:
-            refs = [{"type": VERSION_DOCTYPE, "id": v.version_id} for v in node.versions.all()]
+            refs = [{"type": VERSION_DOCTYPE, "id": version_id(v)} for v in node.versions.all()]
             res.setdefault("relationships", {})["old_versions"] = {"data": refs}
     return res
+
+
+def version_id(version: Version) -> str:
+    """cozy-stack's form, ``<file id>/<rev>``: GET /files/download/<that> reads it."""
+    return f"{version.file.doc_id}/{version.version_id}"
 
 
 def version_resource(version: Version) -> dict[str, Any]:
     return {
         "type": VERSION_DOCTYPE,
-        "id": version.version_id,
+        "id": version_id(version),
         "attributes": {
             "file_id": version.file.doc_id,
             "size": str(version.size),
@@ -69,6 +136,7 @@ def version_resource(version: Version) -> dict[str, Any]:
             "mime": version.mime,
             "updated_at": version.created_at.isoformat(),
         },
+        "meta": {"rev": f"1-{version.version_id}"},
         "links": {"download": f"/files/download/{version.file.doc_id}/{version.version_id}"},
     }
 
@@ -114,10 +182,15 @@ class JsonApiRenderer(JSONRenderer):
 
 
 class PatchAttributes(Schema):
-    # What the handler accepts: a name, a dir_id or both, nothing else (the schema says so too).
+    # What the handler accepts, nothing else (the schema says so too).
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
     name: Annotated[str | None, WithJsonSchema(NAME_SCHEMA)] = None
     dir_id: Annotated[str | None, Field(min_length=1)] = None
+    tags: list[str] | None = None
+    executable: bool | None = None
+    updated_at: datetime | None = None
+    permanent_delete: bool | None = None
+    cozyMetadata: dict[str, Any] | None = None
 
 
 class PatchData(Schema):

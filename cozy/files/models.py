@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import models
+from django.db import IntegrityError, models, transaction
+from django.db.models import F
+from django.utils import timezone
 
+from cozy.files.names import mime_class
 from cozy.instances.models import Instance
 
 ROOT_ID = "io.cozy.files.root-dir"
@@ -35,14 +38,23 @@ class Node(models.Model):
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     trashed = models.BooleanField(default=False)
     restore_path = models.CharField(max_length=4096, blank=True, default="")
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Set by the server unless a client gives them (Date, CreatedAt, UpdatedAt, PATCH updated_at).
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
     # Files only.
     size = models.BigIntegerField(default=0)
     md5 = models.CharField(max_length=32, blank=True, default="")  # hex
     mime = models.CharField(max_length=255, blank=True, default="")
+    mime_class = models.CharField(max_length=16, blank=True, default="")  # from mime, for queries on class
     content_id = models.CharField(max_length=64, blank=True, default="")
     revision = models.PositiveIntegerField(default=1)
+    # cozy-stack's other writable attributes.
+    tags = models.JSONField(default=list, blank=True)
+    executable = models.BooleanField(default=False)
+    cozy_metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    # Position in the change feed: a fresh number from the instance's counter on every save.
+    seq = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -50,7 +62,15 @@ class Node(models.Model):
             # Names are unique in a directory; concurrent creations race on this.
             models.UniqueConstraint(fields=["parent", "name"], name="node_unique_name_in_dir"),
         ]
-        indexes = [models.Index(fields=["instance", "type", "doc_id"])]
+        indexes = [
+            models.Index(fields=["instance", "type", "doc_id"]),
+            models.Index(fields=["instance", "seq"], name="node_seq"),
+            models.Index(fields=["instance", "updated_at"], name="node_updated_at"),
+            models.Index(fields=["instance", "created_at"], name="node_created_at"),
+            models.Index(fields=["instance", "mime"], name="node_mime"),
+            models.Index(fields=["instance", "mime_class"], name="node_class"),
+            models.Index(fields=["instance", "name"], name="node_name"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type}:{self.doc_id}"
@@ -62,6 +82,21 @@ class Node(models.Model):
     @property
     def rev(self) -> str:
         return f"{self.revision}-{self.md5 or 'dir'}"
+
+    def save(self, *args, touch: bool = True, **kwargs) -> None:
+        """Every save is a change: a new revision, a new place in the change feed, and
+        (unless ``touch`` is False, when the caller set it) a new ``updated_at``."""
+        if self.pk is not None and not kwargs.get("force_insert"):
+            self.revision += 1
+            if touch:
+                self.updated_at = timezone.now()
+        self.seq = next_seq(self.instance_id)
+        if not self.is_dir:
+            self.mime_class = mime_class(self.mime)
+        fields = kwargs.get("update_fields")
+        if fields is not None:
+            kwargs["update_fields"] = {*fields, "revision", "seq", "updated_at", "mime_class"}
+        super().save(*args, **kwargs)
 
 
 class Version(models.Model):
@@ -80,3 +115,48 @@ class Version(models.Model):
     @property
     def version_id(self) -> str:
         return self.content_id
+
+
+class Sequence(models.Model):
+    """One counter per instance for the change feed. Its row stays locked until the
+    change that took a number commits, so numbers become visible in order."""
+
+    instance = models.OneToOneField(Instance, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    last = models.BigIntegerField(default=0)
+
+
+class Tombstone(models.Model):
+    """A document deleted for good, kept for the change feed."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+")
+    doc_id = models.CharField(max_length=64)
+    seq = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["instance", "seq"], name="tombstone_seq")]
+
+
+def next_seq(instance_id: int, count: int = 1) -> int:
+    """Reserve ``count`` numbers of the instance's feed; returns the first."""
+    with transaction.atomic():
+        counter = Sequence.objects.filter(instance_id=instance_id)
+        if not counter.update(last=F("last") + count):
+            try:
+                with transaction.atomic():
+                    Sequence.objects.create(instance_id=instance_id, last=count)
+                return 1
+            except IntegrityError:  # created meanwhile
+                counter.update(last=F("last") + count)
+        return counter.values_list("last", flat=True).get() - count + 1
+
+
+class Reference(models.Model):
+    """A file referenced by another document (a photo in an album, a bill of a konnector)."""
+
+    node = models.ForeignKey(Node, on_delete=models.CASCADE, related_name="references")
+    doctype = models.CharField(max_length=128)
+    doc_id = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["node", "doctype", "doc_id"], name="reference_once")]
+        indexes = [models.Index(fields=["doctype", "doc_id"], name="reference_target")]

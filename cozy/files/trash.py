@@ -6,7 +6,8 @@ import posixpath
 
 from django.db import transaction
 
-from cozy.files.content import content_name, delete_after_commit
+from cozy.files.changes import record_deleted, touch_many
+from cozy.files.content import check_if_match, content_name, delete_after_commit
 from cozy.files.errors import BadRequest
 from cozy.files.models import ROOT_ID, TRASH_ID, Node, Version
 from cozy.files.tree import (
@@ -26,11 +27,12 @@ def _trash_dir(instance: Instance) -> Node:
     return Node.objects.get(instance=instance, doc_id=TRASH_ID)
 
 
-def trash(instance: Instance, doc_id: str) -> Node:
+def trash(instance: Instance, doc_id: str, if_match: str | None = None) -> Node:
     with transaction.atomic():
         lock_tree(instance)
         node = get_node(instance, doc_id, for_update=True)
         check_not_special(node)
+        check_if_match(node, if_match)
         if node.trashed or is_in_trash(node):
             raise BadRequest("already in the trash")
         trash_dir = _trash_dir(instance)
@@ -39,7 +41,7 @@ def trash(instance: Instance, doc_id: str) -> Node:
         node.parent = trash_dir
         node.trashed = True
         node.save()
-        Node.objects.filter(pk__in=[d.pk for d in descendants(node)]).update(trashed=True)
+        touch_many(instance, descendants(node), trashed=True)
     return node
 
 
@@ -57,7 +59,7 @@ def restore(instance: Instance, doc_id: str) -> Node:
         node.trashed = False
         node.restore_path = ""
         node.save()
-        Node.objects.filter(pk__in=[d.pk for d in descendants(node)]).update(trashed=False)
+        touch_many(instance, descendants(node), trashed=False)
     return node
 
 
@@ -82,6 +84,7 @@ def _destroy(instance: Instance, nodes: list[Node]) -> int:
         Node.objects.filter(pk__in=batch).update(parent=None)
     for start in range(0, len(pks), 500):
         Node.objects.filter(pk__in=pks[start : start + 500]).delete()
+    record_deleted(instance, [n.doc_id for n in everything])
     delete_after_commit(instance, keys)
     return len(everything)
 
@@ -94,6 +97,19 @@ def destroy(instance: Instance, doc_id: str) -> int:
         if not node.trashed:
             raise BadRequest("only an entry in the trash can be deleted for good")
         return _destroy(instance, [node])
+
+
+def destroy_now(instance: Instance, doc_id: str, if_match: str | None = None) -> Node:
+    """Delete for good, in the trash or not (PATCH with permanent_delete); returns the
+    document as it was."""
+    with transaction.atomic():
+        lock_tree(instance)
+        node = get_node(instance, doc_id, for_update=True)
+        check_not_special(node)
+        check_if_match(node, if_match)
+        node.parent  # noqa: B018 - loaded now: the row is gone when the answer is made
+        _destroy(instance, [node])
+    return node
 
 
 def empty_trash(instance: Instance) -> int:

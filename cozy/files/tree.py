@@ -139,3 +139,15 @@ def dir_by_path(instance: Instance, path: str, *, create: bool = False) -> Node 
             child = Node.objects.create(instance=instance, type=Node.Type.DIRECTORY, name=part, parent=current)
         current = child
     return current
+
+
+def node_by_path(instance: Instance, path: str) -> Node | None:
+    """The node at an absolute path (``/`` is the root; trashed entries under ``/.cozy_trash``)."""
+    if not path.startswith("/"):
+        return None
+    current = Node.objects.filter(instance=instance, doc_id=ROOT_ID).first()
+    for part in [p for p in path.split("/") if p]:
+        if current is None or not current.is_dir:
+            return None
+        current = Node.objects.filter(parent=current, name=part).select_related("parent").first()
+    return current

@@ -286,7 +286,8 @@ function row(entry) {
 
 function whereOf(entry) {
   if (state.view === "trash") return entry.attributes.restore_path || "/";
-  const path = entry.meta?.dir_path || "/";
+  const full = entry.attributes.path || "";  // a file's path: its folder is all but its name
+  const path = entry.meta?.dir_path || full.slice(0, full.lastIndexOf("/")) || "/";
   return path === "/" ? "My files" : `My files${path}`;
 }
 
