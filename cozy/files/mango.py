@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import BigIntegerField, BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import BigIntegerField, BooleanField, Exists, ExpressionWrapper, F, OuterRef, Q, Value
 from django.db.models.expressions import OrderBy, RawSQL
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import StrIndex
+from django.db.models.lookups import GreaterThan
 from django.utils.dateparse import parse_datetime
 
 from cozy.files.errors import BadRequest
@@ -231,7 +233,10 @@ def _name_search(value: Any) -> Q:
     if not literal or len(literal) > 255 or not _LITERAL.fullmatch(literal):
         raise MangoError("$regex on name takes a literal text (special characters escaped), optionally after (?i)")
     text = _ESCAPED.sub(r"\1", literal)
-    return Q(name__icontains=text) if folded else Q(name__contains=text)
+    if folded:
+        return Q(name__icontains=text)
+    # Not name__contains: SQLite's LIKE folds ASCII case. instr()/strpos() never do.
+    return Q(GreaterThan(StrIndex("name", Value(text)), 0))
 
 
 def _dir_id(op: str, value: Any, scope: int) -> Q:
