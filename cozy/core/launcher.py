@@ -100,7 +100,11 @@ def bind_listener(host: str, port: int) -> socket.socket:
 
 
 def children(env: dict[str, str], listener: socket.socket) -> list[subprocess.Popen]:
-    worker = [sys.executable, "-m", "celery", "-A", "cozy", "worker", "--loglevel", "INFO", "--concurrency", "2"]
+    # --beat: the periodic jobs (expired exports, unused app releases, old previews) run in this worker,
+    # as fits one machine; a larger deployment runs `celery -A cozy beat` once, beside its workers.
+    schedule = Path(settings.VAR_DIR) / "celerybeat-schedule"
+    worker = [sys.executable, "-m", "celery", "-A", "cozy", "worker", "--loglevel", "INFO", "--concurrency", "2",
+              "--beat", "--schedule", str(schedule)]
     fd = listener.fileno()
     web = subprocess.Popen(web_command(f"fd://{fd}"), env=env, start_new_session=True, pass_fds=(fd,))
     return [web, subprocess.Popen(worker, env=env, start_new_session=True)]
