@@ -135,6 +135,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # How many previous contents a file keeps; older versions are pruned on overwrite.
 COZY_MAX_VERSIONS = int(os.environ.get("COZY_MAX_VERSIONS", "20"))
 
+# Thumbnails (cozy/thumbnails/limits.py): sources over this size, this many pixels or
+# this many seconds get no thumbnails (recorded, never failing the upload).
+COZY_THUMBS_MAX_BYTES = int(os.environ.get("COZY_THUMBS_MAX_BYTES", str(100 * 1024 * 1024)))
+COZY_THUMBS_MAX_PIXELS = int(os.environ.get("COZY_THUMBS_MAX_PIXELS", "89478485"))
+COZY_THUMBS_TIME_LIMIT = float(os.environ.get("COZY_THUMBS_TIME_LIMIT", "30"))
+
 # Behind a TLS-terminating proxy (production): COZY_HTTPS=true turns on the
 # secure cookies, the HTTPS redirect and HSTS that `check --deploy` asks for.
 if flag("COZY_HTTPS"):
