@@ -81,3 +81,17 @@ def test_deletion_benchmark():
     names = [row[0] for row in rows]
     assert names[:2] == ["cozy deletion job", "raw batched DeleteObjects"]
     assert names[2].startswith("one DELETE per key") and names[3].startswith("listing alone")
+
+
+@pytest.mark.skipif(not Path("/usr/bin/convert").is_file(), reason="ImageMagick is not installed")
+def test_thumbnails_benchmark():
+    stdout, (header, *rows) = run_quick("bench_thumbnails")
+    assert stdout.startswith("quick ")
+    assert header[0] == "measure" and len(header) == 7
+    assert [row[0].split(",")[0] for row in rows] == [
+        "wall time per photo", "wall time per photo", "CPU time per photo", "four thumbnails", "peak RSS",
+    ]  # fmt: skip
+    for name, cozy, stack, one, _ratio, _target, met in rows[:4]:
+        assert float(cozy) > 0 and float(stack) > 0 and float(one) > 0, name
+        assert met in ("yes", "NO", "-")
+    assert rows[-1][-1] in ("yes", "NO")
