@@ -15,10 +15,10 @@ from s3util.errors import (
     sanitize_error,
     wrap_not_found,
 )
-from s3util.naming import SYSTEM_BUCKETS, bucket_name, system_bucket
+from s3util.naming import RESERVED_KINDS, bucket_name, system_bucket
 
 __all__ = [
-    "SYSTEM_BUCKETS",
+    "RESERVED_KINDS",
     "DeleteError",
     "FsUrlError",
     "S3Config",

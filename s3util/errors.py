@@ -7,6 +7,7 @@ object key, an endpoint credential or a signed URL.
 from __future__ import annotations
 
 import re
+from xml.etree.ElementTree import ParseError
 
 import urllib3.exceptions
 from minio.error import MinioException, S3Error, ServerError
@@ -18,7 +19,11 @@ class S3NotFoundError(FileNotFoundError):
     """The object (or its bucket) does not exist."""
 
 
-class StorageUnavailable(OSError):
+class StorageError(OSError):
+    """A failure of the object store, its message already sanitized."""
+
+
+class StorageUnavailable(StorageError):
     """The object store could not be reached or answered with a server error."""
 
 
@@ -35,12 +40,27 @@ def is_not_found(err: BaseException) -> bool:
     return False
 
 
+# S3 error codes are short CamelCase words; anything else the store sent is not repeated.
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9.]{0,63}")
+
+
+def safe_code(code: object) -> str:
+    """The store's error code if it looks like one, else a placeholder: a hostile or broken
+    store could put a signed URL or a credential in that field."""
+    text = str(code or "")
+    return text if _CODE.fullmatch(text) else "UnrecognizedErrorCode"
+
+
 def sanitize_error(err: BaseException) -> str:
     """A short message safe for users and logs."""
+    if isinstance(err, (StorageError, S3NotFoundError)):
+        return str(err)  # made here, from nothing the store sent but an error code
     if isinstance(err, S3Error):
-        return f"object storage error: {err.code}"
+        return f"object storage error: {safe_code(err.code)}"
     if isinstance(err, ServerError):
-        return f"object storage server error: HTTP {err.status_code}"
+        return f"object storage server error: HTTP {int(err.status_code)}"
+    if isinstance(err, ParseError):
+        return "object storage sent a malformed reply"
     if isinstance(err, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)):
         return "object storage unreachable"
     if isinstance(err, MinioException):
@@ -60,12 +80,13 @@ def wrap_not_found(err: BaseException) -> BaseException:
     if is_not_found(err):
         return S3NotFoundError("object not found")
     if isinstance(err, S3Error):
-        return OSError(sanitize_error(err))
+        return StorageError(sanitize_error(err))
     return StorageUnavailable(sanitize_error(err))
 
 
 TRANSPORT_ERRORS = (
     MinioException,
+    ParseError,  # malformed or truncated XML from the store
     urllib3.exceptions.HTTPError,
     ConnectionError,
     TimeoutError,

@@ -10,7 +10,12 @@ from __future__ import annotations
 import hashlib
 import re
 
-SYSTEM_BUCKETS = ("apps-web", "apps-konnectors", "assets", "previews", "exports")
+# Kinds of system bucket (``<bucket_prefix>-<kind>``). An org whose id is one of these gets a
+# digest in its bucket name, so it never lands in a system bucket. The list only grows:
+# removing a kind would rename the bucket of an org so named, hiding its data.
+# "previews" and "exports" are no system buckets any more (that data stays in the org's
+# bucket), but stay reserved for that reason.
+RESERVED_KINDS = ("apps-web", "apps-konnectors", "assets", "previews", "exports")
 DEFAULT_ORG = "default"
 MAX_LEN = 63
 _INVALID = re.compile(r"[^a-z0-9-]+")
@@ -38,7 +43,7 @@ def bucket_name(bucket_prefix: str, org_id: str | None) -> str:
     prefix = _clean(bucket_prefix) or "cozy"
     org = _clean(org_id or "") or DEFAULT_ORG
     raw = f"{prefix}-{org}"
-    if (org_id and org != org_id.lower()) or org in SYSTEM_BUCKETS or (org_id and org == DEFAULT_ORG):
+    if (org_id and org != org_id.lower()) or org in RESERVED_KINDS or (org_id and org == DEFAULT_ORG):
         # Cleaning changed the id, it names a system bucket, or it is an org really named
         # "default": a digest keeps "a_b", "a.b", "apps-web" and "default" apart from each
         # other, from system buckets and from the bucket of instances with no org.
@@ -47,13 +52,10 @@ def bucket_name(bucket_prefix: str, org_id: str | None) -> str:
 
 
 def system_bucket(bucket_prefix: str, kind: str) -> str:
-    if kind not in SYSTEM_BUCKETS:
-        raise ValueError(f"unknown system bucket kind {kind!r}")
+    """The bucket of a system area; ``kind`` must be reserved first (see RESERVED_KINDS)."""
+    if kind not in RESERVED_KINDS:
+        raise ValueError(f"system bucket kind {kind!r} is not reserved in s3util.naming")
     return _finish(f"{_clean(bucket_prefix) or 'cozy'}-{kind}", f"{bucket_prefix}\x00{kind}")
-
-
-def all_system_buckets(bucket_prefix: str) -> list[str]:
-    return [system_bucket(bucket_prefix, kind) for kind in SYSTEM_BUCKETS]
 
 
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")

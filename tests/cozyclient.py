@@ -10,11 +10,17 @@ from dataclasses import dataclass
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from cozy.files.content import content_name
 from cozy.instances.models import Instance, Token
 from cozy.instances.services import create_instance
 
 ROOT = "io.cozy.files.root-dir"
 TRASH = "io.cozy.files.trash-dir"
+
+
+def content_key(instance: Instance, doc_id: str, content_id: str) -> str:
+    """The full object key of a content, for tests that look at the store directly."""
+    return f"{instance.key_prefix}files/{content_name(doc_id, content_id)}"
 
 
 def md5_b64(data: bytes) -> str:

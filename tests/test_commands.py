@@ -16,7 +16,9 @@ from django.core.management import CommandError, call_command
 from cozy.files.models import ROOT_ID, TRASH_ID, Node
 from cozy.instances.models import Instance, Token, hash_token
 from cozy.instances.services import org_bucket
-from s3util.naming import all_system_buckets
+from cozy.storage import areas
+from s3util.naming import bucket_name, system_bucket
+from tests.cozyclient import make_instance
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -76,8 +78,14 @@ def test_instances_command(fs_url, s3_client):
 
 @pytest.mark.django_db(transaction=True)
 def test_setup_storage_creates_every_bucket(fs_url, s3_client, s3_config):
-    out = StringIO()
-    call_command("setup_storage", stdout=out)
-    call_command("setup_storage", stdout=out)  # idempotent
-    for name in all_system_buckets(s3_config.bucket_prefix):
-        assert s3_client.bucket_exists(name)
+    """The bucket of every registered system area, and of every organization."""
+    areas.register(areas.Area("test-assets", "assets", system=True))
+    try:
+        make_instance("setup.localhost", "sam", org="setup-org")
+        out = StringIO()
+        call_command("setup_storage", stdout=out)
+        call_command("setup_storage", stdout=out)  # idempotent
+    finally:
+        areas.unregister("test-assets")
+    assert s3_client.bucket_exists(system_bucket(s3_config.bucket_prefix, "assets"))
+    assert s3_client.bucket_exists(bucket_name(s3_config.bucket_prefix, "setup-org"))

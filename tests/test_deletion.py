@@ -23,20 +23,21 @@ from minio import Minio
 from minio.error import S3Error
 
 from cozy.celery import app as celery_app
-from cozy.deletion import areas, config
+from cozy.deletion import config
 from cozy.deletion.models import DeletionJob
 from cozy.deletion.runner import run_job
 from cozy.deletion.services import open_job, request_deletion
 from cozy.deletion.sweeper import sweep
 from cozy.files.models import Node, Version
 from cozy.instances.models import Instance, Token
-from cozy.instances.services import ensure_system_buckets, org_bucket
+from cozy.instances.services import org_bucket
+from cozy.storage.buckets import ensure_system_buckets
 from s3util import make_client, parse_fs_url
-from s3util.naming import system_bucket
 from s3util.seaweedfs import SeaweedFS
 from tests.cozyclient import Cozy, make_instance
 from tests.worker import Worker
-from vfs_s3.connection import current_client, current_config
+from vfs_s3.connection import current_client
+from vfs_s3.storage import S3Storage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -112,8 +113,7 @@ def keys_under(client: Minio, buckets: list[str], prefix: str) -> list[str]:
 
 
 def buckets_of(instance: Instance) -> list[str]:
-    prefix = current_config().bucket_prefix
-    return [org_bucket(instance), system_bucket(prefix, "previews"), system_bucket(prefix, "exports")]
+    return [org_bucket(instance)]
 
 
 @pytest.fixture
@@ -144,15 +144,15 @@ def test_destroy_command_deletes_everything_and_spares_neighbours(celery_worker,
     under = instance_with_prefix("under.localhost", base + "_", "acme")
     client = make_client(parse_fs_url(shared_fs_url))
     buckets = buckets_of(victim.instance)
-    org, previews, exports = buckets
+    (org,) = buckets  # previews and exports live in the org bucket too
 
     for cozy in (victim, near, under):
         for n in range(3):
             assert cozy.upload(f"f{n}.txt", f"{cozy.host} file {n}\n".encode() * (n + 1)).status_code == 201
         file_id = cozy.upload("versioned", b"v1").json()["data"]["id"]
         assert cozy.put(file_id, b"version two").status_code == 200
-        put_many(client, previews, [f"{cozy.instance.key_prefix}preview-{n}" for n in range(3)])
-        put_many(client, exports, [f"{cozy.instance.key_prefix}export.tar"])
+        put_many(client, org, [f"{cozy.instance.key_prefix}previews/p-{n}" for n in range(3)])
+        put_many(client, org, [f"{cozy.instance.key_prefix}exports/e1/part-0.zip"])
     put_many(client, org, [f"{base}/thumbs/x/y-small", f"{base}/avatar"])
     client._create_multipart_upload(org, f"{base}/files/unfinished/part", {})  # hidden bytes, aborted too
     put_many(client, org, [f"{base}", f"{base}1", f"{base}.txt"])  # keys that share the start, no slash
@@ -333,46 +333,27 @@ def test_sweep_sends_pages_of_at_most_the_page_size(fs_url, s3_client, s3_config
     s3_client.make_bucket(bucket)
     put_many(s3_client, bucket, [f"p1/k{n:03d}" for n in range(250)] + ["p10/other", "p1"])
     pages: list[int] = []
-    sweep(s3_client, areas.Area("org", bucket, "p1/"), lambda n, size: pages.append(n), page_size=100)
+    sweep(S3Storage(bucket=bucket, location="p1"), lambda n, size: pages.append(n), page_size=100)
     assert pages == [100, 100, 50]
     assert sorted(o.object_name for o in s3_client.list_objects(bucket, recursive=True)) == ["p1", "p10/other"]
     settings.COZY_DELETION_PAGE_SIZE = 5000
     assert config.page_size() == 1000  # one DeleteObjects request never carries more
 
 
-def test_registered_area_is_emptied_and_a_second_run_is_harmless(fs_url, s3_client, s3_config):
-    ensure_system_buckets()
+def test_a_second_run_is_harmless(fs_url, s3_client, s3_config):
     cozy = instance_with_prefix("local.localhost", "l" + secrets.token_hex(4), "")
-    assets = system_bucket(s3_config.bucket_prefix, "assets")
     prefix = cozy.instance.key_prefix
-    put_many(s3_client, assets, [f"{prefix}a", f"{prefix}b/c", f"{prefix[:-1]}2/kept"])
+    put_many(s3_client, org_bucket(cozy.instance), [f"{prefix}stray", f"{prefix}odd/key"])
     assert cozy.upload("f", b"12345").status_code == 201
-    areas.register("test-assets", lambda t: [areas.Area("assets", system_bucket(t.bucket_prefix, "assets"),
-                                                        t.key_prefix)])  # fmt: skip
-    try:
-        job, _ = open_job(cozy.host)
-        assert run_job(job.pk) == "done"
-        done = DeletionJob.objects.get(pk=job.pk)
-        assert (done.objects_deleted, done.bytes_freed) == (3, 5 + 2 * 64)
-        assert keys_under(s3_client, [assets, org_bucket(cozy.instance)], prefix) == []
-        assert [o.object_name for o in s3_client.list_objects(assets, recursive=True)] == [f"{prefix[:-1]}2/kept"]
-        assert run_job(job.pk) == "done"
-        DeletionJob.objects.filter(pk=job.pk).update(state="queued", phase="objects")  # a stale replay
-        assert run_job(job.pk) == "done"
-        assert DeletionJob.objects.get(pk=job.pk).objects_deleted == 3
-    finally:
-        areas._providers.pop("test-assets")
-
-
-def test_an_area_outside_the_instance_is_refused():
-    target = areas.Target("abc", "bucket", "cozy")
-    areas.register("test-bad", lambda t: [areas.Area("bad", "bucket", "abc1/")])
-    try:
-        with pytest.raises(areas.AreaOutsideInstance):
-            areas.areas_for(target)
-    finally:
-        areas._providers.pop("test-bad")
-    assert {a.prefix for a in areas.areas_for(target)} == {"abc/"}
+    job, _ = open_job(cozy.host)
+    assert run_job(job.pk) == "done"
+    done = DeletionJob.objects.get(pk=job.pk)
+    assert (done.objects_deleted, done.bytes_freed) == (3, 5 + 2 * 64)
+    assert keys_under(s3_client, [org_bucket(cozy.instance)], prefix) == []
+    assert run_job(job.pk) == "done"
+    DeletionJob.objects.filter(pk=job.pk).update(state="queued", phase="objects")  # a stale replay
+    assert run_job(job.pk) == "done"
+    assert DeletionJob.objects.get(pk=job.pk).objects_deleted == 3
 
 
 def test_unfinished_uploads_are_all_aborted_even_if_one_vanishes(fs_url, s3_client, monkeypatch):

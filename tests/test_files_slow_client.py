@@ -3,7 +3,7 @@
 A streamed PUT keeps one request to the store open for as long as the client
 takes; a pause longer than the store's idle timeout (about 20 s on AWS) would
 fail it with nothing left to resend. So only a client that sends its first part
-fast gets a streamed PUT (cozy.files.content.STREAM_MIN_RATE); a slower one goes
+fast gets a streamed PUT (the store's stream_min_rate option); a slower one goes
 through the writer, whose 8 MiB parts do not care about pauses in between.
 (Found in review: before that rule, this test's upload got a 503.)
 """
@@ -23,8 +23,7 @@ from cozy.instances.services import org_bucket
 from s3util import make_client
 from s3util.client import BodyAlreadySent, StreamedBody
 from s3util.seaweedfs import SeaweedFS
-from tests.cozyclient import ROOT, make_instance
-from vfs_s3.layout import content_key
+from tests.cozyclient import ROOT, content_key, make_instance
 
 MiB = 1024 * 1024
 
@@ -86,7 +85,7 @@ def test_a_client_pause_mid_upload_does_not_fail_a_large_upload(short_idle_store
     node = content.create_file(instance, ROOT, "slow.bin", upload)
     assert (node.md5, Node.objects.get(pk=node.pk).size) == (md5, len(data))
     client = make_client(short_idle_store.config("tidle"))
-    stat = client.stat_object(org_bucket(instance), content_key(instance.db_prefix, node.doc_id, node.content_id))
+    stat = client.stat_object(org_bucket(instance), content_key(instance, node.doc_id, node.content_id))
     assert stat.etag.endswith("-2")  # the writer's two parts, not one long PUT
     assert stat.metadata["x-amz-meta-md5"] == md5
 

@@ -19,9 +19,8 @@ from benchmarks.bench_api import DOMAIN, gunicorn, server_env, setup_database
 from cozy.files.body import socket_reader
 from cozy.files.models import Node, Version
 from cozy.instances.services import org_bucket
-from tests.cozyclient import ROOT, Cozy, doc_id, make_instance, md5_b64
+from tests.cozyclient import ROOT, Cozy, content_key, doc_id, make_instance, md5_b64
 from tests.test_files_api import assert_error, objects
-from vfs_s3.layout import content_key
 
 MiB = 1024 * 1024
 
@@ -34,7 +33,7 @@ def cozy(fs_url, s3_client) -> Cozy:
 
 def stored(cozy: Cozy, s3_client, node: Node):
     return s3_client.stat_object(org_bucket(cozy.instance),
-                                 content_key(cozy.instance.db_prefix, node.doc_id, node.content_id))
+                                 content_key(cozy.instance, node.doc_id, node.content_id))
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,10 +1,11 @@
 import ipaddress
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from s3util.naming import SYSTEM_BUCKETS, all_system_buckets, bucket_name, system_bucket
+from s3util.naming import RESERVED_KINDS, bucket_name, system_bucket
 
 VALID = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
@@ -26,13 +27,15 @@ def test_org_and_default():
 
 
 def test_system_buckets():
-    assert all_system_buckets("cozy") == [f"cozy-{k}" for k in SYSTEM_BUCKETS]
-    assert system_bucket("cozy", "previews") == "cozy-previews"
+    assert [system_bucket("cozy", k) for k in RESERVED_KINDS] == [f"cozy-{k}" for k in RESERVED_KINDS]
+    with pytest.raises(ValueError, match="not reserved"):
+        system_bucket("cozy", "notes")  # a new system area reserves its kind first
 
 
 def test_org_cannot_take_a_system_bucket():
-    for kind in SYSTEM_BUCKETS:
-        assert bucket_name("cozy", kind) not in all_system_buckets("cozy")
+    system = {system_bucket("cozy", k) for k in RESERVED_KINDS}
+    for kind in RESERVED_KINDS:
+        assert bucket_name("cozy", kind) not in system
 
 
 def test_cleaned_ids_stay_distinct():
@@ -44,7 +47,7 @@ def test_org_bucket_always_valid(prefix, org):
     assert_valid(bucket_name(prefix, org))
 
 
-@given(prefix=st.text(max_size=100), kind=st.sampled_from(SYSTEM_BUCKETS))
+@given(prefix=st.text(max_size=100), kind=st.sampled_from(RESERVED_KINDS))
 def test_system_bucket_always_valid(prefix, kind):
     assert_valid(system_bucket(prefix, kind))
 

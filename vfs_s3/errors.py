@@ -12,6 +12,10 @@ class ChecksumMismatch(ValueError):
     """The content's MD5 differs from the one the caller expected; nothing was stored."""
 
 
+class ObjectChanged(OSError):
+    """The object was overwritten while it was being read; read it again from the start."""
+
+
 class ObjectTooLarge(ValueError):
     """The content needs more than S3's 10,000 parts at the configured part size."""
 

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from minio import Minio
+from minio.error import S3Error
 
-from vfs_s3.errors import s3_errors
+from vfs_s3.errors import ObjectChanged, s3_errors
 from vfs_s3.writer import MD5_META
 
 CHUNK = 1024 * 1024
@@ -40,14 +41,35 @@ def stat(client: Minio, bucket: str, key: str) -> ObjectInfo:
         return ObjectInfo.from_stat(client.stat_object(bucket, key))
 
 
+def pinned_get(client: Minio, bucket: str, key: str, etag: str | None, *, offset: int = 0, length: int = 0):
+    """A GET of the object, refused unless its ETag is still ``etag`` (when given).
+
+    ``If-Match`` makes the store refuse a changed object; the ETag of the answer
+    is compared too, for a store that ignores the header. Either way a read never
+    mixes the bytes of two versions of one key.
+    """
+    headers = {"If-Match": f'"{etag}"'} if etag else None
+    try:
+        resp = client.get_object(bucket, key, offset=offset, length=length, request_headers=headers)
+    except S3Error as err:
+        if err.code == "PreconditionFailed":
+            raise ObjectChanged("the object changed since it was opened") from None
+        raise
+    if etag and (resp.headers.get("ETag") or "").strip('"') not in ("", etag):
+        resp.close()
+        resp.release_conn()
+        raise ObjectChanged("the object changed since it was opened")
+    return resp
+
+
 def iter_range(client: Minio, bucket: str, key: str, start: int = 0, end: int | None = None,
-               chunk_size: int = CHUNK) -> Iterator[bytes]:
+               chunk_size: int = CHUNK, etag: str | None = None) -> Iterator[bytes]:
     """Yield the bytes ``start..end`` (inclusive; None = to the end) in chunks."""
     length = 0 if end is None else end - start + 1
     if end is not None and length <= 0:
         return
     with s3_errors():
-        resp = client.get_object(bucket, key, offset=start, length=length)
+        resp = pinned_get(client, bucket, key, etag, offset=start, length=length)
     try:
         with s3_errors():
             yield from resp.stream(chunk_size, decode_content=False)
@@ -61,7 +83,9 @@ class S3RawReader(io.RawIOBase):
 
     The HEAD is done once, by the caller (``info``). Reading opens a GET from
     the current position (a ranged GET unless at 0); ``seek`` drops it, so the
-    next read starts a new ranged GET. No whole-object download on seek.
+    next read starts a new ranged GET. No whole-object download on seek. Every
+    GET is pinned to the ETag of that HEAD: an object overwritten meanwhile
+    raises :class:`ObjectChanged` instead of mixing versions.
     """
 
     def __init__(self, client: Minio, bucket: str, key: str, info: ObjectInfo):
@@ -119,7 +143,7 @@ class S3RawReader(io.RawIOBase):
     def _stream(self):
         """The GET from the current position, opened on first use (inside s3_errors)."""
         if self._resp is None:
-            self._resp = self._client.get_object(self._bucket, self._key, offset=self._pos)
+            self._resp = pinned_get(self._client, self._bucket, self._key, self.info.etag or None, offset=self._pos)
         return self._resp
 
     def readall(self) -> bytes:

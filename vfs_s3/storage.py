@@ -10,10 +10,13 @@ bucket, key, credential or signed URL.
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import mimetypes
 import posixpath
-from collections.abc import Iterable
-from datetime import timedelta
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -26,12 +29,14 @@ from minio import Minio
 from storages.base import BaseStorage
 from storages.utils import clean_name, get_available_overwrite_name, safe_join
 
-from s3util import S3Config, bucket_name, ensure_bucket, make_client
+from s3util import DeleteError, S3Config, bucket_name, delete_objects, ensure_bucket, make_client
 from s3util.errors import TRANSPORT_ERRORS, is_not_found, wrap_not_found
 from s3util.naming import is_valid_bucket_name
+from vfs_s3.bodies import Body, TimedHead, chunks_of
 from vfs_s3.connection import client_for, config_for, current_url
 from vfs_s3.errors import s3_errors
-from vfs_s3.reader import CHUNK, ObjectInfo, S3RawReader, stat
+from vfs_s3.reader import CHUNK, ObjectInfo, S3RawReader, iter_range, stat
+from vfs_s3.uploads import abort_uploads
 from vfs_s3.writer import SINGLE_PUT_LIMIT, S3Writer, WriteOptions, WriteResult, normalize_md5, put_streamed
 
 # django-storages' object parameter names -> the HTTP headers they set.
@@ -110,6 +115,20 @@ class S3File(File):
         return self
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One listed object; ``name`` is relative to the storage's location."""
+
+    name: str
+    size: int
+    etag: str
+    last_modified: datetime | None
+
+
+class KeyOutsidePrefix(OSError):
+    """The store listed a key outside the prefix asked for: nothing of it is used."""
+
+
 @deconstructible
 class S3Storage(BaseStorage):
     """Streaming storage on S3-compatible object storage (minio SDK)."""
@@ -124,6 +143,7 @@ class S3Storage(BaseStorage):
             "parallel_parts": 4,
             "part_checksums": None,  # None: on, except plain HTTP to this machine (see sends_part_checksums)
             "stream_limit": SINGLE_PUT_LIMIT,  # see streams(); 0: never stream a single PUT
+            "stream_min_rate": 32 * 1024 * 1024,  # bytes/s; see put()
             "object_parameters": {},
             "querystring_auth": True,
             "querystring_expire": 3600,
@@ -231,6 +251,46 @@ class S3Storage(BaseStorage):
         return put_streamed(chunks=chunks, length=length, md5=expected_md5,
                             **self._object_args(name, content_type, metadata))
 
+    def put(self, name: str, body: Body, *, length: int | None = None, expected_md5: str | None = None,
+            content_type: str | None = None, metadata: dict[str, str] | None = None) -> WriteResult:
+        """Store ``body`` (bytes, a file-like object or an iterable of bytes) at ``name``: the one
+        write entry point, which picks the way itself.
+
+        A body of known ``length`` past the multipart threshold, with ``expected_md5``, whose
+        first part arrived at ``stream_min_rate`` or faster, goes as one streamed PUT that the
+        store checks. A slower client could pause past the store's idle timeout in the middle
+        of such a PUT, so it goes through the writer (one PUT when small, multipart otherwise),
+        whose parts survive pauses and are retried. ChecksumMismatch when the bytes differ from
+        ``expected_md5``; OSError (sanitized) when the store fails. Either way nothing is stored.
+        """
+        chunks: Iterator[bytes] = chunks_of(body, self.part_size)
+        if self.streams(length, expected_md5):
+            chunks = timed = TimedHead(chunks, self.multipart_threshold)
+            if timed.rate >= self.stream_min_rate and length is not None and expected_md5:
+                with self._discarded_on_failure(name):
+                    return self.put_streamed(name, chunks, length, expected_md5, content_type=content_type,
+                                             metadata=metadata)  # fmt: skip
+        writer = self.writer(name, content_type=content_type, expected_md5=expected_md5, metadata=metadata)
+        try:
+            for data in chunks:
+                writer.write(data)
+        except BaseException:
+            writer.abort()
+            raise
+        with self._discarded_on_failure(name):
+            return writer.close()
+
+    @contextlib.contextmanager
+    def _discarded_on_failure(self, name: str) -> Iterator[None]:
+        """A PUT or a completion whose answer was lost may have stored the object anyway:
+        remove it, since the caller is told the write failed."""
+        try:
+            yield
+        except OSError:
+            with contextlib.suppress(OSError):
+                self.delete(name)
+            raise
+
     def save(self, name: str | None, content: Any, max_length: int | None = None, *,
              expected_md5: str | None = None) -> str:
         """Django's save, plus ``expected_md5`` (hex or base64): a mismatch raises ChecksumMismatch."""
@@ -268,6 +328,55 @@ class S3Storage(BaseStorage):
 
     def info(self, name: str) -> ObjectInfo:
         return stat(self.client, self.bucket_name, self._key(name))
+
+    def read(self, name: str, start: int = 0, end: int | None = None, *, etag: str | None = None,
+             chunk_size: int = CHUNK) -> Iterator[bytes]:
+        """The one read entry point: bytes ``start..end`` (inclusive; None: to the end) in chunks,
+        with no HEAD first. ``etag`` pins the read to that version of the object (ObjectChanged
+        otherwise). FileNotFoundError when the object is missing, at the first chunk."""
+        return iter_range(self.client, self.bucket_name, self._key(name), start, end, chunk_size, etag)
+
+    def list(self, prefix: str = "", *, recursive: bool = True, start_after: str | None = None) -> Iterator[Listed]:
+        """Objects whose name starts with ``prefix``, in the store's (byte) order; with
+        ``recursive=False``, sub-folders come as names ending in "/" with size 0."""
+        base = self._key(prefix) if prefix else (self.location + "/" if self.location else "")
+        if prefix.endswith("/") and not base.endswith("/"):
+            base += "/"
+        after = self._key(start_after) if start_after else None
+        with s3_errors():
+            for obj in self.client.list_objects(self.bucket_name, prefix=base, recursive=recursive,
+                                                start_after=after):  # fmt: skip
+                if not obj.object_name.startswith(base):
+                    raise KeyOutsidePrefix("the store listed a key outside the prefix asked for")
+                yield Listed(self._name(obj.object_name), obj.size or 0, (obj.etag or "").strip('"'),
+                             obj.last_modified)
+
+    def list_pages(self, prefix: str, page_size: int = 1000) -> Iterator[list[Listed]]:
+        listing = self.list(prefix)
+        while page := list(itertools.islice(listing, page_size)):
+            yield page
+
+    def delete_many(self, names: Iterable[str]) -> int:
+        """Delete ``names`` in requests of at most 1000 keys; DeleteError (codes only) if any failed."""
+        try:
+            with s3_errors():
+                return delete_objects(self.client, self.bucket_name, (self._key(n) for n in names))
+        except DeleteError as err:  # the failed names, as the caller gave them
+            raise DeleteError([(self._name(key), code) for key, code in err.failures]) from None
+
+    def _name(self, key: str) -> str:
+        """A key's name relative to the location."""
+        return key[len(self.location) + 1 :] if self.location else key
+
+    def abort_uploads(self, prefix: str) -> int:
+        """Abort the unfinished multipart uploads under ``prefix`` (a folder, ending in "/")."""
+        base = self._key(prefix) if prefix else self.location
+        return abort_uploads(self.client, self.bucket_name, base.rstrip("/") + "/" if base else "")
+
+    def ensure_bucket(self) -> bool:
+        """Create the bucket (idempotently, with the abort-incomplete-uploads rule)."""
+        with s3_errors():
+            return ensure_bucket(self.client, self.bucket_name, self.config.region)
 
     # -- the rest of the contract -------------------------------------------
     def delete(self, name: str) -> None:

@@ -1,0 +1,1 @@
+"""The instance's avatar, one object: ``<db_prefix>/avatar``."""

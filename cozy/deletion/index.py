@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from django.apps import apps
 from django.db import transaction
-from django.db.models import Count, Sum
 
 from cozy.instances.models import Instance, Token
+from cozy.storage.areas import registered
 
 
 def delete_index(db_prefix: str) -> bool:
@@ -23,8 +22,7 @@ def delete_index(db_prefix: str) -> bool:
         instance = Instance.objects.select_for_update().filter(db_prefix=db_prefix).first()
         if instance is None:
             return False
-        if apps.is_installed("cozy.files"):
-            _delete_file_index(instance)
+        _forget(instance)
         Token.objects.filter(instance=instance).delete()
     return True
 
@@ -35,28 +33,19 @@ def delete_instance_row(db_prefix: str) -> bool:
         instance = Instance.objects.select_for_update().filter(db_prefix=db_prefix).first()
         if instance is None:
             return False
-        if apps.is_installed("cozy.files"):
-            _delete_file_index(instance)  # nothing left unless a commit slipped in: it must not block the delete
+        _forget(instance)  # nothing left unless a commit slipped in: it must not block the delete
         instance.delete()
     return True
 
 
-def _delete_file_index(instance: Instance) -> None:
-    from cozy.files.models import Node, Version
-
-    Version.objects.filter(file__instance=instance).delete()
-    nodes = Node.objects.filter(instance=instance)
-    nodes.update(parent=None)  # parent links are PROTECTed: unlink, then delete in bulk
-    nodes.delete()
+def _forget(instance: Instance) -> None:
+    """Every area's index rows of the instance (the files index...)."""
+    for area in registered():
+        if area.forget:
+            area.forget(instance)
 
 
 def index_totals(instance: Instance) -> tuple[int, int]:
-    """(objects, bytes) of file contents and versions the index knows of."""
-    if not apps.is_installed("cozy.files"):
-        return 0, 0
-    from cozy.files.models import Node, Version
-
-    files = Node.objects.filter(instance=instance, type=Node.Type.FILE).exclude(content_id="")
-    f = files.aggregate(n=Count("id"), s=Sum("size"))
-    v = Version.objects.filter(file__instance=instance).aggregate(n=Count("id"), s=Sum("size"))
-    return f["n"] + v["n"], (f["s"] or 0) + (v["s"] or 0)
+    """(objects, bytes) that the areas' indexes know of."""
+    counts = [area.totals(instance) for area in registered() if area.totals]
+    return sum(c[0] for c in counts), sum(c[1] for c in counts)

@@ -4,8 +4,9 @@ Phases, each safe to repeat:
 
 1. index: delete the file index and the tokens (the instance row stays,
    ``deleting``): index first, bytes after, as everywhere in cozy;
-2. objects: empty every storage area of the instance (see areas.py), then
-   delete the instance row;
+2. objects: empty the instance's prefix in its organization's bucket (every
+   instance area lies there, see cozy.storage.areas), let each system area
+   release what the instance held, then delete the instance row;
 3. done: log a summary.
 
 One listing of each area is enough: an upload that committed before phase 1
@@ -25,12 +26,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cozy.deletion import config, lease
-from cozy.deletion.areas import Area, Target, areas_for
 from cozy.deletion.index import delete_index, delete_instance_row
 from cozy.deletion.models import DeletionJob
 from cozy.deletion.sweeper import sweep
+from cozy.storage.areas import Place, system_areas
+from cozy.storage.stores import instance_root
 from s3util.errors import sanitize_error
-from vfs_s3.connection import current_client
 
 log = logging.getLogger("cozy.deletion")
 Phase = DeletionJob.Phase
@@ -78,18 +79,20 @@ def _run_claimed(job: DeletionJob, owner: str) -> str:
 
 
 def _run_phases(job: DeletionJob, owner: str) -> None:
-    areas = areas_for(Target(job.db_prefix, job.org_bucket, job.bucket_prefix))
+    place = Place(job.db_prefix, job.org_bucket, job.bucket_prefix)
     if job.phase == Phase.INDEX:
         delete_index(job.db_prefix)
         lease.update(job.pk, owner, phase=Phase.OBJECTS)
-    _empty(areas, job.pk, owner)
+    _empty(place, job.pk, owner)
+    for area in system_areas():
+        if area.release:
+            area.release(place)
     delete_instance_row(job.db_prefix)
     lease.release(job.pk, owner, state=DeletionJob.State.DONE, phase=Phase.DONE, last_error="",
                   finished_at=timezone.now())  # fmt: skip
 
 
-def _empty(areas: list[Area], job_id: int, owner: str) -> None:
-    client = current_client()
+def _empty(place: Place, job_id: int, owner: str) -> None:
     pause = config.pause_seconds()
 
     def on_progress(objects: int, size: int) -> None:
@@ -97,8 +100,7 @@ def _empty(areas: list[Area], job_id: int, owner: str) -> None:
         if pause:
             time.sleep(pause)
 
-    for area in areas:
-        sweep(client, area, on_progress, page_size=config.page_size(), parallel=config.parallel_requests())
+    sweep(instance_root(place), on_progress, page_size=config.page_size(), parallel=config.parallel_requests())
 
 
 def _log_summary(job_id: int, seconds: float) -> None:

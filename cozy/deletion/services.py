@@ -11,10 +11,10 @@ from django.db import transaction
 
 from cozy.deletion.index import index_totals
 from cozy.deletion.models import DeletionJob
+from cozy.deletion.tasks import delete_instance
 from cozy.instances.hosts import domain_key
 from cozy.instances.models import Instance
-from cozy.instances.services import org_bucket
-from vfs_s3.connection import current_config
+from cozy.storage.stores import place_of
 
 log = logging.getLogger("cozy.deletion")
 
@@ -79,22 +79,13 @@ def open_job(domain: str, requested_by: str = "") -> tuple[DeletionJob, bool]:
 
 def _new_job(instance: Instance, requested_by: str) -> DeletionJob:
     objects, size = index_totals(instance)
+    place = place_of(instance)
     return DeletionJob.objects.create(
         domain=instance.domain, db_prefix=instance.db_prefix, org_id=instance.org_id,
-        org_bucket=org_bucket(instance), bucket_prefix=current_config().bucket_prefix,
+        org_bucket=place.org_bucket, bucket_prefix=place.bucket_prefix,
         requested_by=requested_by[:150], expected_objects=objects, expected_bytes=size,
     )  # fmt: skip
 
 
 def enqueue(job_id: int) -> None:
-    from cozy.deletion.tasks import delete_instance
-
     delete_instance.delay(job_id)
-
-
-def requeue_unfinished() -> int:
-    """Send a message for every unfinished job: a worker that died with one may have lost it."""
-    jobs = list(DeletionJob.objects.filter(state__in=DeletionJob.UNFINISHED).values_list("pk", flat=True))
-    for job_id in jobs:
-        enqueue(job_id)
-    return len(jobs)

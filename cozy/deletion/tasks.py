@@ -18,6 +18,7 @@ from celery.signals import worker_ready
 from django.db import DatabaseError, InterfaceError, OperationalError
 
 from cozy.deletion import config
+from cozy.deletion.models import DeletionJob
 from cozy.deletion.runner import JobBusy, mark_failed, run_job
 
 log = logging.getLogger("cozy.deletion")
@@ -51,10 +52,16 @@ def delete_instance(self: Task, job_id: int) -> str:
         raise self.retry(exc=err, countdown=countdown, max_retries=config.max_retries()) from None
 
 
+def requeue_unfinished() -> int:
+    """Send a message for every unfinished job: a worker that died with one may have lost it."""
+    jobs = list(DeletionJob.objects.filter(state__in=DeletionJob.UNFINISHED).values_list("pk", flat=True))
+    for job_id in jobs:
+        delete_instance.delay(job_id)
+    return len(jobs)
+
+
 @worker_ready.connect
 def requeue_on_start(**_: object) -> None:
-    from cozy.deletion.services import requeue_unfinished
-
     try:
         count = requeue_unfinished()
     except DatabaseError as err:

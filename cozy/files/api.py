@@ -24,8 +24,6 @@ from cozy.files.jsonapi import Document, ErrorDocument, PatchDocument, file_docu
 from cozy.files.models import Node, Version
 from cozy.files.names import check_name
 from cozy.files.tree import check_move_target, check_not_special, get_dir, get_node, is_in_trash, lock_tree
-from cozy.instances.services import org_bucket
-from vfs_s3.layout import content_key
 
 log = logging.getLogger(__name__)
 JSONAPI = "application/vnd.api+json"
@@ -111,11 +109,8 @@ def destroy(request: HttpRequest, file_id: str):
 
 # -- downloads -----------------------------------------------------------------
 def _download(request: HttpRequest, node: Node, content_id: str, size: int, md5: str, mime: str) -> HttpResponse:
-    instance = request.auth
-    storage = content.storage_for(instance)
     return stream_response(
-        request, client=storage.client, bucket=org_bucket(instance),
-        key=content_key(instance.db_prefix, node.doc_id, content_id),
+        request, store=content.files_store(request.auth), name=content.content_name(node.doc_id, content_id),
         size=size, md5=md5, mime=mime or "application/octet-stream", filename=node.name,
     )
 

@@ -8,10 +8,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -26,22 +23,14 @@ from cozy.files.models import Node, Version
 from cozy.files.names import check_name, guess_mime
 from cozy.files.tree import get_dir, get_node, is_in_trash, lock_tree, name_taken
 from cozy.instances.models import Instance
-from cozy.instances.services import org_bucket
-from s3util import delete_objects
+from cozy.storage.stores import store_for
 from vfs_s3.errors import ChecksumMismatch, ObjectTooLarge
-from vfs_s3.layout import content_key, new_content_id
+from vfs_s3.layout import checked_id, new_content_id
 from vfs_s3.storage import S3Storage
-from vfs_s3.writer import S3Writer, WriteResult
+from vfs_s3.writer import WriteResult
 
 log = logging.getLogger(__name__)
 CHUNK = 1024 * 1024
-# A streamed PUT keeps one request to the store open for as long as the client takes
-# to send its body: a client that pauses for longer than the store's idle timeout
-# (about 20 s on AWS, 120 s on SeaweedFS) fails it, with nothing left to send again.
-# So only a client that sent its first part at least this fast (bytes/s) gets one;
-# the CPU it saves matters only at such rates. A slower client goes through the
-# writer, which talks to the store in 8 MiB parts and retries them.
-STREAM_MIN_RATE = 32 * 1024 * 1024
 
 
 class ClientDisconnected(BadRequest):
@@ -56,8 +45,13 @@ class Upload:
     mime: str | None
 
 
-def storage_for(instance: Instance) -> S3Storage:
-    return S3Storage(bucket=org_bucket(instance))
+def files_store(instance: Instance) -> S3Storage:
+    """The instance's files area: names are ``<file_id>/<content_id>``."""
+    return store_for(instance, "files")
+
+
+def content_name(file_id: str, content_id: str) -> str:
+    return f"{checked_id(file_id, 'file id')}/{checked_id(content_id, 'content id')}"
 
 
 def used_bytes(instance: Instance) -> int:
@@ -79,29 +73,19 @@ def _check_room(instance: Instance, incoming: int) -> None:
 
 
 def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) -> tuple[str, WriteResult, str]:
-    """Stream the body to a fresh key; returns (content_id, result, mime). Step 1 of the rule.
+    """Stream the body to a fresh name; returns (content_id, result, mime). Step 1 of the rule.
 
-    A large body of known length with a Content-MD5, from a fast client, goes as
-    one streamed PUT that the store checks; any other body goes through the
-    writer, which hashes it here.
+    The store picks the way (one PUT, a streamed PUT the store checks, or multipart);
+    the body is counted here against its Content-Length and the room left.
     """
     if upload.length is not None:
         _check_room(instance, upload.length)
     mime = guess_mime(name, upload.mime)
     content_id = new_content_id()
-    key = content_key(instance.db_prefix, doc_id, content_id)
-    storage = storage_for(instance)
     chunks = _body_chunks(upload, room_left(instance))
     try:
-        streamed = storage.streams(upload.length, upload.expected_md5)
-        if streamed:
-            chunks = _Timed(chunks, storage.multipart_threshold)
-            streamed = chunks.rate >= STREAM_MIN_RATE
-        if streamed:
-            result = _put_streamed(instance, storage, key, chunks, upload, mime)
-        else:
-            result = _write(instance, storage.writer(key, content_type=mime, expected_md5=upload.expected_md5),
-                            chunks)
+        result = files_store(instance).put(content_name(doc_id, content_id), chunks, length=upload.length,
+                                           expected_md5=upload.expected_md5, content_type=mime)
     except ChecksumMismatch:
         raise PreconditionFailed("the content does not match its Content-MD5") from None
     except ObjectTooLarge:
@@ -110,21 +94,6 @@ def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) ->
         log.warning("upload to object storage failed: %s", err)
         raise Unavailable("the object storage is unavailable; nothing was stored") from None
     return content_id, result, mime
-
-
-class _Timed(Iterator[bytes]):
-    """The body's first ``head`` bytes read ahead and timed (``rate``), then all of it."""
-
-    def __init__(self, chunks: Iterator[bytes], head: int):
-        start, self._head, got = time.monotonic(), deque[bytes](), 0
-        while got < head and (chunk := next(chunks, None)) is not None:
-            self._head.append(chunk)
-            got += len(chunk)
-        self.rate = got / max(time.monotonic() - start, 1e-9)
-        self._rest = chunks
-
-    def __next__(self) -> bytes:
-        return self._head.popleft() if self._head else next(self._rest)  # popped: not held once sent
 
 
 def _body_chunks(upload: Upload, limit: int | None) -> Iterator[bytes]:
@@ -148,60 +117,25 @@ def _body_chunks(upload: Upload, limit: int | None) -> Iterator[bytes]:
         raise ClientDisconnected("the body is shorter than its Content-Length")
 
 
-def _write(instance: Instance, writer: S3Writer, chunks: Iterator[bytes]) -> WriteResult:
-    """Push the chunks through the writer (it hashes them); abort on any failure."""
-    try:
-        for data in chunks:
-            writer.write(data)
-        return _close(instance, writer)
-    except BaseException:
-        writer.abort()
-        raise
-
-
-def _put_streamed(instance: Instance, storage: S3Storage, key: str, chunks: Iterator[bytes], upload: Upload,
-                  mime: str) -> WriteResult:
-    assert upload.length is not None and upload.expected_md5
-    with _discarded_on_failure(instance, key):
-        return storage.put_streamed(key, chunks, upload.length, upload.expected_md5, content_type=mime)
-
-
-def _close(instance: Instance, writer: S3Writer) -> WriteResult:
-    with _discarded_on_failure(instance, writer.key):
-        return writer.close()
-
-
-@contextlib.contextmanager
-def _discarded_on_failure(instance: Instance, key: str) -> Iterator[None]:
-    """If storing the object fails, it may exist anyway (a PUT or a completion whose
-    answer was lost): remove it, since nothing references it yet."""
-    try:
-        yield
-    except OSError:
-        _discard(instance, key)
-        raise
-
-
-def delete_after_commit(instance: Instance, keys: list[str]) -> None:
-    """Step 3: delete objects once the index no longer references them."""
-    if not keys:
+def delete_after_commit(instance: Instance, names: list[str]) -> None:
+    """Step 3: delete contents (names of the files area) once the index no longer references them."""
+    if not names:
         return
-    bucket = org_bucket(instance)
-    storage = storage_for(instance)
+    store = files_store(instance)
 
     def run() -> None:
         try:
-            delete_objects(storage.client, bucket, keys)
+            store.delete_many(names)
         except Exception as err:  # noqa: BLE001 - fsck reports what is left behind
-            log.warning("could not delete %d unreferenced object(s): %s", len(keys), type(err).__name__)
+            log.warning("could not delete %d unreferenced object(s): %s", len(names), type(err).__name__)
 
     transaction.on_commit(run)
 
 
-def _discard(instance: Instance, key: str) -> None:
-    """Remove an object that never got referenced (failed commit)."""
+def _discard(instance: Instance, name: str) -> None:
+    """Remove a content that never got referenced (failed commit)."""
     try:
-        delete_objects(storage_for(instance).client, org_bucket(instance), [key])
+        files_store(instance).delete_many([name])
     except Exception as err:  # noqa: BLE001 - fsck reports orphans
         log.warning("could not remove an unreferenced upload: %s", type(err).__name__)
 
@@ -231,7 +165,7 @@ def create_file(instance: Instance, dir_id: str, name: str, upload: Upload) -> N
         raise Conflict("a file or directory with this name already exists")
     node = Node(instance=instance, type=Node.Type.FILE, name=name, parent=parent)
     content_id, result, mime = write_content(instance, node.doc_id, upload, name)
-    key = content_key(instance.db_prefix, node.doc_id, content_id)
+    key = content_name(node.doc_id, content_id)
     try:
         with transaction.atomic():
             lock_tree(instance)  # serializes quota checks
@@ -269,7 +203,7 @@ def _prune_versions(instance: Instance, node: Node) -> None:
     extra = list(Version.objects.filter(file=node).order_by("-created_at", "-id")[cap:])
     if extra:
         Version.objects.filter(pk__in=[v.pk for v in extra]).delete()
-        delete_after_commit(instance, [content_key(instance.db_prefix, node.doc_id, v.content_id) for v in extra])
+        delete_after_commit(instance, [content_name(node.doc_id, v.content_id) for v in extra])
 
 
 def overwrite_file(instance: Instance, file_id: str, upload: Upload, if_match: str | None) -> Node:
@@ -278,7 +212,7 @@ def overwrite_file(instance: Instance, file_id: str, upload: Upload, if_match: s
         raise BadRequest("a directory has no content to replace")
     check_if_match(node, if_match)
     content_id, result, mime = write_content(instance, node.doc_id, upload, node.name)
-    key = content_key(instance.db_prefix, node.doc_id, content_id)
+    key = content_name(node.doc_id, content_id)
     try:
         with transaction.atomic():
             lock_tree(instance)

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 from cozy.files.errors import NotFound, RangeNotSatisfiable
-from vfs_s3.reader import iter_range
+from vfs_s3.storage import S3Storage
 
 # ASCII digits only, at most 19 (int64): anything else is malformed, so ignored.
 _RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
@@ -49,7 +49,7 @@ def _matches(if_none_match: str, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-def stream_response(request: HttpRequest, *, client, bucket: str, key: str, size: int, md5: str, mime: str,
+def stream_response(request: HttpRequest, *, store: S3Storage, name: str, size: int, md5: str, mime: str,
                     filename: str) -> HttpResponse:
     etag = etag_of(md5)
     if_none_match = request.headers.get("If-None-Match")
@@ -71,7 +71,7 @@ def stream_response(request: HttpRequest, *, client, bucket: str, key: str, size
         return response
     start, end = byte_range or (0, size - 1)
     # The whole body is one plain GET: SeaweedFS serves a Range header with more CPU.
-    chunks = iter_range(client, bucket, key, start, end if byte_range else None) if size else iter(())
+    chunks = store.read(name, start, end if byte_range else None) if size else iter(())
     # Fetch the first chunk now: a missing object becomes a 404, not a broken 200.
     try:
         first = next(chunks, b"")

@@ -6,7 +6,7 @@ import posixpath
 
 from django.db import transaction
 
-from cozy.files.content import delete_after_commit
+from cozy.files.content import content_name, delete_after_commit
 from cozy.files.errors import BadRequest
 from cozy.files.models import ROOT_ID, TRASH_ID, Node, Version
 from cozy.files.tree import (
@@ -20,7 +20,6 @@ from cozy.files.tree import (
     lock_tree,
 )
 from cozy.instances.models import Instance
-from vfs_s3.layout import content_key
 
 
 def _trash_dir(instance: Instance) -> Node:
@@ -63,9 +62,9 @@ def restore(instance: Instance, doc_id: str) -> Node:
 
 
 def _content_keys(instance: Instance, files: list[Node]) -> list[str]:
-    keys = [content_key(instance.db_prefix, f.doc_id, f.content_id) for f in files if f.content_id]
+    keys = [content_name(f.doc_id, f.content_id) for f in files if f.content_id]
     for v in Version.objects.filter(file__in=files).select_related("file"):
-        keys.append(content_key(instance.db_prefix, v.file.doc_id, v.content_id))
+        keys.append(content_name(v.file.doc_id, v.content_id))
     return keys
 
 

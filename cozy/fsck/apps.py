@@ -5,8 +5,3 @@ class FsckConfig(AppConfig):
     name = "cozy.fsck"
     label = "fsck"
     default_auto_field = "django.db.models.BigAutoField"
-
-    def ready(self) -> None:
-        from cozy.fsck.signals import connect
-
-        connect()

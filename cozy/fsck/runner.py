@@ -1,7 +1,8 @@
-"""Run fsck on one instance: its parts (key-range shards of ``files/``, then the rest), merged.
+"""Run fsck on one instance: every registered storage area, in parts, merged.
 
-Part ``i < shards`` checks the files whose id falls in shard ``i``; part
-``shards`` checks the rest: thumbnails, unexpected keys and the index tree.
+Part ``i < shards`` checks shard ``i`` of every sharded area (the files, by
+file id); part ``shards`` checks the rest: the other areas, each area's index
+(the files tree), and the keys that no area claims.
 Each part is independent, so parts run one after another, in local threads, or
 as Celery tasks, and the merged report is the same (sorted the same way).
 """
@@ -9,7 +10,7 @@ as Celery tasks, and the merged report is the same (sorted the same way).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -17,20 +18,17 @@ from typing import Any
 from django.db import close_old_connections, connections
 
 from cozy.fsck.anomalies import Anomaly
-from cozy.fsck.checker import Counters, FileChecker, StoreAccess, join_thumbs, orphan
+from cozy.fsck.context import CheckContext, Counters, orphan
 from cozy.fsck.fixer import Fixer
-from cozy.fsck.index_scan import expected_objects, file_contents
-from cozy.fsck.models import LostFile
+from cozy.fsck.listing import list_range, list_unclaimed
 from cozy.fsck.shards import split
-from cozy.fsck.store_scan import Listed, list_files, list_rest
-from cozy.fsck.tree import check_tree
 from cozy.instances.models import Instance
-from cozy.instances.services import org_bucket
-from vfs_s3.connection import current_client
+from cozy.storage.areas import Area, instance_areas
+from cozy.storage.stores import instance_root, place_of, store_for
+from vfs_s3.storage import Listed
 
 Tick = Callable[[int], None]
 LOCAL_THREADS = 4
-KNOWN_TOP = {"avatar"}  # keys directly under the prefix that the layout names
 
 
 @dataclass(frozen=True)
@@ -74,51 +72,65 @@ class Report:
         return cls(data["domain"], anomalies, summary["objects"], summary["entries"])
 
 
-def store_for(instance: Instance) -> StoreAccess:
-    return StoreAccess(current_client(), org_bucket(instance), instance.key_prefix)
+def _context(instance: Instance, area: Area, options: Options, counters: Counters, key_range=None) -> CheckContext:
+    return CheckContext(instance, area, store_for(instance, area), options.deep, counters, key_range)
 
 
-def _lost(instance: Instance) -> dict[str, str]:
-    return dict(LostFile.objects.filter(instance=instance).values_list("doc_id", "content_id"))
+def _counted(objects: Iterable[Listed], counters: Counters) -> Iterator[Listed]:
+    for obj in objects:
+        counters.count_object()
+        yield obj
 
 
-def _check_files(instance: Instance, store: StoreAccess, key_index: int, shards: int, options: Options,
-                 counters: Counters) -> list[Anomaly]:  # fmt: skip
-    key_range = split(shards)[key_index]
-    checker = FileChecker(store, deep=options.deep, lost=_lost(instance), counters=counters)
-    listed = list_files(store.client, store.bucket, instance.db_prefix, key_range)
-    return list(checker.join(expected_objects(instance, key_range), listed))
+def _check_shard(instance: Instance, index: int, options: Options, counters: Counters) -> Iterator[Anomaly]:
+    key_range = split(options.shards)[index]
+    for area in instance_areas():
+        if area.sharded and area.check:
+            ctx = _context(instance, area, options, counters, key_range)
+            yield from area.check(ctx, _counted(list_range(ctx.store, key_range), counters))
 
 
-def _check_rest(instance: Instance, store: StoreAccess, counters: Counters) -> list[Anomaly]:
-    others: list[Anomaly] = []
+def _check_rest(instance: Instance, options: Options, counters: Counters) -> Iterator[Anomaly]:
+    for area in instance_areas():
+        ctx = _context(instance, area, options, counters)
+        if not area.sharded:
+            listed = _counted(_area_objects(ctx), counters)
+            if area.check:
+                yield from area.check(ctx, listed)
+            else:
+                for _ in listed:  # counted, not checked
+                    pass
+        if area.check_index:
+            yield from area.check_index(ctx)
+    for obj in _counted(list_unclaimed(instance_root(place_of(instance))), counters):
+        yield orphan(obj.name, obj, detail="unexpected key")
 
-    def thumbs() -> Iterator[Listed]:
-        for obj in list_rest(store.client, store.bucket, instance.db_prefix):
-            counters.objects += 1
-            if obj.rel.startswith("thumbs/"):
-                yield obj
-            elif obj.rel not in KNOWN_TOP:
-                others.append(orphan(obj, detail="unexpected key"))
 
-    found = list(join_thumbs(thumbs(), file_contents(instance)))
-    return found + others + list(check_tree(instance))
+def _area_objects(ctx: CheckContext) -> Iterator[Listed]:
+    """A folder area's objects; a single-key area's one object, if it exists."""
+    if ctx.area.is_folder:
+        return ctx.store.list()
+    return (obj for obj in ctx.store.list(ctx.area.path, recursive=False) if obj.name == ctx.area.path)
 
 
 def run_part(instance: Instance, index: int, options: Options, tick: Tick | None = None) -> PartResult:
     """Part ``index`` of ``options.shards + 1``; with ``options.fix``, its anomalies are repaired."""
-    store = store_for(instance)
     counters = Counters(tick=tick or (lambda n: None))
     if index < options.shards:
-        found = _check_files(instance, store, index, options.shards, options, counters)
+        found = list(_check_shard(instance, index, options, counters))
     else:
-        found = _check_rest(instance, store, counters)
+        found = list(_check_rest(instance, options, counters))
     counters.tick(counters.objects % 1000)
     if options.fix:
-        fixer = Fixer(instance, store, options.grace)
+        fixer = Fixer(instance, options.grace)
         for anomaly in found:
             fixer.fix(anomaly)
     return PartResult(found, counters.objects, counters.entries)
+
+
+def count_expected(instance: Instance) -> int:
+    """The objects the areas' indexes know of (for a progress bar)."""
+    return sum(area.totals(instance)[0] for area in instance_areas() if area.totals)
 
 
 def sort_key(a: Anomaly) -> tuple[str, ...]:

@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from cozy.instances.models import Instance
-from cozy.instances.services import ensure_org_buckets, ensure_system_buckets
+from cozy.storage.buckets import ensure_org_buckets, ensure_system_buckets
 
 
 class Command(BaseCommand):

@@ -11,10 +11,9 @@ from collections.abc import Iterator
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from cozy.fsck.index_scan import count_expected
 from cozy.fsck.models import FsckRun
 from cozy.fsck.output import JsonOutput, RichOutput
-from cozy.fsck.runner import Options, Report, check_instance
+from cozy.fsck.runner import Options, Report, check_instance, count_expected
 from cozy.fsck.tasks import fsck_run
 from cozy.instances.hosts import domain_key
 from cozy.instances.models import Instance

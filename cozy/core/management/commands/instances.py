@@ -13,7 +13,6 @@ from cozy.instances.hosts import BadDomain, domain_key
 from cozy.instances.models import Instance, Token
 from cozy.instances.services import create_instance
 from s3util import sanitize_error
-from s3util.errors import TRANSPORT_ERRORS
 
 
 class Command(BaseCommand):
@@ -60,7 +59,7 @@ class Command(BaseCommand):
             raise CommandError(str(err)) from None
         except IntegrityError:
             raise CommandError(f"an instance with domain {domain!r} already exists") from None
-        except (OSError, *TRANSPORT_ERRORS) as err:
+        except OSError as err:
             raise CommandError(f"cannot create the instance's bucket: {sanitize_error(err)}") from None
         self.stdout.write(f"created {instance.domain}")
 
@@ -94,7 +93,7 @@ class Command(BaseCommand):
         self.stdout.write(f"revoked {count} token(s)")
 
     def do_destroy(self, domain: str, yes: bool, wait: bool, **_: object) -> None:
-        from cozy.deletion.command import destroy  # the deletion app sits above this one
+        from cozy.deletion.command import destroy
 
         # The raw stream: OutputWrapper would end every partial write (a progress bar) with a newline.
         destroy(domain, yes=yes, wait=wait, out=self.stdout._out)

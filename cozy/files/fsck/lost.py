@@ -28,4 +28,4 @@ def forget_lost_content(sender: type[Node], instance: Node, created: bool, **kwa
 
 
 def connect() -> None:
-    post_save.connect(forget_lost_content, sender=Node, dispatch_uid="cozy.fsck.forget_lost_content")
+    post_save.connect(forget_lost_content, sender=Node, dispatch_uid="cozy.files.forget_lost_content")
