@@ -18,6 +18,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from cozy.files.errors import BadRequest, Conflict, NotFound, PreconditionFailed, TooLarge, Unavailable
+from cozy.files.events import content_committed, contents_deleted
 from cozy.files.jsonapi import b64_md5
 from cozy.files.models import Node, Version
 from cozy.files.names import check_name, guess_mime
@@ -128,6 +129,7 @@ def delete_after_commit(instance: Instance, names: list[str]) -> None:
             store.delete_many(names)
         except Exception as err:  # noqa: BLE001 - fsck reports what is left behind
             log.warning("could not delete %d unreferenced object(s): %s", len(names), type(err).__name__)
+        contents_deleted.send_robust(Node, instance=instance, names=names)  # after the commit: never raise
 
     transaction.on_commit(run)
 
@@ -173,6 +175,7 @@ def create_file(instance: Instance, dir_id: str, name: str, upload: Upload) -> N
             _check_room(instance, result.size)
             node.size, node.md5, node.mime, node.content_id = result.size, result.md5, mime, content_id
             node.save(force_insert=True)
+            content_committed.send(Node, instance=instance, node=node)
     except IntegrityError:
         _discard(instance, key)
         raise Conflict("a file or directory with this name already exists") from None
@@ -224,6 +227,7 @@ def overwrite_file(instance: Instance, file_id: str, upload: Upload, if_match: s
             node.revision += 1
             node.save()
             _prune_versions(instance, node)
+            content_committed.send(Node, instance=instance, node=node)
     except BaseException:
         _discard(instance, key)
         raise

@@ -7,6 +7,7 @@ from typing import Any
 
 from ninja import Schema
 
+from cozy.files.events import link_providers
 from cozy.files.models import Node, Version
 from cozy.files.names import mime_class
 from cozy.files.tree import fullpath
@@ -49,6 +50,8 @@ def node_resource(node: Node, *, with_versions: bool = False) -> dict[str, Any]:
         res["relationships"] = {"parent": {"data": {"type": DOCTYPE, "id": node.parent.doc_id}}}
     if not node.is_dir:
         res["links"]["download"] = f"/files/download/{node.doc_id}"
+        for provide in link_providers:
+            res["links"].update(provide(node))
         if with_versions:
             refs = [{"type": VERSION_DOCTYPE, "id": v.version_id} for v in node.versions.all()]
             res.setdefault("relationships", {})["old_versions"] = {"data": refs}
