@@ -6,5 +6,6 @@ from cozy.files.api import api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("cozy.drive.urls")),
+    path("", include("cozy.thumbnails.urls")),
     path("", api.urls),
 ]
