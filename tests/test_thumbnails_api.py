@@ -245,3 +245,30 @@ def test_an_upload_gets_its_thumbnails_from_the_worker(celery_worker, shared_fs_
     assert sizes == {"large": (720, 1080), "medium": (480, 720), "small": (320, 480), "tiny": (96, 96)}
     assert "made 4" in celery_worker.log()
     assert not ThumbnailJob.objects.filter(instance=instance).exists()  # the route never had to queue it
+
+
+def test_regenerate_command(cozy, s3_client):
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    photo = doc_id(cozy.upload("a.jpg", jpeg_with_orientation(400, 300, 1, corner=20), content_type="image/jpeg"))
+    doc = doc_id(cozy.upload("b.pdf", pdf_page(200, 300), content_type="application/pdf"))
+    cozy.upload("broken.png", b"\x89PNG\r\n\x1a\n broken", content_type="image/png")
+    cozy.upload("notes.txt", b"text", content_type="text/plain")
+    out = io.StringIO()
+    call_command("thumbnails", "regenerate", cozy.host, stdout=out)
+    assert out.getvalue().strip() == f"{cozy.host}: 2 made, 1 failed, 0 skipped"
+    assert {k.split("/")[0] for k in thumb_keys(cozy, s3_client)} == {photo, doc}
+    assert len(thumb_keys(cozy, s3_client)) == 8
+
+    # --missing: only contents lacking a thumbnail are made again.
+    first = thumb_keys(cozy, s3_client)[0]
+    s3_client.remove_object(org_bucket(cozy.instance), f"{cozy.instance.key_prefix}thumbs/{first}")
+    out = io.StringIO()
+    call_command("thumbnails", "regenerate", "--all", "--missing", stdout=out)
+    assert f"{cozy.host}: 1 made, 1 failed, 1 skipped" in out.getvalue()
+    assert len(thumb_keys(cozy, s3_client)) == 8
+    with pytest.raises(CommandError, match="no such instance"):
+        call_command("thumbnails", "regenerate", "nobody.localhost", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="one domain, or --all"):
+        call_command("thumbnails", "regenerate", stdout=io.StringIO())

@@ -98,3 +98,17 @@ def queue(instance_id: int, file_id: str, content_id: str) -> bool:
     except Exception as err:  # noqa: BLE001 - an upload must not fail for its thumbnails
         log.warning("could not queue thumbnails of %s: %s", file_id, type(err).__name__)
         return False
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def regenerate_thumbnails(instance_id: int, missing_only: bool = False) -> str:
+    """``manage.py thumbnails regenerate --queue``: one instance, in the worker (idempotent)."""
+    from cozy.thumbnails.regenerate import regenerate
+
+    instance = Instance.objects.filter(pk=instance_id, state=Instance.State.READY).first()
+    if instance is None:
+        return "no instance"
+    counts = regenerate(instance, missing_only=missing_only)
+    log.info("thumbnails of %s: %d made, %d failed, %d skipped", instance.domain, counts.made, counts.failed,
+             counts.skipped)  # fmt: skip
+    return f"{counts.made} made, {counts.failed} failed, {counts.skipped} skipped"
