@@ -143,6 +143,8 @@ COZY_MAX_VERSIONS = int(os.environ.get("COZY_MAX_VERSIONS", "20"))
 COZY_THUMBS_MAX_BYTES = int(os.environ.get("COZY_THUMBS_MAX_BYTES", str(100 * 1024 * 1024)))
 COZY_THUMBS_MAX_PIXELS = int(os.environ.get("COZY_THUMBS_MAX_PIXELS", "89478485"))
 COZY_THUMBS_TIME_LIMIT = float(os.environ.get("COZY_THUMBS_TIME_LIMIT", "30"))
+# PUT /settings/avatar: bodies over this many bytes (counted as they arrive) get 413.
+COZY_AVATAR_MAX_BYTES = int(os.environ.get("COZY_AVATAR_MAX_BYTES", str(20 * 1024 * 1024)))
 
 # Behind a TLS-terminating proxy (production): COZY_HTTPS=true turns on the
 # secure cookies, the HTTPS redirect and HSTS that `check --deploy` asks for.

@@ -7,5 +7,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("cozy.drive.urls")),
     path("", include("cozy.thumbnails.urls")),
+    path("", include("cozy.avatars.urls")),
     path("", api.urls),
 ]
