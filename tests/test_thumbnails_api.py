@@ -272,3 +272,73 @@ def test_regenerate_command(cozy, s3_client):
         call_command("thumbnails", "regenerate", "nobody.localhost", stdout=io.StringIO())
     with pytest.raises(CommandError, match="one domain, or --all"):
         call_command("thumbnails", "regenerate", stdout=io.StringIO())
+
+
+def preview_keys(cozy: Cozy, s3_client) -> list[str]:
+    prefix = f"{cozy.instance.key_prefix}previews/"
+    listed = s3_client.list_objects(org_bucket(cozy.instance), prefix=prefix, recursive=True)
+    return sorted(o.object_name[len(prefix) :] for o in listed)
+
+
+def test_pdf_preview_and_icon(cozy, s3_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cozy.thumbnails.models import Preview
+    from cozy.thumbnails.tasks import sweep_previews
+
+    resp = cozy.upload("paper.pdf", pdf_page(595, 842), content_type="application/pdf")
+    file_id, links = doc_id(resp), links_of(resp)
+    content_id = Node.objects.get(doc_id=file_id).content_id
+    assert links["icon"] == f"/files/{file_id}/icon/{links['tiny'].split('/')[4]}"
+    got = fetch(cozy, links["preview"])  # made on first use
+    assert got.status_code == 200 and got["Content-Type"] == "image/jpeg", got.content[:200]
+    image = picture(got)
+    assert image.width == 1080 and image.height in (1528, 1529) and close(image.getpixel((4, 4)), RED)
+    assert preview_keys(cozy, s3_client) == [f"{file_id}/{content_id}-preview"]
+    assert fetch(cozy, links["preview"]).content == got.content  # from the store now
+    assert fetch(cozy, links["preview"], HTTP_IF_NONE_MATCH=got["ETag"]).status_code == 304
+    assert fetch(cozy, links["icon"]).status_code == 404  # the tiny thumbnail, not made yet
+    run_job(cozy, file_id)
+    assert picture(fetch(cozy, links["icon"])).size == (96, 96)
+
+    photo = cozy.upload("p.jpg", jpeg_with_orientation(300, 200, 1, corner=20), content_type="image/jpeg")
+    assert "preview" not in links_of(photo)
+    photo_secret = links_of(photo)["tiny"].split("/")[4]
+    assert fetch(cozy, f"/files/{doc_id(photo)}/preview/{photo_secret}").status_code == 404
+
+    # Unused for longer than COZY_PREVIEWS_MAX_AGE: the periodic task removes it.
+    Preview.objects.filter(content_id=content_id).update(last_used=timezone.now() - timedelta(days=31))
+    assert sweep_previews() == 1
+    assert preview_keys(cozy, s3_client) == [] and not Preview.objects.exists()
+    assert fetch(cozy, links["preview"]).status_code == 200  # made again when asked for
+    # Deleted for good: preview and thumbnails go with the content.
+    assert cozy.client.delete(f"/files/{file_id}", **cozy._h()).status_code == 200
+    assert cozy.client.delete(f"/files/trash/{file_id}", **cozy._h()).status_code == 204
+    assert preview_keys(cozy, s3_client) == [] and not Preview.objects.exists()
+    assert not [k for k in thumb_keys(cozy, s3_client) if k.startswith(file_id)]
+
+
+def test_a_corrupt_pdf_has_no_preview(cozy):
+    resp = cozy.upload("bad.pdf", b"%PDF-1.4 not really", content_type="application/pdf")
+    got = fetch(cozy, links_of(resp)["preview"])
+    assert got.status_code == 404 and "corrupt" in got.json()["errors"][0]["detail"]
+
+
+def test_fsck_knows_thumbnails_and_previews(cozy, s3_client):
+    from cozy.fsck.runner import Options, check_instance
+
+    resp = cozy.upload("paper.pdf", pdf_page(200, 300), content_type="application/pdf")
+    run_job(cozy, doc_id(resp))
+    assert fetch(cozy, links_of(resp)["preview"]).status_code == 200
+    report = check_instance(cozy.instance, Options())
+    assert report.anomalies == [] and report.objects == 1 + 4 + 1
+    bucket, prefix = org_bucket(cozy.instance), cozy.instance.key_prefix
+    for key in ("thumbs/f0/c0-tiny", "previews/f0/c0-preview"):
+        s3_client.put_object(bucket, prefix + key, io.BytesIO(b"x"), 1)
+    found = {(a.type, a.object) for a in check_instance(cozy.instance, Options()).anomalies}
+    assert found == {
+        ("thumbnail_with_no_file", "thumbs/f0/c0-tiny"),
+        ("thumbnail_with_no_file", "previews/f0/c0-preview"),
+    }

@@ -13,6 +13,9 @@ class ThumbnailsConfig(AppConfig):
         from cozy.thumbnails.links import thumbnail_links
 
         register(THUMBS)
+        from cozy.thumbnails.previews import PREVIEWS
+
+        register(PREVIEWS)
         hooks.connect()
         if thumbnail_links not in link_providers:
             link_providers.append(thumbnail_links)

@@ -12,7 +12,8 @@ from cozy.files.events import content_committed, contents_deleted
 from cozy.files.models import Node
 from cozy.instances.models import Instance
 from cozy.thumbnails.formats import has_thumbnails
-from cozy.thumbnails.models import ThumbnailJob
+from cozy.thumbnails.models import Preview, ThumbnailJob
+from cozy.thumbnails.previews import delete_previews
 from cozy.thumbnails.store import delete_thumbnails
 from cozy.thumbnails.tasks import queue
 
@@ -33,6 +34,11 @@ def delete_with_contents(sender: Any, instance: Instance, names: list[str], **kw
     except Exception as err:  # noqa: BLE001 - fsck reports thumbnails left behind, --fix removes them
         log.warning("could not delete the thumbnails of %d content(s): %s", len(contents), type(err).__name__)
     ThumbnailJob.objects.filter(instance=instance, content_id__in=[c for _, c in contents]).delete()
+    previewed = Preview.objects.filter(instance=instance, content_id__in=[c for _, c in contents])
+    try:
+        delete_previews(instance, list(previewed.values_list("file_id", "content_id")))
+    except Exception as err:  # noqa: BLE001 - the sweeper and fsck catch what is left
+        log.warning("could not delete the previews of %d content(s): %s", len(contents), type(err).__name__)
 
 
 def connect() -> None:

@@ -6,7 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from cozy.instances.models import Instance
-from cozy.thumbnails.formats import THUMBNAIL_FORMATS, has_thumbnails
+from cozy.thumbnails.formats import PDF_MIME, THUMBNAIL_FORMATS, has_thumbnails
 from cozy.thumbnails.signing import make_secret
 
 
@@ -19,7 +19,10 @@ def thumbnail_links(node: Any) -> dict[str, str]:
     if node.is_dir or not node.content_id or not has_thumbnails(node.mime):
         return {}
     secret = make_secret(_db_prefix(node), node.doc_id, node.content_id)
-    return {fmt: thumbnail_url(node.doc_id, secret, fmt) for fmt in THUMBNAIL_FORMATS}
+    links = {fmt: thumbnail_url(node.doc_id, secret, fmt) for fmt in THUMBNAIL_FORMATS}
+    if node.mime == PDF_MIME:  # cozy-stack's compatibility routes
+        links.update(icon=f"/files/{node.doc_id}/icon/{secret}", preview=f"/files/{node.doc_id}/preview/{secret}")
+    return links
 
 
 def _db_prefix(node: Any) -> str:

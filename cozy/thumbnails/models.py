@@ -44,3 +44,18 @@ class ThumbnailJob(models.Model):
         if self.permanent:
             return False
         return timezone.now() >= self.updated_at + REQUEUE_AFTER * 2 ** min(self.attempts - 1, 10)
+
+
+class Preview(models.Model):
+    """A PDF preview stored in the previews area, and when it was last served (for the sweeper)."""
+
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="+")
+    file_id = models.CharField(max_length=64)
+    content_id = models.CharField(max_length=64)
+    last_used = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["instance", "content_id"], name="preview_per_content")]
+
+    def __str__(self) -> str:
+        return f"preview {self.file_id}/{self.content_id}"

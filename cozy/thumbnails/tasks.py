@@ -112,3 +112,14 @@ def regenerate_thumbnails(instance_id: int, missing_only: bool = False) -> str:
     log.info("thumbnails of %s: %d made, %d failed, %d skipped", instance.domain, counts.made, counts.failed,
              counts.skipped)  # fmt: skip
     return f"{counts.made} made, {counts.failed} failed, {counts.skipped} skipped"
+
+
+@shared_task(ignore_result=True)
+def sweep_previews() -> int:
+    """Celery beat (CELERY_BEAT_SCHEDULE): previews not served for COZY_PREVIEWS_MAX_AGE days go."""
+    from cozy.thumbnails.previews import sweep
+
+    removed = sweep()
+    if removed:
+        log.info("swept %d unused PDF preview(s)", removed)
+    return removed
