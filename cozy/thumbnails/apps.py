@@ -11,10 +11,9 @@ class ThumbnailsConfig(AppConfig):
         from cozy.thumbnails import hooks
         from cozy.thumbnails.area import THUMBS
         from cozy.thumbnails.links import thumbnail_links
-
-        register(THUMBS)
         from cozy.thumbnails.previews import PREVIEWS
 
+        register(THUMBS)
         register(PREVIEWS)
         hooks.connect()
         if thumbnail_links not in link_providers:
