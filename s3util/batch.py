@@ -50,7 +50,7 @@ def delete_objects(client: Minio, bucket: str, keys: Iterable[str]) -> int:
         sent += len(batch)
         errors = client.remove_objects(bucket, [DeleteObject(k) for k in batch])
         # remove_objects is lazy: iterating it sends the request.
-        failures.extend((e.name, safe_code(e.code)) for e in errors if e.code != "NoSuchKey")
+        failures.extend((e.name or "", safe_code(e.code)) for e in errors if e.code != "NoSuchKey")
     if failures:
         raise DeleteError(failures)
     return sent

@@ -59,7 +59,7 @@ def sanitize_error(err: BaseException) -> str:
         return f"object storage error: {safe_code(err.code)}"
     if isinstance(err, ServerError):
         return f"object storage server error: HTTP {int(err.status_code)}"
-    if isinstance(err, ParseError):
+    if isinstance(err, (ParseError, UnicodeDecodeError)):
         return "object storage sent a malformed reply"
     if isinstance(err, (urllib3.exceptions.HTTPError, ConnectionError, TimeoutError)):
         return "object storage unreachable"
@@ -87,6 +87,7 @@ def wrap_not_found(err: BaseException) -> BaseException:
 TRANSPORT_ERRORS = (
     MinioException,
     ParseError,  # malformed or truncated XML from the store
+    UnicodeDecodeError,  # an XML reply that is not UTF-8
     urllib3.exceptions.HTTPError,
     ConnectionError,
     TimeoutError,

@@ -43,7 +43,7 @@ def bucket_name(bucket_prefix: str, org_id: str | None) -> str:
     prefix = _clean(bucket_prefix) or "cozy"
     org = _clean(org_id or "") or DEFAULT_ORG
     raw = f"{prefix}-{org}"
-    if (org_id and org != org_id.lower()) or org in RESERVED_KINDS or (org_id and org == DEFAULT_ORG):
+    if org_id and (org != org_id.lower() or org in RESERVED_KINDS or org == DEFAULT_ORG):
         # Cleaning changed the id, it names a system bucket, or it is an org really named
         # "default": a digest keeps "a_b", "a.b", "apps-web" and "default" apart from each
         # other, from system buckets and from the bucket of instances with no org.

@@ -48,7 +48,8 @@ def weed_binary() -> str:
 
 
 def free_ports(count: int) -> list[int]:
-    socks, ports = [], []
+    socks: list[socket.socket] = []
+    ports: list[int] = []
     try:
         while len(ports) < count:
             s = socket.socket()

@@ -314,7 +314,7 @@ def test_admin_action_is_staff_only_and_queues_the_job(celery_worker, shared_fs_
     admin.force_login(users.create_superuser("boss", "boss@example.org", "pw-" + secrets.token_hex(8)))
     asked = admin.post(url, form)  # first a page that says what will go
     assert asked.status_code == 200 and not DeletionJob.objects.exists()
-    assert asked.context["rows"] == [{"domain": cozy.host, "owner": cozy.instance.owner, "files": 1, "bytes": 5}]
+    assert asked.context["rows"] == [{"domain": cozy.host, "owner": cozy.instance.owner, "objects": 1, "bytes": 5}]
     assert b'name="confirm" value="yes"' in asked.content
     response = admin.post(url, {**form, "confirm": "yes"}, follow=True)
     assert response.status_code == 200

@@ -6,6 +6,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from minio import Minio
 from minio.error import S3Error
@@ -48,7 +49,7 @@ def pinned_get(client: Minio, bucket: str, key: str, etag: str | None, *, offset
     is compared too, for a store that ignores the header. Either way a read never
     mixes the bytes of two versions of one key.
     """
-    headers = {"If-Match": f'"{etag}"'} if etag else None
+    headers: dict[str, Any] | None = {"If-Match": f'"{etag}"'} if etag else None
     try:
         resp = client.get_object(bucket, key, offset=offset, length=length, request_headers=headers)
     except S3Error as err:

@@ -10,6 +10,7 @@ bucket, key, credential or signed URL.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import itertools
 import mimetypes
@@ -17,7 +18,7 @@ import posixpath
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
 from django.conf import settings
@@ -55,20 +56,20 @@ class S3File(File):
     def __init__(self, name: str, mode: str, storage: S3Storage, *, raw: S3RawReader | None = None,
                  writer: S3Writer | None = None):
         self._storage, self._mode, self._writer = storage, mode, writer
-        super().__init__(raw, name)
+        super().__init__(raw, name)  # type: ignore[arg-type]  # a RawIOBase, as File wraps any stream
         self.result: WriteResult | None = None
 
     @property
     def size(self) -> int:
         if self.file is not None:
-            return self.file.info.size
+            return cast(S3RawReader, self.file).info.size
         return self._writer._size if self._writer else 0
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> str:  # type: ignore[override]  # File sets it; here it is fixed at open
         return self._mode
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes) -> int:  # type: ignore[override]  # bytes only
         if self._writer is None:
             raise OSError("file not opened for writing")
         return self._writer.write(data)
@@ -103,14 +104,14 @@ class S3File(File):
         else:
             self.close()
 
-    def open(self, mode: str | None = None) -> S3File:
+    def open(self, mode: str | None = None) -> S3File:  # type: ignore[override]  # rb only
         """Reopen from S3 (Django's File.open would look at the local disk)."""
         mode = mode or self._mode
         if mode != "rb" or self._writer is not None:
             raise ValueError("only a file opened for reading can be reopened, in rb mode")
         if self.closed:
-            self.file = self._storage._open(self.name, "rb").file
-        else:
+            self.file = self._storage._open(self.name or "", "rb").file
+        elif self.file is not None:
             self.file.seek(0)
         return self
 
@@ -132,6 +133,8 @@ class KeyOutsidePrefix(OSError):
 @deconstructible
 class S3Storage(BaseStorage):
     """Streaming storage on S3-compatible object storage (minio SDK)."""
+
+    location: str
 
     def get_default_settings(self) -> dict[str, Any]:
         return {
@@ -338,7 +341,8 @@ class S3Storage(BaseStorage):
 
     def list(self, prefix: str = "", *, recursive: bool = True, start_after: str | None = None) -> Iterator[Listed]:
         """Objects whose name starts with ``prefix``, in the store's (byte) order; with
-        ``recursive=False``, sub-folders come as names ending in "/" with size 0."""
+        ``recursive=False``, sub-folders come too, as names ending in "/" with size 0 (after
+        the objects of each page, on most stores)."""
         base = self._key(prefix) if prefix else (self.location + "/" if self.location else "")
         if prefix.endswith("/") and not base.endswith("/"):
             base += "/"
@@ -351,7 +355,7 @@ class S3Storage(BaseStorage):
                 yield Listed(self._name(obj.object_name), obj.size or 0, (obj.etag or "").strip('"'),
                              obj.last_modified)
 
-    def list_pages(self, prefix: str, page_size: int = 1000) -> Iterator[list[Listed]]:
+    def list_pages(self, prefix: str, page_size: int = 1000) -> Iterator[builtins.list[Listed]]:
         listing = self.list(prefix)
         while page := list(itertools.islice(listing, page_size)):
             yield page
@@ -401,7 +405,7 @@ class S3Storage(BaseStorage):
     def size(self, name: str) -> int:
         return self.info(name).size
 
-    def listdir(self, path: str) -> tuple[list[str], list[str]]:
+    def listdir(self, path: str) -> tuple[builtins.list[str], builtins.list[str]]:
         prefix = self._key(path) if path else self.location
         prefix = prefix.rstrip("/") + "/" if prefix else ""
         dirs, files = [], []

@@ -24,6 +24,7 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
@@ -90,7 +91,11 @@ def content_md5(md5_hex: str) -> str:
     return base64.b64encode(bytes.fromhex(md5_hex)).decode()
 
 
-def object_headers(content_type: str, metadata: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
+# The SDK's header type (values may be lists); what cozy sends is always str.
+Headers = dict[str, Any]
+
+
+def object_headers(content_type: str, metadata: dict[str, str], extra: dict[str, str]) -> Headers:
     headers = {"Content-Type": content_type, **extra}
     for key, value in metadata.items():
         headers[f"x-amz-meta-{key}"] = value
@@ -206,12 +211,12 @@ class S3Writer:
             self._parts.append(self._inflight.popleft().result())
 
     def _upload_part(self, number: int, data: bytes) -> Part:
-        headers = {}
+        headers: Headers = {}
         if self.part_checksums:
             headers["Content-MD5"] = base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324
         with s3_errors():
             etag = self.client._upload_part(
-                self.bucket, self.key, data, headers, self._upload_id, number
+                self.bucket, self.key, data, headers, self._upload_id or "", number
             )
         return Part(number, etag)
 
@@ -256,7 +261,7 @@ class S3Writer:
         self._check(md5)
         with s3_errors():
             res = self.client._complete_multipart_upload(
-                self.bucket, self.key, self._upload_id, self._parts
+                self.bucket, self.key, self._upload_id or "", self._parts
             )
         self._upload_id = None
         self._shutdown()
@@ -351,7 +356,7 @@ def put_streamed(client: Minio, bucket: str, key: str, chunks: Iterable[bytes], 
     body = StreamedBody(chunks, length)
     with s3_errors():
         try:
-            res = client._put_object(bucket, key, body,
+            res = client._put_object(bucket, key, body,  # type: ignore[arg-type]  # the SDK sends any sized body
                                      object_headers(content_type, {**metadata, MD5_META: md5}, extra))
         except S3Error as err:
             if err.code in DIGEST_ERRORS:

@@ -8,11 +8,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from cozy.deletion.index import index_totals
 from cozy.deletion.models import DeletionJob
 from cozy.deletion.progress import describe
 from cozy.deletion.services import DeletionRefused, request_deletion
-from cozy.files.content import used_bytes
-from cozy.files.models import Node
 from cozy.instances.models import Instance
 
 
@@ -31,15 +30,15 @@ def destroy_instances(
             modeladmin.message_user(request, str(err), messages.WARNING)
             continue
         modeladmin.message_user(request, f"deletion of {job.domain} queued (job {job.pk})", messages.SUCCESS)
+    return None
 
 
 def _confirm_page(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Instance]) -> TemplateResponse:
     """What will go, with its size, and a second submit that carries ``confirm=yes``."""
-    rows = [
-        {"domain": inst.domain, "owner": inst.owner, "files": inst.nodes.filter(type=Node.Type.FILE).count(),
-         "bytes": used_bytes(inst)}
-        for inst in queryset.select_related("owner")
-    ]  # fmt: skip
+    rows = []
+    for inst in queryset.select_related("owner"):
+        objects, size = index_totals(inst)  # what every area's index knows of
+        rows.append({"domain": inst.domain, "owner": inst.owner, "objects": objects, "bytes": size})
     context = {
         **modeladmin.admin_site.each_context(request),
         "rows": rows,

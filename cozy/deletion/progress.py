@@ -53,7 +53,7 @@ def follow_plain(job_id: int, stream: IO[str]) -> DeletionJob:
     def show(job: DeletionJob) -> None:
         line = status_line(job)
         now = time.monotonic()
-        if line != last["line"] and (job.finished or now - float(last["at"]) >= PLAIN_EVERY):
+        if line != last["line"] and (job.finished or now - float(last["at"]) >= PLAIN_EVERY):  # type: ignore[arg-type]
             stream.write(line + "\n")
             stream.flush()
             last.update(line=line, at=now)

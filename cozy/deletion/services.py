@@ -66,7 +66,7 @@ def open_job(domain: str, requested_by: str = "") -> tuple[DeletionJob, bool]:
         raise _explain_missing(domain)
     job = DeletionJob.objects.filter(db_prefix=instance.db_prefix).exclude(state=DeletionJob.State.DONE).first()
     created = job is None
-    if created:
+    if job is None:
         job = _new_job(instance, requested_by)
     elif job.state == DeletionJob.State.FAILED:
         job.state, job.finished_at = DeletionJob.State.QUEUED, None

@@ -12,7 +12,7 @@ from functools import wraps
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
@@ -27,12 +27,12 @@ CSP = (
     "form-action 'self'; frame-ancestors 'none'"
 )
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def with_csp(view: View) -> View:
     @wraps(view)
-    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         response = view(request, *args, **kwargs)
         response.setdefault("Content-Security-Policy", CSP)
         response.setdefault("Referrer-Policy", "same-origin")
@@ -84,7 +84,7 @@ def drive(request: HttpRequest) -> HttpResponse:
     instance = request_instance(request)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    if request.user.pk != instance.owner_id:
+    if instance is None or request.user.pk != instance.owner_id:
         return error_page(request, 403, "Not your cozy",
                           "You are logged in with an account that does not own this cozy. "
                           "Log out, then log in as its owner.")
@@ -96,7 +96,7 @@ class OwnerAuthenticationForm(AuthenticationForm):
 
     def confirm_login_allowed(self, user) -> None:
         super().confirm_login_allowed(user)
-        instance = request_instance(self.request)
+        instance = request_instance(self.request) if self.request else None
         if instance is None or user.pk != instance.owner_id:
             # The same words as a wrong password: do not reveal which accounts exist.
             raise self.get_invalid_login_error()
@@ -107,7 +107,7 @@ class LoginView(auth_views.LoginView):
     authentication_form = OwnerAuthenticationForm
 
     @method_decorator(with_csp)
-    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if (page := unavailable(request)) is not None:
             return page
         if is_owner(request):

@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -108,7 +108,7 @@ def destroy(request: HttpRequest, file_id: str):
 
 
 # -- downloads -----------------------------------------------------------------
-def _download(request: HttpRequest, node: Node, content_id: str, size: int, md5: str, mime: str) -> HttpResponse:
+def _download(request: HttpRequest, node: Node, content_id: str, size: int, md5: str, mime: str) -> HttpResponseBase:
     return stream_response(
         request, store=content.files_store(request.auth), name=content.content_name(node.doc_id, content_id),
         size=size, md5=md5, mime=mime or "application/octet-stream", filename=node.name,
@@ -178,7 +178,7 @@ def metadata(request: HttpRequest, file_id: str, limit: int = Query(100, alias="
         **data.get("relationships", {}),
         "contents": {"data": [{"type": "io.cozy.files", "id": c.doc_id} for c in children]},
     }
-    links = {"next": None}
+    links: dict[str, str | None] = {"next": None}
     if more:
         from urllib.parse import urlencode
 
@@ -202,7 +202,7 @@ def patch(request: HttpRequest, file_id: str, body: PatchDocument):
                 raise BadRequest("restore this entry from the trash first")
             if attrs.name is not None:
                 node.name = check_name(attrs.name)
-            if attrs.dir_id is not None and attrs.dir_id != node.parent.doc_id:
+            if attrs.dir_id is not None and node.parent and attrs.dir_id != node.parent.doc_id:
                 target = get_dir(instance, attrs.dir_id)
                 check_move_target(node, target)
                 if target.trashed or is_in_trash(target) or target.doc_id == "io.cozy.files.trash-dir":

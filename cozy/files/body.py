@@ -29,7 +29,7 @@ try:
     from gunicorn.http.body import Body, LengthReader
     from gunicorn.http.unreader import SocketUnreader
 except ImportError:  # another WSGI server: the plain stream is used
-    Body = LengthReader = SocketUnreader = None  # type: ignore[assignment,misc]
+    Body = LengthReader = SocketUnreader = None
 
 _LENGTH = re.compile(r"[0-9]{1,19}")
 
@@ -44,7 +44,7 @@ def body_upload(request: HttpRequest) -> Upload:
         if not _LENGTH.fullmatch(raw_length):
             raise BadRequest("invalid Content-Length")
         length: int | None = int(raw_length)
-        read = socket_reader(request.META.get("wsgi.input"), length) or request.read
+        read = socket_reader(request.META.get("wsgi.input"), int(raw_length)) or request.read
     elif request.META.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" or request.META.get(
         "wsgi.input_terminated"
     ):

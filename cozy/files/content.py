@@ -240,7 +240,7 @@ def revert_version(instance: Instance, version_id: str) -> Node:
         version = Version.objects.select_related("file").filter(file__instance=instance, content_id=version_id).first()
         node = get_node(instance, version.file.doc_id, for_update=True) if version else None
         version = Version.objects.filter(file=node, content_id=version_id).first() if node else None
-        if version is None:
+        if node is None or version is None:
             raise NotFound("no such version")
         _keep_as_version(node)
         node.size, node.md5, node.mime, node.content_id = version.size, version.md5, version.mime, version.content_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 from cozy.files.errors import NotFound, RangeNotSatisfiable
@@ -50,13 +50,13 @@ def _matches(if_none_match: str, etag: str) -> bool:
 
 
 def stream_response(request: HttpRequest, *, store: S3Storage, name: str, size: int, md5: str, mime: str,
-                    filename: str) -> HttpResponse:
+                    filename: str) -> HttpResponseBase:
     etag = etag_of(md5)
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match and _matches(if_none_match, etag):
-        response = HttpResponse(status=304)
-        response["ETag"] = etag
-        return response
+        not_modified = HttpResponse(status=304)
+        not_modified["ETag"] = etag
+        return not_modified
     range_header = request.headers.get("Range")
     if_range = request.headers.get("If-Range")
     if if_range is not None and if_range.strip() != etag:
@@ -64,11 +64,11 @@ def stream_response(request: HttpRequest, *, store: S3Storage, name: str, size: 
     try:
         byte_range = parse_range(range_header, size)
     except RangeNotSatisfiable:
-        response = HttpResponse(status=416, content_type="application/vnd.api+json")
-        response["Content-Range"] = f"bytes */{size}"
-        response.content = b'{"errors":[{"status":"416","title":"Range Not Satisfiable",' \
-                           b'"detail":"the range is outside the file"}]}'
-        return response
+        refused = HttpResponse(status=416, content_type="application/vnd.api+json")
+        refused["Content-Range"] = f"bytes */{size}"
+        refused.content = b'{"errors":[{"status":"416","title":"Range Not Satisfiable",' \
+                          b'"detail":"the range is outside the file"}]}'
+        return refused
     start, end = byte_range or (0, size - 1)
     # The whole body is one plain GET: SeaweedFS serves a Range header with more CPU.
     chunks = store.read(name, start, end if byte_range else None) if size else iter(())
@@ -77,7 +77,8 @@ def stream_response(request: HttpRequest, *, store: S3Storage, name: str, size: 
         first = next(chunks, b"")
     except FileNotFoundError:
         raise NotFound("the content of this file is missing from the store (run fsck)") from None
-    response = StreamingHttpResponse(_prepend(first, chunks), status=206 if byte_range else 200, content_type=mime)
+    response: HttpResponseBase = StreamingHttpResponse(_prepend(first, chunks), status=206 if byte_range else 200,
+                                                       content_type=mime)
     response["Content-Length"] = str(end - start + 1 if size else 0)
     if byte_range:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
@@ -85,7 +86,7 @@ def stream_response(request: HttpRequest, *, store: S3Storage, name: str, size: 
     response["ETag"] = etag
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=request.GET.get("Dl", "1") != "0", filename=filename
-    )
+    ) or ""
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"
     return response

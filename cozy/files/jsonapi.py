@@ -24,7 +24,7 @@ def node_attributes(node: Node) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         "type": node.type,
         "name": node.name,
-        "dir_id": node.parent.doc_id if node.parent_id else "",
+        "dir_id": node.parent.doc_id if node.parent else "",
         "created_at": node.created_at.isoformat(),
         "updated_at": node.updated_at.isoformat(),
         "trashed": node.trashed,
@@ -46,7 +46,7 @@ def node_resource(node: Node, *, with_versions: bool = False) -> dict[str, Any]:
         "meta": {"rev": node.rev},
         "links": {"self": f"/files/{node.doc_id}"},
     }
-    if node.parent_id:
+    if node.parent:
         res["relationships"] = {"parent": {"data": {"type": DOCTYPE, "id": node.parent.doc_id}}}
     if not node.is_dir:
         res["links"]["download"] = f"/files/download/{node.doc_id}"

@@ -35,7 +35,7 @@ def orphan_grace() -> float:
     value = getattr(settings, "COZY_FSCK_ORPHAN_GRACE", None)
     if value is None:
         value = os.environ.get("COZY_FSCK_ORPHAN_GRACE", DEFAULT_GRACE)
-    return float(value)
+    return float(value or DEFAULT_GRACE)
 
 
 class Fixer:

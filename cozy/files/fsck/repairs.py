@@ -124,7 +124,8 @@ class FileRepairs:
             clash = Node.objects.filter(parent_id=node.parent_id, name=nfc).exclude(pk=node.pk).order_by("pk").first()
             if node.name == nfc and clash is None:
                 return "kept: its name no longer clashes"
-            if node.name == nfc and clash.pk > node.pk:  # of two equal names, the later entry is renamed
+            # Of two equal names, the later entry is renamed.
+            if node.name == nfc and clash is not None and clash.pk > node.pk:
                 return "kept: the other entry is renamed"
             node.name = free_name(node.parent, nfc, exclude_pk=node.pk) if node.parent else nfc
             node.save(update_fields=["name"])

@@ -60,7 +60,7 @@ def _files(instance: Instance, key_range: KeyRange) -> Iterator[Expected]:
 def _versions(instance: Instance, key_range: KeyRange) -> Iterator[Expected]:
     qs = Version.objects.filter(file__instance=instance, file__type=Node.Type.FILE)
     qs = _in_range(qs, Concat(F("file__doc_id"), Value("/")), key_range)
-    qs = qs.annotate(cid=Collate("content_id", binary_collation())).order_by("folder", "cid")
+    qs = qs.annotate(cid=Collate("content_id", binary_collation())).order_by("folder", "cid")  # type: ignore[misc]
     rows = qs.values_list("file__doc_id", "content_id", "size", "md5").iterator(CHUNK)
     for doc_id, content_id, size, md5 in rows:
         yield Expected(f"files/{doc_id}/{content_id}", doc_id, content_id, size, md5, True)

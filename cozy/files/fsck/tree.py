@@ -60,7 +60,7 @@ WHERE n.instance_id = %(i)s AND n.id NOT IN (SELECT id FROM reach)
 """  # noqa: S608 - the table name comes from the model; values are parameters
 
 
-def _params(instance: Instance) -> dict[str, object]:
+def _params(instance: Instance) -> dict[str, int | str]:
     return {"i": instance.pk, "root": ROOT_ID, "trash": TRASH_ID, "dir": DIR}
 
 
@@ -135,8 +135,8 @@ def _duplicates(instance: Instance) -> Iterator[Anomaly]:
     for doc_id, parent_id, name in nodes.values_list("doc_id", "parent_id", "name").iterator(CHUNK):
         if not unicodedata.is_normalized("NFC", name):
             odd.setdefault((parent_id, unicodedata.normalize("NFC", name)), []).append((doc_id, name))
-    for (parent_id, nfc), names in odd.items():
-        if len(names) > 1 or nodes.filter(parent_id=parent_id, name=nfc).exists():
+    for (parent, nfc), names in odd.items():
+        if len(names) > 1 or nodes.filter(parent_id=parent, name=nfc).exists():
             found.update(names)
     for doc_id, name in sorted(found):
         yield Anomaly(A.INDEX_DUPLICATE_NAME, file_id=doc_id, extra={"name": name})

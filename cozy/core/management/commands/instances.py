@@ -83,7 +83,7 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(data, indent=2))
 
     def do_token(self, domain: str, name: str, **_: object) -> None:
-        _, raw = Token.issue(self._get(domain), name)
+        _token, raw = Token.issue(self._get(domain), name)
         self.stdout.write(raw)
 
     def do_revoke(self, domain: str, name: str, **_: object) -> None:
@@ -96,4 +96,4 @@ class Command(BaseCommand):
         from cozy.deletion.command import destroy
 
         # The raw stream: OutputWrapper would end every partial write (a progress bar) with a newline.
-        destroy(domain, yes=yes, wait=wait, out=self.stdout._out)
+        destroy(domain, yes=yes, wait=wait, out=self.stdout._out)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import IO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -44,7 +45,7 @@ class Command(BaseCommand):
         instances = self._instances(opts)
         options = Options(fix=opts["fix"], deep=opts["deep"], shards=opts["shards"])
         tty = not opts["json"] and self.stdout.isatty()
-        stream = self.stdout._out  # the raw stream: OutputWrapper would add a newline to each chunk rich writes
+        stream: IO[str] = self.stdout._out  # type: ignore[assignment]  # the raw stream: OutputWrapper would add a newline to each chunk rich writes
         out = RichOutput(stream) if tty else JsonOutput(stream)
         reports = queued_reports(instances, options) if opts["queue"] else local_reports(instances, options, out)
         found = failed = 0
@@ -93,4 +94,4 @@ def queued_reports(instances: list[Instance], options: Options) -> Reports:
             time.sleep(POLL_SECONDS)
             run.refresh_from_db()
         domain = run.instance.domain
-        yield domain, Report.from_json(run.report) if run.state == FsckRun.State.DONE else run.error
+        yield domain, Report.from_json(run.report or {}) if run.state == FsckRun.State.DONE else run.error

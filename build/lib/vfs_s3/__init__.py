@@ -1,0 +1,1 @@
+"""A streaming Django storage backend on S3-compatible object storage (minio SDK)."""
