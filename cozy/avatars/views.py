@@ -34,7 +34,7 @@ FORMATS = {"png": "image/png", "svg": "image/svg+xml"}
 READ = 256 * 1024
 
 
-def _error(status: int, title: str, detail: str) -> JsonResponse:
+def _error(status: int, title: str, detail: str) -> HttpResponse:
     body = {"errors": [{"status": str(status), "title": title, "detail": detail}]}
     return _secured(JsonResponse(body, status=status, content_type="application/vnd.api+json"))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import warnings
 from collections.abc import Callable
-from typing import IO
+from typing import IO, cast
 
 import pillow_heif
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
@@ -34,7 +34,7 @@ def open_image(fp: IO[bytes], limits: Limits, deadline: Deadline, formats: tuple
     caller can work from: a JPEG is then decoded at the smallest libjpeg scale (1/2,
     1/4, 1/8) that still covers it, which is most of the speed on camera photos.
     """
-    im = _open(DeadlineReader(fp, deadline), limits, formats)
+    im = _open(cast(IO[bytes], DeadlineReader(fp, deadline)), limits, formats)  # file-like enough for Pillow
     if need and im.format == "JPEG":
         turned = _orientation(im) in _TURNED
         upright = (im.height, im.width) if turned else im.size

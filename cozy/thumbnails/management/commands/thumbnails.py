@@ -6,6 +6,8 @@ each instance is one Celery task (``regenerate_thumbnails``) instead.
 
 from __future__ import annotations
 
+from typing import IO, cast
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cozy.instances.hosts import domain_key
@@ -64,6 +66,7 @@ class Command(BaseCommand):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=Console(file=self.stdout._out)) as bar:
+        stream = cast(IO[str], self.stdout._out)  # the raw stream: OutputWrapper would add newlines
+        with Progress(*columns, console=Console(file=stream)) as bar:
             task = bar.add_task(instance.domain, total=count_candidates(instance))
             return regenerate(instance, missing_only=missing_only, on_each=lambda _: bar.advance(task))
