@@ -342,3 +342,27 @@ def test_fsck_knows_thumbnails_and_previews(cozy, s3_client):
         ("thumbnail_with_no_file", "thumbs/f0/c0-tiny"),
         ("thumbnail_with_no_file", "previews/f0/c0-preview"),
     }
+
+
+def test_a_store_outage_is_retried_then_recorded_and_nothing_half_made(s3_config, settings, s3_client):
+    import dataclasses
+
+    from tests.faultproxy import CuttingProxy
+
+    proxy = CuttingProxy(s3_config.host, s3_config.port)
+    try:
+        settings.COZY_FS_URL = dataclasses.replace(s3_config, host="127.0.0.1", port=proxy.port).to_url()
+        instance, token = make_instance("flaky.localhost", "flo", org="faults")
+        cozy = Cozy(instance, token, Client())
+        file_id = doc_id(cozy.upload("p.jpg", jpeg_with_orientation(1600, 1200, 1, corner=50)))
+        proxy.cut_after(20_000)  # reads pass (small requests); every thumbnail PUT past 20 kB is cut
+        assert run_job(cozy, file_id) == "storage"  # three retries (eager here), then recorded
+        assert proxy.cuts >= 4
+        job = ThumbnailJob.objects.get(file_id=file_id)
+        assert (job.state, job.reason, job.permanent) == ("failed", "storage", False)
+        assert thumb_keys(cozy, s3_client) == []  # the large one goes first: nothing half made, no marker
+        proxy.heal()
+        assert run_job(cozy, file_id) == "made 4"  # what a later retry does
+        assert len(thumb_keys(cozy, s3_client)) == 4 and not ThumbnailJob.objects.filter(file_id=file_id).exists()
+    finally:
+        proxy.close()
