@@ -46,7 +46,7 @@ from urllib.parse import quote
 import psutil
 from minio import Minio
 
-from cozy.core.launcher import web_command
+from cozy.core.web import web_command
 from s3util import bucket_name, make_client
 from s3util.seaweedfs import SeaweedFS, free_ports
 

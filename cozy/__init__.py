@@ -1,5 +1,6 @@
-"""cozy: a personal cloud whose user data lives on S3-compatible storage."""
+"""cozy: a personal cloud whose user data lives on S3-compatible storage.
 
-from cozy.celery import app as celery_app
-
-__all__ = ["celery_app"]
+The Celery app (cozy.celery) is loaded by cozy.core's AppConfig, not here: the
+web server's master imports its gevent worker from this package before the
+worker patches the standard library, and must not bring in ssl or urllib3.
+"""

@@ -96,6 +96,15 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and os.environ.get("COZY_DB_POOL"):
+    # The web server (cozy.core.gevent_worker sets COZY_DB_POOL) serves each connection in a
+    # greenlet: without a pool, a thousand keep-alive clients would each keep a database
+    # connection. Requests take one from this pool and give it back at their end.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1, "max_size": int(os.environ.get("COZY_DB_POOL_SIZE", "10")), "timeout": 30,
+    }
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -137,6 +146,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # How many previous contents a file keeps; older versions are pruned on overwrite.
 COZY_MAX_VERSIONS = int(os.environ.get("COZY_MAX_VERSIONS", "20"))
+# Concurrent uploads per web worker process, and per instance in it (cozy/files/slots.py).
+COZY_MAX_UPLOADS = int(os.environ.get("COZY_MAX_UPLOADS", "64"))
+COZY_MAX_UPLOADS_PER_INSTANCE = int(os.environ.get("COZY_MAX_UPLOADS_PER_INSTANCE", "16"))
 
 # Thumbnails (cozy/thumbnails/limits.py): sources over this size, this many pixels or
 # this many seconds get no thumbnails (recorded, never failing the upload).

@@ -6,7 +6,6 @@ import http.client
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cozy.core.web import web_command
 from s3util.seaweedfs import free_ports
 from tests.worker import test_database_url
 
@@ -38,12 +38,12 @@ class Server:
             conn.close()
 
 
-def start_gunicorn(fs_url: str, log_path: Path, *, threads: int = 16, extra_env: dict | None = None) -> Server:
+def start_gunicorn(fs_url: str, log_path: Path, *, extra_env: dict | None = None) -> Server:
+    """The web server of the real run (cozy.core.web), one worker, on the test database."""
     (port,) = free_ports(1)
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings", DATABASE_URL=test_database_url(),
-               COZY_FS_URL=fs_url, ALLOWED_HOSTS="*", **(extra_env or {}))
-    cmd = [sys.executable, "-m", "gunicorn", "cozy.wsgi:application", "--bind", f"127.0.0.1:{port}",
-           "--worker-class", "gthread", "--workers", "1", "--threads", str(threads), "--timeout", "300"]
+               COZY_FS_URL=fs_url, ALLOWED_HOSTS="*", COZY_WEB_WORKERS="1", **(extra_env or {}))
+    cmd = web_command(f"127.0.0.1:{port}", env)
     log = open(log_path, "ab")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT_DIR,
                             start_new_session=True)
@@ -71,7 +71,8 @@ def stop(server: Server) -> None:
 @pytest.fixture
 def http_server(transactional_db, shared_fs_url, settings, tmp_path) -> Iterator[Server]:
     settings.COZY_FS_URL = shared_fs_url
-    server = start_gunicorn(shared_fs_url, tmp_path / "gunicorn.log")
+    # Room for the concurrency tests' 20 uploads at once to one instance (the cap is tested on its own).
+    server = start_gunicorn(shared_fs_url, tmp_path / "gunicorn.log", extra_env={"COZY_MAX_UPLOADS_PER_INSTANCE": "64"})
     try:
         yield server
     finally:

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
+from cozy.core.web import web_command
 from s3util.seaweedfs import SeaweedFS
 
 FIRST_USER = "me"
@@ -64,15 +65,6 @@ def ensure_first_login(var_dir: Path, domain: str) -> tuple[str, str]:
     if not Instance.objects.filter(domain=domain).exists():
         create_instance(domain, FIRST_USER)
     return FIRST_USER, password
-
-
-def web_command(bind: str) -> list[str]:
-    """The gunicorn command of the real run (benchmarks/bench_api.py starts the same one)."""
-    return [
-        sys.executable, "-m", "gunicorn", "cozy.wsgi:application", "--bind", bind,
-        "--worker-class", "gthread", "--workers", "2", "--threads", "16",
-        "--timeout", "120", "--graceful-timeout", "10", "--access-logfile", "-",
-    ]  # fmt: skip
 
 
 def children(env: dict[str, str], bind: str) -> list[subprocess.Popen]:

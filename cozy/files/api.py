@@ -52,7 +52,10 @@ def error_response(status: int, title: str, detail: str) -> JsonResponse:
 
 @api.exception_handler(APIError)
 def on_api_error(request: HttpRequest, exc: APIError) -> HttpResponse:
-    return error_response(exc.status, exc.title, exc.detail)
+    response = error_response(exc.status, exc.title, exc.detail)
+    if retry_after := getattr(exc, "retry_after", None):
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)

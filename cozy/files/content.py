@@ -13,15 +13,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from cozy.files.errors import BadRequest, Conflict, NotFound, PreconditionFailed, TooLarge, Unavailable
+from cozy.files.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    RequestTimeout,
+    TooLarge,
+    Unavailable,
+)
 from cozy.files.events import content_committed, contents_deleted
 from cozy.files.jsonapi import b64_md5
 from cozy.files.models import Node, Version
 from cozy.files.names import check_name, guess_mime
+from cozy.files.slots import upload_slot
 from cozy.files.tree import get_dir, get_node, is_in_trash, lock_tree, name_taken
 from cozy.instances.models import Instance
 from cozy.storage.stores import store_for
@@ -85,8 +94,10 @@ def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) ->
     content_id = new_content_id()
     chunks = _body_chunks(upload, room_left(instance))
     try:
-        result = files_store(instance).put(content_name(doc_id, content_id), chunks, length=upload.length,
-                                           expected_md5=upload.expected_md5, content_type=mime)
+        with upload_slot(instance):
+            _release_database()
+            result = files_store(instance).put(content_name(doc_id, content_id), chunks, length=upload.length,
+                                               expected_md5=upload.expected_md5, content_type=mime)
     except ChecksumMismatch:
         raise PreconditionFailed("the content does not match its Content-MD5") from None
     except ObjectTooLarge:
@@ -95,6 +106,13 @@ def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) ->
         log.warning("upload to object storage failed: %s", err)
         raise Unavailable("the object storage is unavailable; nothing was stored") from None
     return content_id, result, mime
+
+
+def _release_database() -> None:
+    """Hand the database connection back while the body streams: a slow client must not hold
+    one of the few the server has (a pool of them on PostgreSQL). The commit takes one again."""
+    if not connection.in_atomic_block:
+        connection.close()
 
 
 def _body_chunks(upload: Upload, limit: int | None) -> Iterator[bytes]:
@@ -106,6 +124,8 @@ def _body_chunks(upload: Upload, limit: int | None) -> Iterator[bytes]:
             break
         try:
             data = upload.read(want)
+        except TimeoutError:
+            raise RequestTimeout("the upload stalled: no byte came for too long, nothing was stored") from None
         except OSError as err:
             raise ClientDisconnected("the upload was interrupted before its end") from err
         if not data:

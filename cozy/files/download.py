@@ -10,6 +10,9 @@ from django.utils.http import content_disposition_header
 from cozy.files.errors import NotFound, RangeNotSatisfiable
 from vfs_s3.storage import S3Storage
 
+# What a download holds while the client takes it: a thousand slow readers hold a thousand
+# of these, so it stays small (a fast client gets the same throughput from it).
+SEND_CHUNK = 128 * 1024
 # ASCII digits only, at most 19 (int64): anything else is malformed, so ignored.
 _RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
 
@@ -71,7 +74,7 @@ def stream_response(request: HttpRequest, *, store: S3Storage, name: str, size: 
         return refused
     start, end = byte_range or (0, size - 1)
     # The whole body is one plain GET: SeaweedFS serves a Range header with more CPU.
-    chunks = store.read(name, start, end if byte_range else None) if size else iter(())
+    chunks = store.read(name, start, end if byte_range else None, chunk_size=SEND_CHUNK) if size else iter(())
     # Fetch the first chunk now: a missing object becomes a 404, not a broken 200.
     try:
         first = next(chunks, b"")

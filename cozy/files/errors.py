@@ -48,12 +48,20 @@ class TooLarge(APIError):
     status, title = 413, "Payload Too Large"
 
 
+class RequestTimeout(APIError):
+    status, title = 408, "Request Timeout"
+
+
 class RangeNotSatisfiable(APIError):
     status, title = 416, "Range Not Satisfiable"
 
 
 class Unavailable(APIError):
     status, title = 503, "Service Unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int | None = None):
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 def error_document(status: int, title: str, detail: str) -> dict:

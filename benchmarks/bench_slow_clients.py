@@ -1,0 +1,230 @@
+"""Slow clients against the real web server: do other requests still answer, and fast?
+
+    .venv/bin/python -m benchmarks.bench_slow_clients               # 1,000 slow clients per scenario
+    .venv/bin/python -m benchmarks.bench_slow_clients --clients 100 --quick
+
+One SeaweedFS, one gunicorn with the options of the real run (cozy.core.launcher),
+a temporary SQLite database, and this client. For each scenario, ``--clients``
+sockets are held open while a second client makes ``GET /files/{id}`` requests
+one after another on a keep-alive connection; the baseline is the same GETs in
+the same run with no slow client. Scenarios:
+
+- stalled uploads: headers and a few body bytes, then nothing. Afterwards, the
+  time until the server has cut all of them (its idle timeout, set here with
+  ``--idle-timeout``), and whether anything of them was stored;
+- idle keep-alive connections: one GET each, then nothing;
+- slow downloads: a 4 MiB file, each client reading 1 KiB a second.
+
+The workers' RSS (sum of VmRSS) is sampled during each scenario.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import resource
+import select
+import socket
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.bench_api import DOMAIN, Gunicorn, gunicorn, server_env, setup_database
+from s3util import bucket_name, make_client
+from s3util.seaweedfs import SeaweedFS
+
+KiB = 1024
+
+
+@dataclass
+class Latency:
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    count: int
+
+    def __str__(self) -> str:
+        return f"p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms, {self.errors} errors / {self.count}"
+
+
+def raise_file_limit() -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def gets(port: int, path: str, token: str, count: int) -> Latency:
+    """``count`` GETs one after another on one keep-alive connection (a new one after an error)."""
+    times, errors = [], 0
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    headers = {"Host": DOMAIN, "Authorization": f"Bearer {token}"}
+    for _ in range(count):
+        start = time.perf_counter()
+        try:
+            conn.request("GET", path, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            if resp.status != 200:
+                errors += 1
+        except OSError as err:
+            errors += 1
+            print(f"  GET failed: {type(err).__name__}: {err}")
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+        times.append((time.perf_counter() - start) * 1000)
+    conn.close()
+    times.sort()
+    return Latency(statistics.median(times), times[max(0, int(len(times) * 0.99) - 1)], errors, count)
+
+
+def open_sockets(port: int, count: int, first_bytes: Callable[[int], bytes]) -> list[socket.socket]:
+    socks = []
+    for n in range(count):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        s.sendall(first_bytes(n))
+        socks.append(s)
+    return socks
+
+
+def stalled_upload(token: str) -> Callable[[int], bytes]:
+    def head(n: int) -> bytes:
+        return (f"POST /files/io.cozy.files.root-dir?Type=file&Name=stalled-{n}.bin HTTP/1.1\r\n"
+                f"Host: {DOMAIN}\r\nAuthorization: Bearer {token}\r\nContent-Type: application/octet-stream\r\n"
+                f"Content-Length: {1024 * KiB}\r\n\r\n").encode() + b"0123456789"
+
+    return head
+
+
+def idle_keepalive(token: str) -> Callable[[int], bytes]:
+    return lambda n: (f"GET /files/io.cozy.files.root-dir HTTP/1.1\r\nHost: {DOMAIN}\r\n"
+                      f"Authorization: Bearer {token}\r\n\r\n").encode()
+
+
+def slow_download(token: str, file_id: str) -> Callable[[int], bytes]:
+    return lambda n: (f"GET /files/download/{file_id} HTTP/1.1\r\nHost: {DOMAIN}\r\n"
+                      f"Authorization: Bearer {token}\r\n\r\n").encode()
+
+
+class SlowReaders:
+    """Reads 1 KiB a second from each socket, in this thread, between the GETs (see ``tick``)."""
+
+    def __init__(self, socks: list[socket.socket]):
+        self.socks, self.next_at = socks, time.monotonic()
+        for s in socks:
+            s.setblocking(False)
+
+    def tick(self) -> None:
+        if time.monotonic() < self.next_at:
+            return
+        self.next_at += 1
+        for s in self.socks:
+            try:
+                s.recv(KiB)
+            except (BlockingIOError, OSError):
+                pass
+
+
+def wait_all_cut(socks: list[socket.socket], deadline_s: float) -> tuple[int, float]:
+    """(sockets the server closed or answered, seconds until the last one) within the deadline."""
+    start, left = time.monotonic(), set(socks)
+    while left and time.monotonic() - start < deadline_s:
+        ready, _, _ = select.select(list(left)[:1000], [], [], 1)
+        for s in ready:
+            try:
+                s.setblocking(False)
+                data = s.recv(65536)
+            except OSError:
+                data = b""
+            if not data or data.startswith(b"HTTP/1.1 4") or data.startswith(b"HTTP/1.1 5"):
+                left.discard(s)
+    return len(socks) - len(left), time.monotonic() - start
+
+
+def rss_mib(server: Gunicorn) -> float:
+    return sum(w.memory_info().rss for w in server.workers()) / (1024 * 1024)
+
+
+def close_all(socks: list[socket.socket]) -> None:
+    for s in socks:
+        try:
+            s.close()
+        except OSError:
+            pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=1000)
+    parser.add_argument("--gets", type=int, default=500)
+    parser.add_argument("--idle-timeout", type=int, default=15, help="COZY_HTTP_IDLE_TIMEOUT of the server")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer GETs")
+    args = parser.parse_args()
+    count = 50 if args.quick else args.gets
+    raise_file_limit()
+    with tempfile.TemporaryDirectory(prefix="cozy-bench-slow-") as tmp_name:
+        tmp = Path(tmp_name)
+        store = SeaweedFS(data_dir=tmp / "weed").start()
+        try:
+            env = server_env(tmp, store.config().to_url())
+            env["COZY_HTTP_IDLE_TIMEOUT"] = str(args.idle_timeout)
+            token = setup_database(env)
+            with gunicorn(env, tmp / "gunicorn.log") as server:
+                run(server, token, args.clients, count, args.idle_timeout, store)
+        finally:
+            store.stop()
+
+
+def upload(port: int, token: str, name: str, data: bytes) -> str:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("POST", f"/files/io.cozy.files.root-dir?Type=file&Name={name}", body=data,
+                 headers={"Host": DOMAIN, "Authorization": f"Bearer {token}", "Content-Type": "text/plain"})
+    resp = conn.getresponse()
+    body = resp.read()
+    conn.close()
+    if resp.status != 201:
+        raise RuntimeError(f"upload: HTTP {resp.status} {body[:200]!r}")
+    return json.loads(body)["data"]["id"]
+
+
+def stored_names(store: SeaweedFS) -> int:
+    client = make_client(store.config())
+    return sum(1 for _ in client.list_objects(bucket_name("cozy", None), recursive=True))
+
+
+def run(server: Gunicorn, token: str, clients: int, count: int, idle_timeout: int, store: SeaweedFS) -> None:
+    file_id = upload(server.port, token, "target.txt", b"hello\n")
+    big_id = upload(server.port, token, "big.bin", b"x" * (4 * 1024 * KiB))
+    path = f"/files/{file_id}"
+    print(f"gunicorn: {len(server.workers())} workers; {clients} slow clients per scenario; {count} GETs each")
+    base = gets(server.port, path, token, count)
+    print(f"| baseline, no slow client | {base} | RSS {rss_mib(server):.0f} MiB |")
+    before = stored_names(store)
+
+    socks = open_sockets(server.port, clients, stalled_upload(token))
+    loaded = gets(server.port, path, token, count)
+    rss = rss_mib(server)
+    cut, seconds = wait_all_cut(socks, idle_timeout + 60)
+    close_all(socks)
+    left = stored_names(store) - before
+    print(f"| {clients} stalled uploads | {loaded} | RSS {rss:.0f} MiB | {cut}/{clients} cut after "
+          f"{seconds:.0f} s (idle timeout {idle_timeout} s); {left} object(s) stored |")
+
+    socks = open_sockets(server.port, clients, idle_keepalive(token))
+    loaded = gets(server.port, path, token, count)
+    print(f"| {clients} idle keep-alive connections | {loaded} | RSS {rss_mib(server):.0f} MiB |")
+    close_all(socks)
+
+    socks = open_sockets(server.port, clients, slow_download(token, big_id))
+    readers = SlowReaders(socks)
+    readers.tick()
+    loaded = gets(server.port, path, token, count)
+    readers.tick()
+    print(f"| {clients} slow downloads (1 KiB/s) | {loaded} | RSS {rss_mib(server):.0f} MiB |")
+    close_all(socks)
+
+
+if __name__ == "__main__":
+    main()
