@@ -366,3 +366,28 @@ def test_a_store_outage_is_retried_then_recorded_and_nothing_half_made(s3_config
         assert len(thumb_keys(cozy, s3_client)) == 4 and not ThumbnailJob.objects.filter(file_id=file_id).exists()
     finally:
         proxy.close()
+
+
+def test_instance_deletion_leaves_no_thumbnail_preview_or_avatar(cozy, s3_client):
+    from cozy.avatars.models import Avatar
+    from cozy.deletion.models import DeletionJob
+    from cozy.deletion.runner import run_job as run_deletion
+    from cozy.deletion.services import open_job
+    from cozy.thumbnails.models import Preview
+
+    resp = cozy.upload("paper.pdf", pdf_page(200, 300), content_type="application/pdf")
+    run_job(cozy, doc_id(resp))
+    assert fetch(cozy, links_of(resp)["preview"]).status_code == 200
+    bad = cozy.upload("bad.jpg", b"\xff\xd8\xff broken", content_type="image/jpeg")
+    run_job(cozy, doc_id(bad))
+    avatar = cozy.client.put("/settings/avatar", data=encoded(marked(64, 64, 8), "PNG"), content_type="image/png",
+                             **cozy._h())  # fmt: skip
+    assert avatar.status_code == 204
+    assert len(thumb_keys(cozy, s3_client)) == 4 and len(preview_keys(cozy, s3_client)) == 1
+    assert ThumbnailJob.objects.exists() and Preview.objects.exists() and Avatar.objects.exists()
+
+    deletion, _ = open_job(cozy.host)
+    assert run_deletion(deletion.pk) == DeletionJob.State.DONE
+    listed = s3_client.list_objects(org_bucket(cozy.instance), prefix=cozy.instance.key_prefix, recursive=True)
+    assert list(listed) == []
+    assert not ThumbnailJob.objects.exists() and not Preview.objects.exists() and not Avatar.objects.exists()
