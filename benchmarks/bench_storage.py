@@ -1,9 +1,11 @@
-"""vfs_s3's S3Storage next to raw minio and django-storages' boto3 S3Storage, on one SeaweedFS.
+"""vfs_s3's S3Storage next to raw minio and django-storages' boto3 S3Storage, on one S3 server.
 
-    .venv/bin/python -m benchmarks.bench_storage            # full run (figures in docs/benchmarks.md)
-    .venv/bin/python -m benchmarks.bench_storage --quick    # small sizes, a smoke run
+    .venv/bin/python -m benchmarks.bench_storage                  # full run (figures in docs/benchmarks.md)
+    .venv/bin/python -m benchmarks.bench_storage --quick          # small sizes, a smoke run
+    .venv/bin/python -m benchmarks.bench_storage --server ceph    # on a throwaway Ceph cluster (radosgw)
 
-One SeaweedFS child process, one bucket, three clients in this process:
+One server (a SeaweedFS child process by default, or a Ceph cluster: monitor,
+memstore OSD and radosgw), one bucket, three clients in this process:
 raw ``minio`` (put_object / get_object, vfs_s3's part size and parallelism),
 ``vfs_s3.storage.S3Storage`` and ``storages.backends.s3.S3Storage`` (boto3 with
 its defaults). Every save streams from a file-like of unknown length whose
@@ -336,19 +338,33 @@ def progress(row: Row) -> None:
     print(f"  {row.name}: {figures}", file=sys.stderr, flush=True)
 
 
-def context_line(sizes: Sizes, quick: bool) -> str:
+def context_line(sizes: Sizes, quick: bool, server: str) -> str:
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     return (f"{'quick (sizes too small for the targets to mean much)' if quick else 'full'} run; "
-            f"{os.cpu_count()} CPU core(s) shared by client and SeaweedFS; load average at the end {load}; "
+            f"{os.cpu_count()} CPU core(s) shared by client and {SERVERS[server]}; load average at the end {load}; "
             f"Python {platform.python_version()}; rows: median of {sizes.repeat} series, backends alternating")
 
 
 # -- main -----------------------------------------------------------------------------------
-def run(sizes: Sizes, data_dir: Path) -> list[Row]:
-    from s3util import bucket_name, ensure_bucket, make_client
+SERVERS = {"seaweedfs": "SeaweedFS", "ceph": "Ceph (mon, memstore OSD, radosgw)"}
+
+
+def start_server(server: str, data_dir: Path, sizes: Sizes):
+    """The server, as a context manager that yields an object with ``config()``."""
+    if server == "ceph":
+        from s3util.ceph import Ceph, GiB
+
+        # memstore holds every object in RAM: room for the largest row's saves (deleted after each row).
+        return Ceph(data_dir=data_dir, device_bytes=max(4 * GiB, 3 * sizes.repeat * sizes.large + 2 * sizes.rss))
     from s3util.seaweedfs import SeaweedFS
 
-    with SeaweedFS(data_dir=data_dir) as s3:
+    return SeaweedFS(data_dir=data_dir)
+
+
+def run(sizes: Sizes, data_dir: Path, server: str = "seaweedfs") -> list[Row]:
+    from s3util import bucket_name, ensure_bucket, make_client
+
+    with start_server(server, data_dir, sizes) as s3:
         config = s3.config()
         fs_url = config.to_url()
         client = make_client(config)
@@ -368,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, not figures")
     parser.add_argument("--repeat", type=int, help="series per row (default 5, quick 1)")
+    parser.add_argument("--server", choices=SERVERS, default="seaweedfs", help="the S3 server to start")
     parser.add_argument("--rss-child", choices=BACKENDS, help=argparse.SUPPRESS)
     parser.add_argument("--rss-size", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -379,8 +396,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat:
         sizes = Sizes(sizes.small_ops, sizes.medium, sizes.medium_ops, sizes.large, sizes.rss, args.repeat)
     with tempfile.TemporaryDirectory(prefix="cozy-bench-storage-") as tmp:
-        rows = run(sizes, Path(tmp))
-    print(context_line(sizes, args.quick))
+        rows = run(sizes, Path(tmp), args.server)
+    print(context_line(sizes, args.quick, args.server))
     print(table(rows))
     return 0
 

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "cozy.files",
     "cozy.thumbnails",
     "cozy.avatars",
+    "cozy.exports",
     "cozy.drive",
     "cozy.fsck",
     "cozy.deletion",
@@ -143,6 +144,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Periodic jobs, for `celery -A cozy beat` (or a worker started with -B).
+CELERY_BEAT_SCHEDULE = {
+    "remove-expired-exports": {"task": "cozy.exports.tasks.remove_expired_exports", "schedule": 3600.0},
+}
 
 # How many previous contents a file keeps; older versions are pruned on overwrite.
 COZY_MAX_VERSIONS = int(os.environ.get("COZY_MAX_VERSIONS", "20"))

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from cozy.exports.api import api as move_api
 from cozy.files.api import api
 
 urlpatterns = [
@@ -9,4 +10,5 @@ urlpatterns = [
     path("", include("cozy.thumbnails.urls")),
     path("", include("cozy.avatars.urls")),
     path("", api.urls),
+    path("", move_api.urls),
 ]

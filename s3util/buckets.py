@@ -42,6 +42,6 @@ def _set_abort_rule(client: Minio, bucket: str) -> None:
     try:
         client.set_bucket_lifecycle(bucket, LifecycleConfig([rule]))
     except S3Error as err:
-        # Some servers (SeaweedFS, older Ceph) do not implement it: fsck and
+        # Some servers refuse it (MinIO; SeaweedFS 4.48 and Ceph 16 take it: docs/s3.md): fsck and
         # the lifecycle of the server then have to cover that case.
         log.info("bucket lifecycle not supported by the server (%s)", err.code)

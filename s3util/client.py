@@ -2,23 +2,68 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 
 import urllib3
 from minio import Minio
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from s3util.config import S3Config
 
 # Enough connections for parallel part uploads from several threads at once.
 _POOL_SIZE = 32
+# How long the store may stall while a request body goes out (a paused or busy server): a
+# streamed PUT cannot be sent again once bytes went out, so it must ride out such a pause.
+STALL_TIMEOUT = 60
+
+
+def stall_timeout() -> float:
+    value = os.environ.get("COZY_S3_STALL_TIMEOUT", "")
+    return float(value) if value.replace(".", "", 1).isdigit() and float(value) > 0 else STALL_TIMEOUT
+
+
+def _connect_then_stall_timeout(conn: HTTPConnection) -> None:
+    """Connect within the connect timeout, then send within the stall timeout.
+
+    urllib3 sends a request body under the connect timeout (10 s here): a store that
+    paused for longer cut every streamed PUT, though it would have gone on. The
+    response is then read under the read timeout, as before.
+    """
+    if conn.sock is None:
+        conn.connect()
+    conn.timeout = stall_timeout()
+
+
+class _HTTPConnection(HTTPConnection):
+    def request(self, *args, **kwargs):  # urllib3's signature
+        _connect_then_stall_timeout(self)
+        return super().request(*args, **kwargs)
+
+
+class _HTTPSConnection(HTTPSConnection):
+    def request(self, *args, **kwargs):  # urllib3's signature
+        _connect_then_stall_timeout(self)
+        return super().request(*args, **kwargs)
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
 
 
 def make_http_client(*, connect_timeout: float = 10, read_timeout: float = 300) -> urllib3.PoolManager:
-    return urllib3.PoolManager(
+    manager = urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
         maxsize=_POOL_SIZE,
         retries=urllib3.Retry(total=3, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
     )
+    manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+    return manager
 
 
 class StreamedBody:

@@ -2,6 +2,7 @@
 
 - ``seaweedfs`` (default): SeaweedFS as a child process, signatures checked.
 - ``moto``: moto's standalone server, a second, independent S3 implementation.
+- ``ceph``: a throwaway Ceph cluster (monitor, memstore OSD, radosgw) from Debian's packages.
 - ``minio``: MinIO through testcontainers; needs a Docker engine.
 - ``url:<storage URL>``: an existing endpoint.
 """
@@ -20,6 +21,7 @@ from contextlib import contextmanager
 import pytest
 
 from s3util import S3Config, parse_fs_url
+from s3util.ceph import PACKAGES, Ceph, missing_binaries
 from s3util.seaweedfs import SeaweedFS, free_ports
 
 
@@ -72,6 +74,15 @@ def moto_server() -> Iterator[tuple[S3Config, None]]:
 
 
 @contextmanager
+def ceph_server() -> Iterator[tuple[S3Config, Ceph]]:
+    if missing := missing_binaries():
+        pytest.skip(f"COZY_TEST_S3=ceph needs Ceph's binaries ({', '.join(missing)} not found): "
+                    f"apt-get install --no-install-recommends {PACKAGES}")
+    with Ceph() as server:
+        yield server.config(), server
+
+
+@contextmanager
 def minio_server() -> Iterator[tuple[S3Config, None]]:
     if not docker_available():
         pytest.skip("COZY_TEST_S3=minio needs a Docker engine, and none answers on this machine")
@@ -86,19 +97,31 @@ def minio_server() -> Iterator[tuple[S3Config, None]]:
         )
 
 
+def server_kind() -> str:
+    """The server the tests run against: COZY_TEST_S3, SeaweedFS by default."""
+    return os.environ.get("COZY_TEST_S3", "seaweedfs")
+
+
+def signatures_checked() -> bool:
+    """moto's server accepts any credentials (tests/test_s3_provider_facts.py shows it)."""
+    return server_kind() != "moto"
+
+
 @contextmanager
 def s3_endpoint(kind: str | None = None) -> Iterator[tuple[S3Config, object]]:
-    kind = kind or os.environ.get("COZY_TEST_S3", "seaweedfs")
+    kind = kind or server_kind()
     if kind == "seaweedfs":
         manager = seaweedfs_server()
     elif kind == "moto":
         manager = moto_server()
+    elif kind == "ceph":
+        manager = ceph_server()
     elif kind == "minio":
         manager = minio_server()
     elif kind.startswith("url:"):
         manager = _existing(parse_fs_url(kind[4:]))
     else:
-        raise pytest.UsageError(f"COZY_TEST_S3={kind!r}: use seaweedfs, moto, minio or url:<storage URL>")
+        raise pytest.UsageError(f"COZY_TEST_S3={kind!r}: use seaweedfs, moto, ceph, minio or url:<storage URL>")
     with manager as endpoint:
         yield endpoint
 

@@ -16,7 +16,7 @@ from cozy.deletion.services import open_job
 from cozy.files.models import Node
 from tests.cozyclient import ROOT, Cozy, doc_id, make_instance
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.s3contract]
 
 
 class HookedBody(io.RawIOBase):

@@ -34,12 +34,13 @@ from cozy.instances.services import org_bucket
 from cozy.storage.buckets import ensure_system_buckets
 from s3util import make_client, parse_fs_url
 from s3util.seaweedfs import SeaweedFS
+from tests import s3servers
 from tests.cozyclient import Cozy, make_instance
 from tests.worker import Worker
 from vfs_s3.connection import current_client
 from vfs_s3.storage import S3Storage
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.s3contract]
 
 # A worker slow enough to be caught mid-job: pages of 20 keys, one at a time, 150 ms apart.
 SLOW = {
@@ -257,6 +258,7 @@ def test_worker_killed_mid_deletion_then_job_completes(shared_fs_url, settings, 
 
 
 # -- the object store goes away mid-job, then comes back ---------------------------------
+@pytest.mark.skipif(s3servers.server_kind() != "seaweedfs", reason="runs its own SeaweedFS: once, in the default stage")
 def test_s3_outage_mid_deletion_then_job_completes(settings, queue, tmp_path):
     server = SeaweedFS(data_dir=tmp_path / "weed", keep_ports=True).start()
     try:

@@ -12,7 +12,7 @@ from cozy.files.models import Node, Version
 from cozy.instances.services import org_bucket
 from tests.cozyclient import ROOT, TRASH, Cozy, doc_id, make_instance, md5_b64
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.s3contract]
 
 
 @pytest.fixture

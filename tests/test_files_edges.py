@@ -13,7 +13,7 @@ from cozy.files.models import Node
 from tests.cozyclient import ROOT, TRASH, Cozy, doc_id, make_instance
 from tests.test_files_api import assert_error, objects
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.s3contract]
 HUGE = "9" * 5000  # past Python's int() limit of 4300 digits
 
 

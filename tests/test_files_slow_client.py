@@ -13,11 +13,15 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import signal
+import threading
 import time
 
 import pytest
+import urllib3
 
 from cozy.files import content
+from cozy.files.errors import Unavailable
 from cozy.files.models import Node
 from cozy.instances.services import org_bucket
 from s3util import make_client
@@ -97,3 +101,60 @@ def test_a_streamed_body_can_be_retried_until_its_first_chunk_is_taken():
     assert list(body) == [b"a", b"b"]  # so the retry sends it all
     with pytest.raises(BodyAlreadySent):
         iter(body)  # bytes went out: a retry cannot send them again
+
+
+# -- the store stalls mid-upload -------------------------------------------------------
+@pytest.fixture(scope="module")
+def pausable_store(tmp_path_factory):
+    server = SeaweedFS(data_dir=tmp_path_factory.mktemp("pause-weed")).start(timeout=120)
+    yield server
+    os.killpg(server.process.pid, signal.SIGCONT)
+    server.stop()
+
+
+def pausing_read(data: bytes, store: SeaweedFS, at: int, seconds: float):
+    """A fast client's body; when ``at`` bytes went out, the store is paused for ``seconds``."""
+    state = {"pos": 0}
+
+    def read(n: int) -> bytes:
+        pos = state["pos"]
+        if pos <= at < pos + n:
+            os.killpg(store.process.pid, signal.SIGSTOP)
+            threading.Timer(seconds, os.killpg, (store.process.pid, signal.SIGCONT)).start()
+        state["pos"] = min(pos + n, len(data))
+        return data[pos:state["pos"]]
+
+    return read
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("pause", "stall_timeout", "stored"), [(12, 40, True), (10, 3, False)],
+                         ids=["within-the-stall-timeout", "past-it"])
+def test_a_store_stall_mid_streamed_upload(pausable_store, settings, monkeypatch, pause, stall_timeout, stored):
+    """A streamed PUT (a fast client with Content-MD5) rides out a store pause shorter than
+    COZY_S3_STALL_TIMEOUT; past it, the upload fails cleanly (503) and stores nothing. It used
+    to fail after 10 s, the connect timeout, under which urllib3 sends a body."""
+    monkeypatch.setenv("COZY_S3_STALL_TIMEOUT", str(stall_timeout))
+    settings.COZY_FS_URL = pausable_store.config(f"tpause{stall_timeout}").to_url()
+    instance, _ = make_instance(f"pause{stall_timeout}.localhost", "paula", org=f"pause{stall_timeout}")
+    data = os.urandom(48 * MiB)
+    md5 = hashlib.md5(data).hexdigest()
+    upload = content.Upload(read=pausing_read(data, pausable_store, 16 * MiB, pause), length=len(data),
+                            expected_md5=md5, mime=None)
+    client = make_client(pausable_store.config(f"tpause{stall_timeout}"))
+    if stored:
+        node = content.create_file(instance, ROOT, "big.bin", upload)
+        stat = client.stat_object(org_bucket(instance), content_key(instance, node.doc_id, node.content_id))
+        assert stat.etag == md5  # one streamed PUT, checked by the store
+        return
+    with pytest.raises(Unavailable):
+        content.create_file(instance, ROOT, "big.bin", upload)
+    deadline = time.monotonic() + pause + 30
+    while True:  # the store is back: nothing of the upload is in it
+        try:
+            assert list(client.list_objects(org_bucket(instance), prefix=instance.key_prefix, recursive=True)) == []
+            break
+        except urllib3.exceptions.HTTPError:
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+    assert not Node.objects.filter(instance=instance, name="big.bin").exists()

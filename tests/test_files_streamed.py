@@ -22,6 +22,7 @@ from cozy.instances.services import org_bucket
 from tests.cozyclient import ROOT, Cozy, content_key, doc_id, make_instance, md5_b64
 from tests.test_files_api import assert_error, objects
 
+pytestmark = pytest.mark.s3contract
 MiB = 1024 * 1024
 
 

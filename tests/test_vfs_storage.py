@@ -119,7 +119,9 @@ def test_ranged_read_to_last_byte_of_multipart_object(storage, multipart_starts)
     assert got == data[start:]
 
 
-def test_open_does_one_head_and_seek_uses_ranges(storage, monkeypatch):
+def test_open_is_one_get_and_seek_uses_ranges(storage, monkeypatch):
+    """open() sends one GET (its headers give size, ETag, type, MD5: no HEAD); a small
+    file read whole costs that one request; a seek opens a ranged GET."""
     data = pattern(3 * MiB)
     name = storage.save("count/obj", ContentFile(data))
     heads, gets = [], []
@@ -135,8 +137,13 @@ def test_open_does_one_head_and_seek_uses_ranges(storage, monkeypatch):
         assert f.size == len(data)
         f.seek(2 * MiB)
         assert f.read(10) == data[2 * MiB : 2 * MiB + 10]
-    assert len(heads) == 1
-    assert gets == [(2 * MiB, 0)]
+    assert heads == []
+    assert gets == [(0, 0), (2 * MiB, 0)]
+    gets.clear()
+    small = storage.save("count/small", ContentFile(b"tiny"))
+    with storage.open(small) as f:
+        assert (f.size, f.read()) == (4, b"tiny")
+    assert (heads, gets) == ([], [(0, 0)])
 
 
 @pytest.mark.parametrize("size", [100, 12 * MiB])

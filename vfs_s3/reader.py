@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from minio import Minio
@@ -24,6 +25,18 @@ class ObjectInfo:
     content_type: str
     last_modified: datetime
     md5: str | None  # from user metadata, hex
+
+    @classmethod
+    def from_headers(cls, headers) -> ObjectInfo:
+        """From the headers of a whole-object GET: what a HEAD would have said."""
+        modified = headers.get("Last-Modified")
+        return cls(
+            size=int(headers.get("Content-Length") or 0),
+            etag=(headers.get("ETag") or "").strip('"'),
+            content_type=headers.get("Content-Type") or "application/octet-stream",
+            last_modified=parsedate_to_datetime(modified) if modified else datetime.now(UTC),
+            md5=headers.get(f"x-amz-meta-{MD5_META}"),
+        )
 
     @classmethod
     def from_stat(cls, stat) -> ObjectInfo:
@@ -82,18 +95,26 @@ def iter_range(client: Minio, bucket: str, key: str, start: int = 0, end: int | 
 class S3RawReader(io.RawIOBase):
     """A seekable, read-only view of one object.
 
-    The HEAD is done once, by the caller (``info``). Reading opens a GET from
+    The object's info comes once, from a HEAD or from the first GET (``open_object``). Reading opens a GET from
     the current position (a ranged GET unless at 0); ``seek`` drops it, so the
     next read starts a new ranged GET. No whole-object download on seek. Every
     GET is pinned to the ETag of that HEAD: an object overwritten meanwhile
     raises :class:`ObjectChanged` instead of mixing versions.
     """
 
-    def __init__(self, client: Minio, bucket: str, key: str, info: ObjectInfo):
+    def __init__(self, client: Minio, bucket: str, key: str, info: ObjectInfo, resp=None):
         super().__init__()
         self._client, self._bucket, self._key, self.info = client, bucket, key, info
         self._pos = 0
-        self._resp = None
+        self._resp = resp  # a whole-object GET already open (see open_object), or None
+
+    @classmethod
+    def open_object(cls, client: Minio, bucket: str, key: str) -> S3RawReader:
+        """Open with one GET, its headers standing for the HEAD: half the requests of a
+        HEAD then a GET, for a small file read whole. A seek before reading drops it."""
+        with s3_errors():
+            resp = client.get_object(bucket, key)
+        return cls(client, bucket, key, ObjectInfo.from_headers(resp.headers), resp)
 
     def readable(self) -> bool:
         return True

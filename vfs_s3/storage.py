@@ -326,8 +326,7 @@ class S3Storage(BaseStorage):
         if mode != "rb":  # text modes would hand out bytes where str is expected: refuse them
             raise ValueError(f"unsupported mode {mode!r}: use rb or wb")
         key = self._key(name)
-        info = stat(self.client, self.bucket_name, key)  # the one HEAD of this open
-        return S3File(name, mode, self, raw=S3RawReader(self.client, self.bucket_name, key, info))
+        return S3File(name, mode, self, raw=S3RawReader.open_object(self.client, self.bucket_name, key))
 
     def info(self, name: str) -> ObjectInfo:
         return stat(self.client, self.bucket_name, self._key(name))

@@ -34,8 +34,8 @@ ORPHANS = (A.INDEX_MISSING, A.THUMBNAIL_WITH_NO_FILE)
 def orphan_grace() -> float:
     value = getattr(settings, "COZY_FSCK_ORPHAN_GRACE", None)
     if value is None:
-        value = os.environ.get("COZY_FSCK_ORPHAN_GRACE", DEFAULT_GRACE)
-    return float(value or DEFAULT_GRACE)
+        value = os.environ.get("COZY_FSCK_ORPHAN_GRACE", str(DEFAULT_GRACE))
+    return float(value)  # 0 is a valid grace: remove orphans at once
 
 
 class Fixer:

@@ -38,6 +38,12 @@ class Command(BaseCommand):
         destroy.add_argument("domain")
         destroy.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         destroy.add_argument("--wait", action="store_true", help="wait for the job and show its progress")
+        export = sub.add_parser("export", help="export all the data of an instance as zip parts")
+        export.add_argument("domain")
+        export.add_argument("--wait", action="store_true", help="wait for the export and show its progress")
+        imp = sub.add_parser("import", help="import an export into an empty instance (runs here, with progress)")
+        imp.add_argument("domain")
+        imp.add_argument("sources", nargs="+", metavar="SOURCE", help="an export's manifest URL, or its zip parts")
 
     def handle(self, *args, action: str, **opts) -> None:
         getattr(self, f"do_{action}")(**opts)
@@ -97,3 +103,13 @@ class Command(BaseCommand):
 
         # The raw stream: OutputWrapper would end every partial write (a progress bar) with a newline.
         destroy(domain, yes=yes, wait=wait, out=self.stdout._out)  # type: ignore[arg-type]
+
+    def do_export(self, domain: str, wait: bool, **_: object) -> None:
+        from cozy.exports.command import export
+
+        export(domain, wait=wait, out=self.stdout._out)  # type: ignore[arg-type]
+
+    def do_import(self, domain: str, sources: list[str], **_: object) -> None:
+        from cozy.exports.command import import_into
+
+        import_into(domain, sources, out=self.stdout._out)  # type: ignore[arg-type]

@@ -1,0 +1,152 @@
+"""The ``/move/exports`` routes: request an export, read its manifest, download its parts.
+
+The manifest and part URLs carry a signed token (services.token_for) and need
+no other credential, so that another cozy or a plain curl can fetch them; the
+token expires with the export, and an expired export is refused even while its
+objects remain.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from cozy.exports.importer import ImportRefused
+from cozy.exports.imports import ImportRunning, precheck, request_import
+from cozy.exports.models import Export, ImportJob
+from cozy.exports.runner import exports_store
+from cozy.exports.services import BadToken, ExportRunning, export_for_token, request_export, token_for
+from cozy.files import api as files_api
+from cozy.files.auth import InstanceAuth, request_instance
+from cozy.files.download import stream_response
+from cozy.files.errors import APIError, Conflict, NotFound, Unauthorized
+
+api = NinjaAPI(title="cozy move API", version="1", urls_namespace="move-api", openapi_url=None, docs_url=None)
+for _exc, _handler in ((APIError, files_api.on_api_error), (ValidationError, files_api.on_validation_error),
+                       (AuthenticationError, files_api.on_auth_error), (HttpError, files_api.on_http_error),
+                       (Exception, files_api.on_unexpected)):  # fmt: skip
+    api.add_exception_handler(_exc, _handler)  # type: ignore[arg-type]
+ERRORS: dict[int, Any] = files_api.ERRORS
+
+
+def manifest_url(request: HttpRequest, export: Export) -> str:
+    return request.build_absolute_uri(f"/move/exports/{token_for(export)}")
+
+
+def document(request: HttpRequest, export: Export) -> dict[str, Any]:
+    base = manifest_url(request, export)
+    parts = [{"n": p["n"], "size": p["size"], "md5": p["md5"], "url": f"{base}/parts/{p['n']}"}
+             for p in export.parts] if export.state == Export.State.DONE else []  # fmt: skip
+    attributes = {
+        "state": export.state, "error": export.error or None, "parts": parts,
+        "files_total": export.files_total, "files_done": export.files_done,
+        "bytes_total": export.bytes_total, "bytes_done": export.bytes_done,
+        "created_at": export.created_at.isoformat(), "expires_at": export.expires_at.isoformat(),
+    }  # fmt: skip
+    return {"data": {"type": "io.cozy.exports", "id": export.pk, "attributes": attributes, "links": {"self": base}}}
+
+
+@api.post("/move/exports", auth=InstanceAuth(), response={201: dict, **ERRORS}, summary="Request an export")
+def create_export(request: HttpRequest):
+    try:
+        export = request_export(request.auth)  # type: ignore[attr-defined]
+    except ExportRunning as err:
+        raise Conflict(str(err)) from None
+    return JsonResponse(document(request, export), status=201)
+
+
+def _export(request: HttpRequest, token: str) -> Export:
+    try:
+        return export_for_token(request_instance(request), token)
+    except BadToken as err:
+        raise Unauthorized(str(err)) from None
+
+
+def unlogged(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Django logs the path of every 4xx answer, and these paths hold a token that is as good as
+    a password: mark such answers as logged already."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        try:
+            response = view(request, *args, **kwargs)
+        except APIError as err:
+            response = files_api.on_api_error(request, err)
+        if response.status_code >= 400:
+            response._has_been_logged = True  # type: ignore[attr-defined]
+        return response
+
+    return wrapper
+
+
+@api.get("/move/exports/{token}", response={200: dict, **ERRORS}, summary="An export's manifest")
+@unlogged
+def manifest(request: HttpRequest, token: str) -> HttpResponseBase:
+    return JsonResponse(document(request, _export(request, token)))
+
+
+@api.get("/move/exports/{token}/parts/{n}", response={200: None, 206: None, **ERRORS},
+         summary="One zip part of an export (Range supported)")  # fmt: skip
+@unlogged
+def part(request: HttpRequest, token: str, n: str) -> HttpResponseBase:
+    export = _export(request, token)
+    if export.state != Export.State.DONE:
+        raise Conflict(f"the export is {export.state}, not done")
+    found = next((p for p in export.parts if str(p["n"]) == n), None)
+    if found is None:
+        raise NotFound("no such part")
+    return stream_response(request, store=exports_store(export), name=export.part_name(found["n"]), size=found["size"],
+                           md5=found["md5"], mime="application/zip",
+                           filename=f"cozy-export-{export.instance.domain}-{n}.zip")  # fmt: skip
+
+
+# -- imports ---------------------------------------------------------------------
+class ImportRequest(Schema):
+    manifest_url: str
+
+
+def import_document(job: ImportJob) -> dict[str, Any]:
+    attributes = {"state": job.state, "error": job.error or None, "bytes_total": job.bytes_total,
+                  "bytes_done": job.bytes_done, "created_at": job.created_at.isoformat()}  # fmt: skip
+    return {"data": {"type": "io.cozy.imports", "id": str(job.pk), "attributes": attributes,
+                     "links": {"self": f"/move/imports/{job.pk}"}}}  # fmt: skip
+
+
+def _refused(err: ImportRefused) -> APIError:
+    return APIError(str(err), status=err.status, title={409: "Conflict", 413: "Payload Too Large"}.get(
+        err.status, "Precondition Failed"))
+
+
+@api.post("/move/imports/precheck", auth=InstanceAuth(), response={204: None, **ERRORS},
+          summary="Whether an export could be imported here (412 unreadable, 413 over quota)")  # fmt: skip
+def import_precheck(request: HttpRequest, body: ImportRequest):
+    try:
+        precheck(request.auth, body.manifest_url)  # type: ignore[attr-defined]
+    except ImportRefused as err:
+        raise _refused(err) from None
+    return HttpResponse(status=204)
+
+
+@api.post("/move/imports", auth=InstanceAuth(), response={202: dict, **ERRORS},
+          summary="Import an export into this (empty) instance")  # fmt: skip
+def create_import(request: HttpRequest, body: ImportRequest):
+    try:
+        job = request_import(request.auth, body.manifest_url)  # type: ignore[attr-defined]
+    except ImportRefused as err:
+        raise _refused(err) from None
+    except ImportRunning as err:
+        raise Conflict(str(err)) from None
+    return JsonResponse(import_document(job), status=202)
+
+
+@api.get("/move/imports/{job_id}", auth=InstanceAuth(), response={200: dict, **ERRORS}, summary="An import's state")
+def import_state(request: HttpRequest, job_id: int):
+    job = ImportJob.objects.filter(pk=job_id, instance=request.auth).first()  # type: ignore[attr-defined]
+    if job is None:
+        raise NotFound("no such import")
+    return JsonResponse(import_document(job))

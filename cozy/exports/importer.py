@@ -1,0 +1,271 @@
+"""Import an export's zip parts into an empty instance.
+
+Everything is read and checked before the index changes: the metadata is
+validated (ids, names, parents, sizes, MD5s), every entry it names must be in
+its part, and the quota must hold the whole. Then each content is written
+through the files store with its expected MD5 (the store refuses a mismatch),
+read straight from its zip entry (zipfile over a seekable reader: an S3 object
+read by ranged GETs, or a local file); the index is created in one transaction
+at the end. On any failure the written objects are removed and the index was
+never touched: the instance is left as it was, empty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import IO, Any
+
+from django.db import transaction
+
+from cozy.exports.snapshot import FORMAT, FORMAT_VERSION, METADATA_ENTRY
+from cozy.files.content import content_name, room_left
+from cozy.files.errors import APIError
+from cozy.files.models import ROOT_ID, TRASH_ID, Node, Version
+from cozy.files.names import check_name
+from cozy.files.tree import lock_tree
+from cozy.instances.models import Instance
+from cozy.storage.stores import store_for
+from vfs_s3.errors import ChecksumMismatch, ObjectTooLarge
+from vfs_s3.layout import checked_id, new_content_id
+from vfs_s3.storage import S3Storage
+from vfs_s3.writer import normalize_md5
+
+log = logging.getLogger("cozy.exports")
+SPECIAL = (ROOT_ID, TRASH_ID)
+
+
+class ImportRefused(Exception):
+    """The archive cannot be imported here; nothing was changed. ``status`` is its HTTP answer."""
+
+    def __init__(self, message: str, status: int = 412):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Piece:
+    """One content to write: where it is in the archive, where it goes, what it must hash to."""
+
+    part: int
+    entry: str
+    name: str  # in the files area
+    size: int
+    md5: str
+
+
+def instance_is_empty(instance: Instance) -> bool:
+    nodes = Node.objects.filter(instance=instance).exclude(doc_id__in=SPECIAL)
+    return not nodes.exists() and not Version.objects.filter(file__instance=instance).exists()
+
+
+def read_metadata(zips: list[zipfile.ZipFile]) -> dict[str, Any]:
+    holder = next((z for z in reversed(zips) if METADATA_ENTRY in z.namelist()), None)
+    if holder is None:
+        raise ImportRefused("no export metadata in these zip parts (give every part, or the manifest URL)")
+    try:
+        doc = json.loads(holder.read(METADATA_ENTRY))
+    except (ValueError, zipfile.BadZipFile) as err:
+        raise ImportRefused("the export metadata is unreadable") from err
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != FORMAT_VERSION:
+        raise ImportRefused("not a cozy export of a known version")
+    if doc.get("parts") != len(zips):
+        raise ImportRefused(f"the export has {doc.get('parts')} part(s), {len(zips)} given")
+    return doc
+
+
+def _date(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("a date is missing")
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError("a date has no time zone")
+    return parsed
+
+
+def _piece(rec: dict[str, Any], file_id: str, content_id: str, zips: list[zipfile.ZipFile]) -> Piece:
+    part, entry = rec.get("part"), rec.get("entry")
+    if not isinstance(part, int) or not 1 <= part <= len(zips) or not isinstance(entry, str):
+        raise ValueError("a content has no place in the archive")
+    try:
+        info = zips[part - 1].getinfo(entry)
+    except KeyError:
+        raise ValueError("a content named by the metadata is missing from its part") from None
+    size, md5 = rec.get("size"), normalize_md5(rec.get("md5") or "")
+    if not isinstance(size, int) or info.file_size != size or (size and not md5):
+        raise ValueError("a content's size or MD5 does not match its entry")
+    return Piece(part, entry, content_name(file_id, content_id), size, md5 or "")
+
+
+@dataclass
+class Plan:
+    nodes: list[dict[str, Any]]  # validated records, parents first
+    pieces: list[Piece]
+    avatar: Piece | None = None
+    special_dates: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)  # root and trash
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(p.size for p in self.pieces)
+
+
+def plan_import(doc: dict[str, Any], zips: list[zipfile.ZipFile]) -> Plan:
+    """The validated records and the contents to write; ImportRefused on anything wrong."""
+    try:
+        return _plan(doc, zips)
+    except (ValueError, TypeError, KeyError, APIError) as err:
+        detail = err.detail if isinstance(err, APIError) else str(err)
+        raise ImportRefused(f"the export metadata is invalid: {detail}") from None
+
+
+def taken_content_ids(ids: list[str]) -> set[str]:
+    """Content ids already used on this cozy (a version id is unique across it, and a current
+    content becomes a version on overwrite): an import of an export made here gets fresh ones."""
+    taken: set[str] = set()
+    for start in range(0, len(ids), 500):
+        batch = ids[start : start + 500]
+        taken.update(Version.objects.filter(content_id__in=batch).values_list("content_id", flat=True))
+        taken.update(Node.objects.filter(content_id__in=batch).values_list("content_id", flat=True))
+    return taken
+
+
+def _content_id(value: Any, taken: set[str]) -> str:
+    checked_id(value, "content id")
+    return new_content_id() if value in taken else value
+
+
+def _plan(doc: dict[str, Any], zips: list[zipfile.ZipFile]) -> Plan:
+    records = [r for r in doc["files"] if r["type"] == "file"]
+    taken = taken_content_ids([r["content_id"] for r in records if r.get("content_id")]
+                              + [v["id"] for r in records for v in r["versions"]])  # fmt: skip
+    seen, names, pieces, nodes = set(SPECIAL), set(), [], []
+    special: dict[str, tuple[datetime, datetime]] = {}
+    for rec in doc["files"]:
+        file_id = rec["id"]
+        if file_id in SPECIAL:
+            special[file_id] = (_date(rec["created_at"]), _date(rec["updated_at"]))
+            continue
+        checked_id(file_id, "file id")
+        if file_id in seen or rec["dir_id"] not in seen or rec["type"] not in ("file", "directory"):
+            raise ValueError("the tree is not in order (a parent after its child, or an id twice)")
+        name = check_name(rec["name"])
+        if (rec["dir_id"], name) in names:
+            raise ValueError("two entries of one directory share a name")
+        names.add((rec["dir_id"], name))
+        seen.add(file_id)
+        node = {**rec, "name": name, "created_at": _date(rec["created_at"]), "updated_at": _date(rec["updated_at"])}
+        if rec["type"] == "file":
+            if rec.get("content_id"):
+                node["content_id"] = _content_id(rec["content_id"], taken)
+                pieces.append(_piece(rec, file_id, node["content_id"], zips))
+            for version in rec["versions"]:
+                version["id"] = _content_id(version["id"], taken)
+                version["created_at"] = _date(version["created_at"])
+                pieces.append(_piece(version, file_id, version["id"], zips))
+        nodes.append(node)
+    avatar = doc.get("avatar")
+    return Plan(nodes, pieces, _piece(avatar, "avatar", "avatar", zips) if isinstance(avatar, dict) else None,
+                special)
+
+
+def _write_contents(instance: Instance, plan: Plan, zips: list[zipfile.ZipFile], written: list[str],
+                    progress: Callable[[int], None]) -> None:  # fmt: skip
+    store = store_for(instance, "files")
+    for piece in plan.pieces:
+        _write_piece(store, piece.name, piece, zips)
+        written.append(piece.name)
+        progress(piece.size)
+
+
+def _create_index(instance: Instance, plan: Plan, in_commit: Callable[[], None]) -> None:
+    with transaction.atomic():
+        lock_tree(instance)
+        if not instance_is_empty(instance):
+            raise ImportRefused("the instance is not empty: import only goes into an empty instance", 409)
+        left = room_left(instance)
+        if left is not None and plan.total_bytes > left:
+            raise ImportRefused("the export is larger than the instance's quota", 413)
+        pks = dict(Node.objects.filter(instance=instance, doc_id__in=SPECIAL).values_list("doc_id", "pk"))
+        created: list[Node] = []
+        for rec in plan.nodes:
+            node = Node.objects.create(
+                instance=instance, doc_id=rec["id"], type=rec["type"], name=rec["name"], parent_id=pks[rec["dir_id"]],
+                trashed=bool(rec.get("trashed")), restore_path=str(rec.get("restore_path") or ""),
+                size=int(rec.get("size") or 0), md5=rec.get("md5") or "", mime=str(rec.get("mime") or ""),
+                content_id=rec.get("content_id") or "", revision=int(rec.get("revision") or 1),
+            )  # fmt: skip
+            node.created_at, node.updated_at = rec["created_at"], rec["updated_at"]
+            created.append(node)
+            pks[rec["id"]] = node.pk
+            Version.objects.bulk_create([
+                Version(file=node, content_id=v["id"], size=v["size"], md5=v["md5"], mime=str(v.get("mime") or ""),
+                        created_at=v["created_at"]) for v in rec.get("versions", ())
+            ])  # fmt: skip
+        # create() stamps the auto dates with now: put the archive's back (update() leaves them alone).
+        Node.objects.bulk_update(created, ["created_at", "updated_at"], batch_size=500)
+        for doc_id, (created_at, updated_at) in plan.special_dates.items():
+            Node.objects.filter(instance=instance, doc_id=doc_id).update(created_at=created_at, updated_at=updated_at)
+        in_commit()
+
+
+def check_archive(instance: Instance, parts: Iterable[IO[bytes]]) -> tuple[Plan, list[zipfile.ZipFile]]:
+    """What an import would write, once the parts, the metadata, the instance's emptiness and
+    its quota are checked; ImportRefused otherwise. Nothing is written."""
+    try:
+        zips = [zipfile.ZipFile(part) for part in parts]
+    except zipfile.BadZipFile:
+        raise ImportRefused("a part is not a zip file") from None
+    if not instance_is_empty(instance):
+        raise ImportRefused("the instance is not empty: import only goes into an empty instance", 409)
+    plan = plan_import(read_metadata(zips), zips)
+    left = room_left(instance)
+    if left is not None and plan.total_bytes > left:
+        raise ImportRefused("the export is larger than the instance's quota", 413)
+    return plan, zips
+
+
+def import_parts(instance: Instance, parts: Iterable[IO[bytes]], progress: Callable[[int], None] = lambda n: None,
+                 on_plan: Callable[[Plan], object] = lambda plan: None,
+                 in_commit: Callable[[], None] = lambda: None) -> Plan:  # fmt: skip
+    """Import the zip parts (seekable binary files, in order) into ``instance``, which must be
+    empty; ImportRefused (nothing changed) or an OSError (storage; nothing kept). ``in_commit``
+    runs inside the index's transaction (a job marks itself done there)."""
+    plan, zips = check_archive(instance, parts)
+    on_plan(plan)
+    written: list[str] = []
+    avatar = store_for(instance, "avatar")
+    wrote_avatar = False
+    try:
+        _write_contents(instance, plan, zips, written, progress)
+        if plan.avatar and not avatar.exists("avatar"):  # an avatar of the instance's own stays
+            _write_piece(avatar, "avatar", plan.avatar, zips)
+            wrote_avatar = True
+        _create_index(instance, plan, in_commit)
+    except BaseException as err:
+        with contextlib.suppress(OSError):
+            store_for(instance, "files").delete_many(_unreferenced(instance, written))
+            if wrote_avatar:
+                avatar.delete("avatar")
+        if isinstance(err, (ChecksumMismatch, ObjectTooLarge, zipfile.BadZipFile, EOFError)):
+            raise ImportRefused("a part is damaged: a content does not match the export's metadata") from None
+        raise
+    return plan
+
+
+def _unreferenced(instance: Instance, names: list[str]) -> list[str]:
+    """The written names that the index does not hold: a concurrent import of the same export
+    that committed first wrote the same names, and keeps them."""
+    held = {f"{f}/{c}" for f, c in Node.objects.filter(instance=instance).values_list("doc_id", "content_id")}
+    held.update(f"{f}/{c}" for f, c in Version.objects.filter(file__instance=instance).values_list(
+        "file__doc_id", "content_id"))  # fmt: skip
+    return [name for name in names if name not in held]
+
+
+def _write_piece(store: S3Storage, name: str, piece: Piece, zips: list[zipfile.ZipFile]) -> None:
+    with zips[piece.part - 1].open(piece.entry) as entry:
+        store.put(name, entry, length=piece.size, expected_md5=piece.md5 or None)
