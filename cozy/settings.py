@@ -147,6 +147,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Periodic jobs, for `celery -A cozy beat` (or a worker started with -B).
 CELERY_BEAT_SCHEDULE = {
     "remove-expired-exports": {"task": "cozy.exports.tasks.remove_expired_exports", "schedule": 3600.0},
+    "sweep-previews": {"task": "cozy.thumbnails.tasks.sweep_previews", "schedule": 6 * 3600.0},
 }
 
 # How many previous contents a file keeps; older versions are pruned on overwrite.
@@ -162,10 +163,6 @@ COZY_THUMBS_MAX_PIXELS = int(os.environ.get("COZY_THUMBS_MAX_PIXELS", "89478485"
 COZY_THUMBS_TIME_LIMIT = float(os.environ.get("COZY_THUMBS_TIME_LIMIT", "30"))
 # PDF previews (cozy/thumbnails/previews.py) not served for this many days are removed.
 COZY_PREVIEWS_MAX_AGE = int(os.environ.get("COZY_PREVIEWS_MAX_AGE", "30"))
-# Periodic tasks, for a `celery beat` process (or a worker started with -B).
-CELERY_BEAT_SCHEDULE = {
-    "sweep-previews": {"task": "cozy.thumbnails.tasks.sweep_previews", "schedule": 6 * 3600},
-}
 # PUT /settings/avatar: bodies over this many bytes (counted as they arrive) get 413.
 COZY_AVATAR_MAX_BYTES = int(os.environ.get("COZY_AVATAR_MAX_BYTES", str(20 * 1024 * 1024)))
 

@@ -391,3 +391,8 @@ def test_instance_deletion_leaves_no_thumbnail_preview_or_avatar(cozy, s3_client
     listed = s3_client.list_objects(org_bucket(cozy.instance), prefix=cozy.instance.key_prefix, recursive=True)
     assert list(listed) == []
     assert not ThumbnailJob.objects.exists() and not Preview.objects.exists() and not Avatar.objects.exists()
+
+
+def test_the_preview_sweep_is_scheduled(settings):
+    assert settings.CELERY_BEAT_SCHEDULE["sweep-previews"]["task"] == "cozy.thumbnails.tasks.sweep_previews"
+    assert "remove-expired-exports" in settings.CELERY_BEAT_SCHEDULE  # one schedule for every app
