@@ -45,19 +45,24 @@ INSTALLED_APPS = [
     "cozy.thumbnails",
     "cozy.avatars",
     "cozy.exports",
+    "cozy.apps",
     "cozy.drive",
     "cozy.fsck",
     "cozy.deletion",
 ]
 
 MIDDLEWARE = [
+    "cozy.core.middleware.HeadWithoutBodyMiddleware",  # first: it sees the final response
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "cozy.core.middleware.StrictQueryMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cozy.drive.login_throttle.LoginThrottleMiddleware",
     "cozy.instances.middleware.InstanceMiddleware",
+    "cozy.apps.hosts.AppHostMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -118,6 +123,31 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 LOGIN_URL = "/auth/login"
 
+# Guessing limits (cozy.instances.throttle, docs/security.md): per account and per client
+# address for logins, per client address for bearer tokens.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    # In the database: every gunicorn worker (and host) shares the counts; migrate makes the table.
+    "throttle": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cozy_throttle"},
+}
+COZY_THROTTLE = {
+    "login": {
+        "free": int(os.environ.get("COZY_LOGIN_FREE_FAILURES", "5")),
+        "limit": int(os.environ.get("COZY_LOGIN_MAX_FAILURES", "10")),
+        "window": int(os.environ.get("COZY_LOGIN_LOCKOUT_SECONDS", "900")),
+        "max_delay": 4.0,
+    },
+    "token": {
+        "free": int(os.environ.get("COZY_TOKEN_FREE_FAILURES", "10")),
+        "limit": int(os.environ.get("COZY_TOKEN_MAX_FAILURES", "30")),
+        "window": int(os.environ.get("COZY_TOKEN_LOCKOUT_SECONDS", "900")),
+        "max_delay": 2.0,
+    },
+}
+COZY_LOGIN_PATHS = ("/auth/login", "/admin/login/")
+# The client address when behind a reverse proxy that sets it, e.g. HTTP_X_REAL_IP (WSGI name).
+COZY_CLIENT_IP_HEADER = os.environ.get("COZY_CLIENT_IP_HEADER", "")
+
 # Uploads stream straight to S3: Django must not buffer request bodies.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_HANDLERS: list[str] = []
@@ -144,10 +174,11 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Periodic jobs, for `celery -A cozy beat` (or a worker started with -B).
+# Periodic jobs, for `celery -A cozy beat` (or a worker started with -B, as scripts/run does).
 CELERY_BEAT_SCHEDULE = {
     "remove-expired-exports": {"task": "cozy.exports.tasks.remove_expired_exports", "schedule": 3600.0},
     "sweep-previews": {"task": "cozy.thumbnails.tasks.sweep_previews", "schedule": 6 * 3600.0},
+    "apps-gc": {"task": "cozy.apps.tasks.collect_releases", "schedule": 3600.0},
 }
 
 # How many previous contents a file keeps; older versions are pruned on overwrite.
@@ -185,11 +216,14 @@ X_FRAME_OPTIONS = "DENY"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"one_line_host": {"()": "cozy.core.logs.OneLineDisallowedHost"}},
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.server": {"level": "WARNING"},
         # urllib3's retry warnings quote request paths (bucket and key): keep them out of logs.
         "urllib3": {"level": "CRITICAL"},
+        # A bad Host is logged with a traceback quoting it: one fixed line instead.
+        "django.security.DisallowedHost": {"filters": ["one_line_host"]},
     },
 }

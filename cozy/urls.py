@@ -11,4 +11,7 @@ urlpatterns = [
     path("", include("cozy.avatars.urls")),
     path("", api.urls),
     path("", move_api.urls),
+    path("", include("cozy.apps.urls")),
 ]
+
+handler404 = "cozy.core.views.not_found"

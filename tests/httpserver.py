@@ -38,11 +38,11 @@ class Server:
             conn.close()
 
 
-def start_gunicorn(fs_url: str, log_path: Path, *, extra_env: dict | None = None) -> Server:
-    """The web server of the real run (cozy.core.web), one worker, on the test database."""
+def start_gunicorn(fs_url: str, log_path: Path, *, extra_env: dict | None = None, workers: int = 1) -> Server:
+    """The web server of the real run (cozy.core.web), on the test database."""
     (port,) = free_ports(1)
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings", DATABASE_URL=test_database_url(),
-               COZY_FS_URL=fs_url, ALLOWED_HOSTS="*", COZY_WEB_WORKERS="1", **(extra_env or {}))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": test_database_url(),
+           "COZY_FS_URL": fs_url, "ALLOWED_HOSTS": "*", "COZY_WEB_WORKERS": str(workers), **(extra_env or {})}
     cmd = web_command(f"127.0.0.1:{port}", env)
     log = open(log_path, "ab")
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT_DIR,

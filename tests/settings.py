@@ -14,3 +14,8 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
 
 # Whitenoise warns at start-up when its directory is missing; the tests serve static files through finders.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# The suite sends many bad tokens and passwords from one address on purpose; the throttle's
+# own tests (tests/test_throttle.py) set their limits.
+if not os.environ.get("COZY_TEST_THROTTLE"):  # set by the tests that start gunicorn with their own limits
+    COZY_THROTTLE = {k: {**p, "free": 10_000, "limit": 10_000} for k, p in COZY_THROTTLE.items()}  # noqa: F405

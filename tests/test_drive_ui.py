@@ -205,6 +205,42 @@ def test_pages_need_an_instance_and_its_owner(live_server, fs_url, s3_client):
     assert "default-src 'self'" in resp["Content-Security-Policy"]
 
 
+def test_breadcrumbs_and_the_address_follow_the_folder(site, page):
+    """Back, forward and reload come back to the same folder; crumbs lead to every ancestor."""
+    from cozy.files.content import create_directory
+
+    a = create_directory(site.instance, "io.cozy.files.root-dir", "Alpha")
+    b = create_directory(site.instance, a.doc_id, "Beta")
+    create_directory(site.instance, b.doc_id, "Gamma")
+    login_ok(page)
+    expect(page.locator("#storage-text")).to_have_text("0 B used")  # no quota: no bar
+    row(page, "Alpha").get_by_role("link", name="Alpha").click()
+    row(page, "Beta").get_by_role("link", name="Beta").click()
+    row(page, "Gamma").get_by_role("link", name="Gamma").click()
+    crumbs = page.get_by_role("navigation", name="Breadcrumbs")
+    expect(page.locator("#crumbs-current")).to_have_text("Gamma")
+    expect(crumbs.get_by_role("link")).to_have_text(["My files", "Alpha", "Beta"])
+    gamma_url = page.url
+    assert "#/folder/" in gamma_url
+    shot(page, "breadcrumbs", full_page=False)
+    page.reload()
+    expect(page.locator("#crumbs-current")).to_have_text("Gamma")
+    expect(crumbs.get_by_role("link")).to_have_text(["My files", "Alpha", "Beta"])
+    page.go_back()
+    expect(page.locator("#crumbs-current")).to_have_text("Beta")
+    expect(row(page, "Gamma")).to_be_visible()
+    page.go_back()
+    expect(page.locator("#crumbs-current")).to_have_text("Alpha")
+    page.go_forward()
+    expect(page.locator("#crumbs-current")).to_have_text("Beta")
+    crumbs.get_by_role("link", name="My files").click()
+    expect(page.locator("#crumbs-current")).to_have_text("My files")
+    expect(row(page, "Alpha")).to_be_visible()
+    page.goto(gamma_url)  # a shared or bookmarked address
+    expect(page.locator("#crumbs-current")).to_have_text("Gamma")
+    expect(page).to_have_title("Gamma · Drive · Cozy")
+
+
 def test_login_page(site, page):
     login(page, password="wrong")
     expect(page.get_by_role("alert")).to_contain_text("correct username and password")
@@ -339,9 +375,10 @@ def test_versions_replace_and_restore(site, page, tmp_path):
     # the same name again: the conflict is explained and can be resolved by replacing
     page.locator("#upload-input").set_input_files(second)
     item = upload_item(page, "report.txt").last
-    expect(item).to_have_attribute("data-state", "failed")
+    expect(item).to_have_attribute("data-state", "conflict")  # a choice to make, not a failure
     expect(item.locator(".upload-status")).to_have_text(
         "Name already taken: “report.txt” already exists in this folder.")
+    expect(page.locator("#uploads-summary")).to_have_text("1 of 2 done, 1 needs a choice")
     expect(row(page, "report.txt")).to_be_visible()
     shot(page, "conflict")
     item.get_by_role("button", name="Replace: report.txt").click()
@@ -374,6 +411,8 @@ def test_over_quota_upload_says_so(live_server, fs_url, s3_client, browser, tmp_
         write(tmp_path / "fits.txt", b"x" * 4000), write(tmp_path / "too-big.bin", os.urandom(20_000)),
     ])
     expect_uploaded(page, "fits.txt")
+    expect(page.locator("#storage-text")).to_have_text("4.0 kB of 10.0 kB used")  # GET /settings/disk-usage
+    assert page.locator("#storage-fill").evaluate("el => el.style.width") == "40%"
     item = upload_item(page, "too-big.bin")
     expect(item).to_have_attribute("data-state", "failed")
     expect(item.locator(".upload-status")).to_have_text(
@@ -523,3 +562,243 @@ def test_phone_width_and_keyboard(site, browser, tmp_path):
     assert phone.js_errors == []  # type: ignore[attr-defined]
     phone.context.close()
 
+
+
+# Tags an element so that the test can tell whether a re-render replaced it.
+TAG = "(el) => { el.probe = 'kept'; }"
+KEPT = "(el) => el.probe === 'kept'"
+
+
+def test_a_background_refresh_keeps_the_open_menu_the_focus_and_the_scroll(site, page, tmp_path):
+    """Refreshes (after an upload, a rename, a restore) update rows in place, under menus and dialogs."""
+    from cozy.files.content import create_directory
+
+    for i in range(40):  # a list taller than the window
+        create_directory(site.instance, "io.cozy.files.root-dir", f"folder {i:02d}")
+    login_ok(page)
+    expect(page.locator("#rows tr")).to_have_count(40)
+
+    # a menu open by keyboard while an upload finishes and the list reloads behind it
+    button = page.get_by_role("button", name="Actions for folder 03", exact=True)
+    button.evaluate(TAG)
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("menuitem", name="Open")).to_be_focused()
+    page.locator("#upload-input").set_input_files(write(tmp_path / "a-new-file.txt", b"new"))
+    expect(row(page, "a-new-file.txt")).to_be_visible()
+    expect(page.get_by_role("menuitem", name="Open")).to_be_focused()  # focus stayed in the menu
+    assert button.evaluate(KEPT)  # the same button, not a copy
+    expect(button).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("menuitem", name="Rename")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(button).to_be_focused()
+    page.get_by_role("button", name="Clear finished uploads").click()
+
+    # scrolled down: a rename near the bottom leaves the page where it was, the header out of view
+    low = row(page, "folder 35")
+    low.scroll_into_view_if_needed()
+    before = page.evaluate("window.scrollY")
+    assert before > 0
+    row(page, "folder 36").evaluate(TAG)
+    choose(page, "folder 35", "Rename")
+    page.get_by_role("dialog").get_by_label("New name").fill("folder 35b")
+    page.get_by_role("dialog").get_by_role("button", name="Rename").click()
+    expect(row(page, "folder 35b")).to_be_visible()
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    assert row(page, "folder 36").evaluate(KEPT)
+    expect(page.get_by_role("button", name="Actions for folder 35b")).to_be_focused()
+    assert abs(page.evaluate("window.scrollY") - before) < 2
+    shot(page, "scrolled-after-rename", full_page=False)
+
+    # trash from the keyboard: focus goes to the next row, and the page does not jump
+    page.keyboard.press("Delete")
+    expect(row(page, "folder 35b")).to_have_count(0)
+    expect(page.get_by_role("button", name="Actions for folder 36")).to_be_focused()  # same place, next row
+    after = page.evaluate("window.scrollY")
+    assert before - 80 < after <= before  # at most the removed row's height, when the page got shorter
+
+
+def test_the_uploads_panel_makes_room_instead_of_covering_rows(site, page, tmp_path):
+    login_ok(page)
+    page.locator("#upload-input").set_input_files(write(tmp_path / "one.txt", b"1"))
+    expect_uploaded(page, "one.txt")
+    expect(row(page, "one.txt")).to_be_visible()
+    panel = page.locator("#uploads").bounding_box()
+    menu = page.get_by_role("button", name="Actions for one.txt").bounding_box()
+    assert menu["x"] + menu["width"] <= panel["x"], (menu, panel)  # the row ends left of the panel
+    shot(page, "uploads-docked", full_page=False)
+
+
+def test_the_old_views_rows_take_no_clicks_while_the_next_view_loads(site, page):
+    """The trash's listing held at the network edge: the files view's rows stay on screen meanwhile,
+    and a menu opened on one of them would be the files menu of a trashed file."""
+    from cozy.files import trash
+
+    login_ok(page)
+    page.locator("#upload-input").set_input_files({"name": "old.txt", "mimeType": "text/plain", "buffer": b"old"})
+    expect(row(page, "old.txt")).to_be_visible()
+    trash.trash(site.instance, Node.objects.get(name="old.txt").doc_id)  # elsewhere: this page still lists it
+    held = []
+    page.route(re.compile(r"/files/io\.cozy\.files\.trash-dir\?"), lambda route: held.append(route))
+    page.get_by_role("link", name="Trash").click()
+    expect(page.locator("#files")).to_have_js_property("inert", True)
+    expect(row(page, "old.txt")).to_be_visible()  # still the files view's row
+    with pytest.raises(Exception, match="Timeout"):
+        page.get_by_role("button", name="Actions for old.txt").click(timeout=1500)
+    expect(page.get_by_role("menu")).to_be_hidden()
+    assert len(held) == 1
+    held[0].continue_()
+    page.unroute(re.compile(r"/files/io\.cozy\.files\.trash-dir\?"))
+    expect(page.locator("#crumbs-current")).to_have_text("Trash")
+    choose(page, "old.txt", "Delete forever")  # the trash's menu, on the trash's row
+    page.get_by_role("dialog", name="Delete forever?").get_by_role("button", name="Delete forever").click()
+    expect(page.get_by_text("The trash is empty.")).to_be_visible()
+
+
+def test_select_several_and_act_on_them_at_once(site, page, tmp_path):
+    from cozy.files.content import create_directory
+
+    create_directory(site.instance, "io.cozy.files.root-dir", "Box")
+    login_ok(page)
+    files = {n: write(tmp_path / n, f"content of {n}\n".encode() * 50) for n in ("a.txt", "b.txt", "c.txt", "d.txt")}
+    page.locator("#upload-input").set_input_files(list(files.values()))
+    for name in files:
+        expect_uploaded(page, name)
+        expect(row(page, name)).to_be_visible()
+    page.get_by_role("button", name="Clear finished uploads").click()
+
+    # click, shift-click for a range, ctrl-click to take one out
+    page.get_by_role("checkbox", name="Select a.txt").click()
+    page.get_by_role("checkbox", name="Select c.txt").click(modifiers=["Shift"])
+    bar = page.get_by_role("toolbar", name="Selected items")
+    expect(bar.locator("#selection-count")).to_have_text("3 selected")
+    row(page, "b.txt").locator(".col-size").click(modifiers=["Control"])
+    expect(bar.locator("#selection-count")).to_have_text("2 selected")
+    expect(page.locator("#rows tr[aria-selected=true]")).to_have_count(2)
+    expect(page.get_by_role("checkbox", name="Select all")).to_have_js_property("indeterminate", True)
+    shot(page, "selection", full_page=False)
+
+    # one zip, made while it downloads
+    with page.expect_download() as info:
+        bar.get_by_role("button", name="Download").click()
+    assert info.value.suggested_filename == "My files.zip"
+    saved = tmp_path / "sel.zip"
+    info.value.save_as(saved)
+    import zipfile
+
+    with zipfile.ZipFile(saved) as zf:
+        assert sorted(zf.namelist()) == ["a.txt", "c.txt"]
+        assert zf.read("c.txt") == files["c.txt"].read_bytes()
+
+    # move both into Box with the folder picker
+    bar.get_by_role("button", name="Move", exact=True).click()
+    dialog = page.get_by_role("dialog", name="Move “2 items”")
+    dialog.get_by_role("button", name="Open Box").click()
+    dialog.get_by_role("button", name="Move here").click()
+    expect(page.get_by_text("Moved 2 items to Box.")).to_be_visible()
+    expect(row(page, "a.txt")).to_have_count(0)
+    expect(bar).to_be_hidden()  # the moved rows went, and their selection with them
+    assert sorted(Node.objects.filter(parent__name="Box").values_list("name", flat=True)) == ["a.txt", "c.txt"]
+
+    # Ctrl+A from the list, then to the trash, all at once
+    page.get_by_role("button", name="Actions for b.txt").focus()
+    page.keyboard.press("Control+a")
+    expect(bar.locator("#selection-count")).to_have_text("3 selected")  # Box, b.txt, d.txt
+    page.keyboard.press("Escape")
+    expect(bar).to_be_hidden()
+    page.get_by_role("checkbox", name="Select b.txt").click()
+    page.get_by_role("checkbox", name="Select d.txt").click()
+    bar.get_by_role("button", name="Move to trash").click()
+    expect(page.get_by_text("Moved 2 items to the trash.")).to_be_visible()
+    expect(page.locator("#rows tr")).to_have_count(1)
+
+    # in the trash: select all, restore one by a checkbox, delete the other forever
+    page.get_by_role("link", name="Trash").click()
+    expect(page.locator("#crumbs-current")).to_have_text("Trash")
+    page.get_by_role("checkbox", name="Select b.txt").click()
+    bar.get_by_role("button", name="Restore").click()
+    expect(page.get_by_text("Restored 1 item.")).to_be_visible()
+    page.get_by_role("checkbox", name="Select all").check()
+    expect(bar.locator("#selection-count")).to_have_text("1 selected")
+    bar.get_by_role("button", name="Delete forever").click()
+    page.get_by_role("dialog", name="Delete forever?").get_by_role("button", name="Delete forever").click()
+    expect(page.get_by_text("The trash is empty.")).to_be_visible()
+    assert not Node.objects.filter(name="d.txt").exists() and Node.objects.filter(name="b.txt").exists()
+
+
+def test_search_as_you_type_and_the_recent_view(site, page):
+    from cozy.files.content import create_directory
+    from cozy.instances.models import Token
+    from tests.cozyclient import Cozy
+
+    work = create_directory(site.instance, "io.cozy.files.root-dir", "Work")
+    reports = create_directory(site.instance, work.doc_id, "Reports")
+    _, token = Token.issue(site.instance)
+    api = Cozy(site.instance, token, Client())
+    for name, folder in (("budget report.pdf", reports.doc_id), ("Report card.txt", None), ("notes.txt", None)):
+        assert api.upload(name, b"x", folder or "io.cozy.files.root-dir").status_code == 201  # oldest first
+    login_ok(page)
+
+    # results as you type, each with its folder; the focus stays in the box
+    box = page.get_by_role("searchbox", name="Search files and folders by name")
+    box.press_sequentially("rep")
+    expect(page.locator("#crumbs-current")).to_have_text("Results for “rep”")
+    expect(page.locator("#rows tr")).to_have_count(3)  # the folder Reports, and two files
+    box.press_sequentially("ort")
+    expect(page.locator("#crumbs-current")).to_have_text("Results for “report”")
+    expect(row(page, "budget report.pdf").locator(".col-where")).to_have_text("My files/Work/Reports")
+    expect(row(page, "Report card.txt").locator(".col-where")).to_have_text("My files")
+    expect(box).to_be_focused()
+    assert "#/search/report" in page.url
+    shot(page, "search", full_page=False)
+    page.reload()  # the address keeps the search
+    expect(page.get_by_role("searchbox")).to_have_value("report")
+    expect(page.locator("#rows tr")).to_have_count(3)
+    # a folder among the results opens; Escape in the box goes back where the search began
+    row(page, "Reports").get_by_role("link", name="Reports").click()
+    expect(page.locator("#crumbs-current")).to_have_text("Reports")
+    expect(page.get_by_role("searchbox")).to_have_value("")
+    box.fill("nothing like this")
+    expect(page.get_by_text("Nothing is named like “nothing like this”.")).to_be_visible()
+    box.press("Escape")
+    expect(page.locator("#crumbs-current")).to_have_text("Reports")
+
+    # Recent: the last changed files first, across folders
+    page.get_by_role("link", name="Recent").click()
+    expect(page.locator("#crumbs-current")).to_have_text("Recent")
+    names = page.locator("#rows tr").evaluate_all("rows => rows.map(r => r.dataset.name)")
+    assert names == ["notes.txt", "Report card.txt", "budget report.pdf"]
+    expect(row(page, "budget report.pdf").locator(".col-where")).to_have_text("My files/Work/Reports")
+    shot(page, "recent", full_page=False)
+
+
+def test_upload_a_whole_folder(site, page, tmp_path):
+    top = tmp_path / "pick" / "album"
+    files = {"cover.txt": b"cover", "2024/jan.txt": b"january" * 100, "2024/raw/img.bin": os.urandom(20_000)}
+    for rel, data in files.items():
+        write(top / rel, data)
+    login_ok(page)
+    page.locator("#folder-input").set_input_files(top)  # the folder picker (webkitdirectory)
+    for rel in files:
+        expect_uploaded(page, rel.rsplit("/", 1)[-1])
+    expect(page.locator("#uploads-summary")).to_have_text("3 of 3 done")
+    expect(row(page, "album")).to_be_visible()
+    expect(page.locator("#storage-text")).to_have_text("20.7 kB used")
+    shot(page, "folder-upload", full_page=False)
+    from cozy.files.tree import fullpath
+
+    stored = {fullpath(n): n for n in Node.objects.filter(instance=site.instance, type="file")}
+    assert sorted(stored) == ["/album/2024/jan.txt", "/album/2024/raw/img.bin", "/album/cover.txt"]
+    assert stored["/album/2024/raw/img.bin"].md5 == hashlib.md5(files["2024/raw/img.bin"]).hexdigest()
+    row(page, "album").get_by_role("link", name="album").click()
+    row(page, "2024").get_by_role("link", name="2024").click()
+    expect(row(page, "jan.txt")).to_be_visible()
+    expect(row(page, "raw")).to_be_visible()
+
+    # the same folder again: its folders are reused, each file is a name clash to choose about
+    page.get_by_role("navigation", name="Breadcrumbs").get_by_role("link", name="My files").click()
+    page.get_by_role("button", name="Clear finished uploads").click()
+    page.locator("#folder-input").set_input_files(top)
+    expect(page.locator("#uploads-summary")).to_have_text("0 of 3 done, 3 need a choice")
+    assert Node.objects.filter(instance=site.instance, name="album").count() == 1

@@ -87,3 +87,35 @@ def children_of(var_dir: str) -> list[str]:
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
     return found
+
+
+def test_scripts_run_on_a_taken_port_says_so_and_starts_nothing(tmp_path):
+    """Another server already answers on the port: no URL printed, a hint about --port, exit non-zero."""
+    (port,) = free_ports(1)
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "COZY_FS_URL", "SECRET_KEY", "DJANGO_SETTINGS_MODULE")}
+    env["COZY_VAR_DIR"] = str(tmp_path / "var")
+    other = subprocess.Popen([str(ROOT / ".venv" / "bin" / "python"), "-m", "http.server", str(port),
+                              "--bind", "0.0.0.0"], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # the other server answers HTTP, as the one that fooled the old readiness check did
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        run = subprocess.run([str(ROOT / "scripts" / "run"), "--port", str(port)], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+    finally:
+        other.terminate()
+        other.wait(10)
+    output = run.stdout + run.stderr
+    assert run.returncode != 0, output
+    assert f"port {port} on 127.0.0.1 is already taken" in output
+    assert "--port" in output
+    assert "http://" not in output and "password" not in output
+    assert not (tmp_path / "var" / "seaweedfs").exists()  # nothing was started
+    assert children_of(env["COZY_VAR_DIR"]) == []

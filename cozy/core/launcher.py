@@ -8,6 +8,8 @@ as it is; what is missing is started here as a child process.
 from __future__ import annotations
 
 import contextlib
+import errno
+import http.client
 import json
 import os
 import secrets
@@ -67,9 +69,41 @@ def ensure_first_login(var_dir: Path, domain: str) -> tuple[str, str]:
     return FIRST_USER, password
 
 
-def children(env: dict[str, str], bind: str) -> list[subprocess.Popen]:
+class PortTaken(Exception):
+    """The web server's address cannot be listened on (taken, or not ours to take)."""
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """The web server's socket, bound here and handed to gunicorn (``fd://``).
+
+    Whatever then answers on this port is our own gunicorn: a program already
+    listening there makes the bind fail instead of passing the readiness check.
+    """
+    try:
+        family, type_, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as err:
+        raise PortTaken(f"cannot use host {host!r}: {err.strerror}") from None
+    sock = socket.socket(family, type_, proto)
+    # SO_REUSEADDR as gunicorn sets it (a restart may bind over TIME_WAIT); never SO_REUSEPORT,
+    # which would let two servers share the port.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(addr)
+        sock.listen(2048)
+    except OSError as err:
+        sock.close()
+        if err.errno == errno.EADDRINUSE:
+            raise PortTaken(f"port {port} on {host} is already taken by another program") from None
+        raise PortTaken(f"cannot listen on {host}:{port}: {err.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def children(env: dict[str, str], listener: socket.socket) -> list[subprocess.Popen]:
     worker = [sys.executable, "-m", "celery", "-A", "cozy", "worker", "--loglevel", "INFO", "--concurrency", "2"]
-    return [subprocess.Popen(cmd, env=env, start_new_session=True) for cmd in (web_command(bind), worker)]
+    fd = listener.fileno()
+    web = subprocess.Popen(web_command(f"fd://{fd}"), env=env, start_new_session=True, pass_fds=(fd,))
+    return [web, subprocess.Popen(worker, env=env, start_new_session=True)]
 
 
 def stop_all(procs: list[subprocess.Popen]) -> None:
@@ -89,6 +123,19 @@ def stop_all(procs: list[subprocess.Popen]) -> None:
 
 
 def run(host: str = "127.0.0.1", port: int = 8000, stdout=sys.stdout) -> int:
+    try:
+        listener = bind_listener(host, port)  # first: a taken port stops us before anything starts
+    except PortTaken as err:
+        sys.stderr.write(
+            f"cozy: {err}.\n"
+            f"Choose another port with --port, e.g. ./scripts/run --port {port + 1 if port < 65535 else 8001}\n"
+        )
+        return 2
+    with listener:
+        return _run(listener, host, port, stdout)
+
+
+def _run(listener: socket.socket, host: str, port: int, stdout) -> int:
     var_dir = Path(settings.VAR_DIR)
     var_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
@@ -105,8 +152,9 @@ def run(host: str = "127.0.0.1", port: int = 8000, stdout=sys.stdout) -> int:
         call_command("setup_storage", verbosity=0)
         domain = f"{host}:{port}"
         user, password = ensure_first_login(var_dir, domain)
-        procs = children(env, f"{host}:{port}")
-        if not _wait_listening(host, port, procs):
+        procs = children(env, listener)
+        listener.close()  # gunicorn holds it now
+        if not _wait_answering(host, port, domain, procs):
             stop_all(procs)
             sys.stderr.write("cozy: the web server did not start; see the messages above\n")
             return 1
@@ -124,17 +172,21 @@ def run(host: str = "127.0.0.1", port: int = 8000, stdout=sys.stdout) -> int:
             s3.stop()
 
 
-def _wait_listening(host: str, port: int, procs: list[subprocess.Popen], timeout: float = 60) -> bool:
-    """Print the URL only once it answers."""
+def _wait_answering(host: str, port: int, domain: str, procs: list[subprocess.Popen], timeout: float = 60) -> bool:
+    """Print the URL only once a gunicorn worker answers HTTP on the socket we bound."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in procs):
             return False
+        conn = http.client.HTTPConnection(host, port, timeout=5)
         try:
-            socket.create_connection((host, port), timeout=1).close()
+            conn.request("HEAD", "/", headers={"Host": domain})
+            conn.getresponse()
             return True
-        except OSError:
+        except (OSError, http.client.HTTPException):
             time.sleep(0.2)
+        finally:
+            conn.close()
     return False
 
 

@@ -6,3 +6,6 @@ class DriveConfig(AppConfig):
 
     name = "cozy.drive"
     label = "drive"
+
+    def ready(self) -> None:
+        from cozy.drive import login_throttle  # noqa: F401  (its signal receivers)

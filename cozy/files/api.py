@@ -8,29 +8,41 @@ that uploads and downloads stream.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 from django.db import IntegrityError, OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from pydantic import WithJsonSchema
 
-from cozy.files import content, trash
+from cozy.files import archive, content, disk_usage, find, trash
 from cozy.files.auth import InstanceAuth
 from cozy.files.body import body_upload
 from cozy.files.download import stream_response
 from cozy.files.errors import APIError, BadRequest, Conflict, NotFound, error_document
-from cozy.files.jsonapi import Document, ErrorDocument, PatchDocument, file_document, node_resource
+from cozy.files.jsonapi import (
+    JSONAPI,
+    Document,
+    ErrorDocument,
+    JsonApiRenderer,
+    PatchDocument,
+    file_document,
+    node_resource,
+)
 from cozy.files.models import Node, Version
-from cozy.files.names import check_name
+from cozy.files.names import NAME_SCHEMA, check_name
 from cozy.files.tree import check_move_target, check_not_special, get_dir, get_node, is_in_trash, lock_tree
 
 log = logging.getLogger(__name__)
-JSONAPI = "application/vnd.api+json"
-ERRORS: dict[int, Any] = {c: ErrorDocument for c in (400, 401, 403, 404, 409, 410, 412, 413, 416, 503)}
+ERRORS: dict[int, Any] = {c: ErrorDocument for c in (400, 401, 403, 404, 409, 410, 412, 413, 416, 429, 503)}
 _BINARY_SCHEMA = {"schema": {"type": "string", "format": "binary"}}
 RAW_BODY = {"requestBody": {"content": {"application/octet-stream": _BINARY_SCHEMA}}}
-BINARY = {"responses": {"200": {"description": "the bytes", "content": {"application/octet-stream": {}}}}}
+_BYTES = {"content": {"*/*": _BINARY_SCHEMA}}  # sent with the file's own type
+BINARY = {"responses": {200: {"description": "the bytes", **_BYTES}, 206: {"description": "a range", **_BYTES}}}
+# Declared exactly (the handler checks them itself, with its own messages).
+TypeParam = Annotated[str, WithJsonSchema({"type": "string", "enum": ["file", "directory"]})]
+NameParam = Annotated[str, WithJsonSchema(NAME_SCHEMA)]
 
 api = NinjaAPI(
     title="cozy files API",
@@ -39,6 +51,7 @@ api = NinjaAPI(
     openapi_url="api/openapi.json",
     docs_url=None,
     auth=InstanceAuth(),
+    renderer=JsonApiRenderer(),
 )
 
 
@@ -53,8 +66,8 @@ def error_response(status: int, title: str, detail: str) -> JsonResponse:
 @api.exception_handler(APIError)
 def on_api_error(request: HttpRequest, exc: APIError) -> HttpResponse:
     response = error_response(exc.status, exc.title, exc.detail)
-    if retry_after := getattr(exc, "retry_after", None):
-        response["Retry-After"] = str(retry_after)
+    for name, value in getattr(exc, "headers", {}).items():  # Retry-After of a 429
+        response[name] = value
     return response
 
 
@@ -142,11 +155,16 @@ def revert(request: HttpRequest, version_id: str):
     return jsonapi(file_document(content.revert_version(request.auth, version_id)))
 
 
+# -- routes of their own modules (here: /files/{id} below would take their paths) --
+archive.register(api, ERRORS)
+disk_usage.register(api, ERRORS)
+find.register(api, ERRORS)
+
 # -- create, read, update, trash -------------------------------------------------
 # One path shape for every /files/{id} method: ninja maps each path string to one URL.
 @api.post("/files/{file_id}", response={201: Document, **ERRORS}, openapi_extra=RAW_BODY,
           summary="Create a directory or upload a file in the directory file_id")
-def create(request: HttpRequest, file_id: str, Type: str = Query(...), Name: str = Query(...)):
+def create(request: HttpRequest, file_id: str, Type: TypeParam, Name: NameParam):
     instance, dir_id = request.auth, file_id
     if Type == "directory":
         node = content.create_directory(instance, dir_id, Name)

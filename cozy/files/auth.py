@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 from django.http import HttpRequest
 from ninja.security import HttpBearer
 from ninja.utils import check_csrf
 
-from cozy.files.errors import Forbidden, Gone, NotFound, Unauthorized
+from cozy.files.errors import Forbidden, Gone, NotFound, TooManyRequests, Unauthorized
+from cozy.instances import throttle
 from cozy.instances.models import Instance, Token, hash_token
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+log = logging.getLogger("cozy.security")
+
+
+class AuthedRequest(HttpRequest):
+    """The request of an API route: django-ninja sets ``auth`` to the instance that
+    ``InstanceAuth`` found (a type for the checker; routes annotate ``request`` with it)."""
+
+    auth: Instance
 
 
 def request_instance(request: HttpRequest) -> Instance:
@@ -43,8 +55,14 @@ class InstanceAuth(HttpBearer):
 
     def authenticate(self, request: HttpRequest, token: str) -> Instance:
         instance = request_instance(request)
+        keys = [throttle.key("token", "address", throttle.client_address(request))]
+        if wait := throttle.retry_after("token", keys):  # even a good token: the address is guessing
+            raise TooManyRequests("too many invalid tokens from this address, try again later", retry_after=wait)
         found = Token.objects.filter(key_hash=hash_token(token), revoked_at=None).first()
         if found is None:
+            failures = throttle.record_failure("token", keys)
+            log.warning("invalid bearer token from %s (%d in a row)", throttle.client_address(request), failures)
+            time.sleep(throttle.delay("token", failures))
             raise Unauthorized("invalid or revoked token")
         if found.instance_id != instance.pk:
             raise Forbidden("this token belongs to another instance")

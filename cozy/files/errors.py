@@ -7,9 +7,12 @@ class APIError(Exception):
     status = 400
     title = "Bad Request"
 
-    def __init__(self, detail: str, *, status: int | None = None, title: str | None = None):
+    def __init__(self, detail: str, *, status: int | None = None, title: str | None = None,
+                 retry_after: int | None = None):
         super().__init__(detail)
         self.detail = detail
+        # Sent with the error: when to try again (a 429 or a 503 past a cap).
+        self.headers = {"Retry-After": str(retry_after)} if retry_after else {}
         if status is not None:
             self.status = status
         if title is not None:
@@ -56,12 +59,12 @@ class RangeNotSatisfiable(APIError):
     status, title = 416, "Range Not Satisfiable"
 
 
+class TooManyRequests(APIError):
+    status, title = 429, "Too Many Requests"
+
+
 class Unavailable(APIError):
     status, title = 503, "Service Unavailable"
-
-    def __init__(self, detail: str, *, retry_after: int | None = None):
-        super().__init__(detail)
-        self.retry_after = retry_after
 
 
 def error_document(status: int, title: str, detail: str) -> dict:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
+from ninja.renderers import JSONRenderer
+from pydantic import ConfigDict, Field, WithJsonSchema
 
 from cozy.files.events import link_providers
 from cozy.files.models import Node, Version
-from cozy.files.names import mime_class
+from cozy.files.names import NAME_SCHEMA, mime_class
 from cozy.files.tree import fullpath
 
+JSONAPI = "application/vnd.api+json"
 DOCTYPE = "io.cozy.files"
 VERSION_DOCTYPE = "io.cozy.files.versions"
 
@@ -107,9 +110,17 @@ class Document(Schema):
     meta: dict[str, Any] | None = None
 
 
+class JsonApiRenderer(JSONRenderer):
+    """Declares (and sends) the media type every handler answers with, errors included."""
+
+    media_type = JSONAPI
+
+
 class PatchAttributes(Schema):
-    name: str | None = None
-    dir_id: str | None = None
+    # What the handler accepts: a name, a dir_id or both, nothing else (the schema says so too).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+    name: Annotated[str | None, WithJsonSchema(NAME_SCHEMA)] = None
+    dir_id: Annotated[str | None, Field(min_length=1)] = None
 
 
 class PatchData(Schema):

@@ -33,6 +33,26 @@ def check_name(name: str | None) -> str:
     return name
 
 
+def _name_pattern() -> str:
+    """check_name's rules as a JSON Schema pattern, for the OpenAPI document (bytes aside: see NAME_SCHEMA).
+
+    No '/', no control character; no white space at either end; not '.' or '..'.
+    White space is spelled out (Python's str.isspace set) so that every regex dialect reads it alike.
+    """
+    banned = r"/\x00-\x1f\x7f-\x9f"
+    space = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0xA0, 0x3001)) if c.isspace()) + r"\x20"
+    mid, edge, edge_no_dot = f"[^{banned}]", f"[^{banned}{space}]", f"[^{banned}{space}.]"
+    return f"^(?:{edge_no_dot}|{edge_no_dot}{edge}|\\.{edge_no_dot}|{edge}{mid}{{1,253}}{edge})$"
+
+
+NAME_SCHEMA = {
+    "type": "string",
+    "pattern": _name_pattern(),
+    "maxLength": MAX_NAME_BYTES,
+    "description": f"a file or directory name: at most {MAX_NAME_BYTES} bytes of UTF-8 (NFC)",
+}
+
+
 _MIME = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 

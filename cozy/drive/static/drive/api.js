@@ -82,6 +82,16 @@ const patch = (id, attributes) =>
   call("PATCH", `/files/${enc(id)}`, { data: { type: "io.cozy.files", id, attributes } }).then((d) => d.data);
 
 export const rename = (id, name) => patch(id, { name });
+// A link to a zip of these entries (POST /files/archive), that the browser then downloads.
+export const archiveLink = (ids, name) =>
+  call("POST", "/files/archive", { data: { type: "io.cozy.files.archives", attributes: { name, ids } } })
+    .then((d) => d.links.related);
+// cozy-stack's Mango query, in the subset the server takes (POST /files/_find).
+export const find = (query) => call("POST", "/files/_find", query).then((d) => d.data);
+const escapeRegex = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+export const searchByName = (text) => find({ selector: { name: { $regex: `(?i)${escapeRegex(text)}` } }, limit: 50 });
+export const recentFiles = () => find({ selector: { type: "file" }, sort: [{ updated_at: "desc" }], limit: 50 });
+export const diskUsage = () => call("GET", "/settings/disk-usage").then((d) => d.data.attributes);
 export const move = (id, dirId) => patch(id, { dir_id: dirId });
 export const trash = (id) => call("DELETE", `/files/${enc(id)}`).then((d) => d.data);
 export const restore = (id) => call("POST", `/files/trash/${enc(id)}`).then((d) => d.data);

@@ -26,7 +26,7 @@ export function openDialog({ title, body = [], actions = [], onSubmit, className
   dialog.addEventListener("close", () => {
     dialog.remove();
     const target = opener && opener.isConnected ? opener : document.getElementById("main");
-    target?.focus();
+    target?.focus({ preventScroll: true }); // the list stays where the user left it
   });
 
   function close() {

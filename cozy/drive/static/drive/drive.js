@@ -6,6 +6,9 @@ import { confirmDialog, promptDialog } from "./dialogs.js";
 import { formatDate, formatSize, h, icon, stemLength, thumb, timeEl } from "./dom.js";
 import { closeMenu, initMenu, menuIsOpenFor, menuTrigger, moveMenuTo, openMenu, toast } from "./menu.js";
 import { actionMessage } from "./messages.js";
+import { syncChildren } from "./morph.js";
+import { dirOf, droppedTree, makeTree, pickedFiles } from "./folders.js";
+import { Selection } from "./selection.js";
 import { moveDialog, versionsDialog } from "./panels.js";
 import { ancestors, displayName, forget, remember } from "./tree.js";
 import { Uploads } from "./uploads.js";
@@ -14,6 +17,7 @@ const $ = (id) => document.getElementById(id);
 const SORT_KEY = "cozy.drive.sort";
 const DEFAULT_DIRECTION = { name: "asc", date: "desc", size: "desc" };
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+let selection = null; // a Selection, made by init()
 
 const state = {
   view: "files", // or "trash"
@@ -84,42 +88,96 @@ function initSort() {
 function route() {
   const hash = location.hash;
   if (hash === "#/trash") return load("trash", api.TRASH_ID, { focus: true });
+  if (hash === "#/recent") return load("recent", "", { focus: true });
+  const search = hash.match(/^#\/search\/(.+)$/);
+  if (search) {
+    const text = decodeURIComponent(search[1]);
+    if ($("search").value !== text) $("search").value = text; // a reload, or back to a search
+    return load("search", text, { focus: document.activeElement !== $("search") });
+  }
+  if ($("search").value) $("search").value = ""; // left the results
   const match = hash.match(/^#\/folder\/(.+)$/);
   return load("files", match ? decodeURIComponent(match[1]) : api.ROOT_ID, { focus: true });
 }
 
-async function load(view, dirId, { focus = false, keepFocus = null } = {}) {
+// Search results and Recent: lists across folders, each row saying its folder.
+const LISTS = { search: (text) => api.searchByName(text), recent: () => api.recentFiles() };
+const isList = (view) => view in LISTS;
+
+async function fetchView(view, dirId) {
+  if (isList(view)) return { dir: null, children: await LISTS[view](dirId), path: [] };
+  const { dir, children } = await api.listDir(dirId);
+  const path = view === "trash" ? [] : await ancestors(dir);
+  if (dir.attributes.type !== "directory") throw new api.ApiError(404, "this is a file, not a folder");
+  if (view === "files" && dir.attributes.trashed) throw new api.ApiError(404, "this folder is in the trash");
+  return { dir, children, path };
+}
+
+async function load(view, dirId, { focus = false, keepFocus = false } = {}) {
   const ticket = ++state.loading;
   state.target = { view, dirId };
   setStatus("Loading…");
   $("files").setAttribute("aria-busy", "true");
+  if (view !== state.view || dirId !== (isList(view) ? state.query : state.dir?.id)) {
+    // Another view is coming: the rows shown belong to the old one. A menu opened on them would
+    // act on the old view (a trashed file's files menu, shown in the trash), so none is kept, and
+    // the old rows take no clicks until the new ones are there.
+    closeMenu(false);
+    $("files").inert = true;
+    selection.clear(); // a selection belongs to the view it was made in
+  }
   try {
-    const { dir, children } = await api.listDir(dirId);
-    const path = view === "trash" ? [] : await ancestors(dir);
+    const { dir, children, path } = await fetchView(view, dirId);
     if (ticket !== state.loading) return;
-    if (dir.attributes.type !== "directory") throw new api.ApiError(404, "this is a file, not a folder");
-    if (view === "files" && dir.attributes.trashed) throw new api.ApiError(404, "this folder is in the trash");
     remember(dir, ...children);
-    Object.assign(state, { view, dir, children: children.filter((c) => c.id !== api.TRASH_ID) });
+    // Where the focus is now, not when the refresh was asked: the user went on meanwhile.
+    const memo = keepFocus ? focusMemo() : null;
+    Object.assign(state, { view, dir, query: dirId, children: children.filter((c) => c.id !== api.TRASH_ID) });
     renderView(path);
     setStatus(countText());
-    if (focus) $("crumbs-current").focus();
-    else if (keepFocus) restoreFocus(keepFocus);
+    updateStorage();
+    if (focus) $("crumbs-current").focus({ preventScroll: true });
+    else if (memo && !memo.el.isConnected) restoreFocus(memo); // only when its element went away
   } catch (err) {
     if (ticket === state.loading) showLoadError(view, err);
   } finally {
-    if (ticket === state.loading) $("files").removeAttribute("aria-busy");
+    if (ticket === state.loading) {
+      $("files").removeAttribute("aria-busy");
+      $("files").inert = false;
+    }
   }
 }
 
-// Reload the current view, keeping the keyboard focus where it was.
+// Storage used (and the quota) in the side bar, after every listing: changes come with one.
+let storageTimer = null;
+function updateStorage() {
+  clearTimeout(storageTimer);
+  storageTimer = setTimeout(async () => {
+    try {
+      const usage = await api.diskUsage();
+      const used = Number(usage.used);
+      const quota = usage.is_limited ? Number(usage.quota) : 0;
+      $("storage-text").textContent = quota
+        ? `${formatSize(used)} of ${formatSize(quota)} used` : `${formatSize(used)} used`;
+      $("storage-fill").style.width = quota ? `${Math.min(100, (used / quota) * 100)}%` : "0";
+      $("storage").classList.toggle("storage-full", quota > 0 && used / quota >= 0.9);
+      $("storage").querySelector(".storage-bar").hidden = !quota;
+      $("storage").hidden = false;
+    } catch {
+      /* the side bar goes without: the listing itself worked */
+    }
+  }, 200);
+}
+
+// Reload the current view, keeping the keyboard focus where it is.
 function refresh() {
   if (!state.target) return Promise.resolve();
-  return load(state.target.view, state.target.dirId, { keepFocus: focusMemo() });
+  return load(state.target.view, state.target.dirId, { keepFocus: true });
 }
 
 function countText() {
   const n = state.children.length;
+  if (state.view === "search") return `${n} result${n === 1 ? "" : "s"}`;
   if (state.view === "trash") return n ? `${n} item${n > 1 ? "s" : ""} in the trash` : "";
   return n ? `${n} item${n > 1 ? "s" : ""}` : "";
 }
@@ -148,44 +206,61 @@ function showLoadError(view, err) {
 // -- rendering -------------------------------------------------------------------------
 function renderView(path) {
   renderChrome();
-  const title = state.view === "trash" ? "Trash" : displayName(state.dir);
+  const title = viewTitle();
   renderCrumbs(path, title);
   document.title = `${title} · Drive · Cozy`;
   renderRows();
 }
 
-// What changes between the files view and the trash view.
+function viewTitle() {
+  if (state.view === "trash") return "Trash";
+  if (state.view === "recent") return "Recent";
+  if (state.view === "search") return `Results for “${state.query}”`;
+  return displayName(state.dir);
+}
+
+// What changes between the files view, the trash view and the lists across folders.
 function renderChrome() {
-  for (const el of document.querySelectorAll("[data-view]")) el.hidden = el.dataset.view !== state.view;
+  for (const el of document.querySelectorAll("[data-view]")) el.hidden = !el.dataset.view.split(" ").includes(state.view);
+  document.querySelector("th.col-where").textContent = state.view === "trash" ? "Original location" : "Folder";
   for (const link of document.querySelectorAll(".place")) {
     if (link.dataset.place === state.view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  $("new-folder").disabled = $("upload-button").disabled = !state.dir;
+  $("new-folder").disabled = $("upload-button").disabled = $("upload-folder-button").disabled = !state.dir;
   // In the trash, a file was last changed when it was deleted.
   document.querySelector("th.col-date .sort").firstChild.textContent = state.view === "trash" ? "Deleted" : "Modified";
 }
 
 function renderCrumbs(path, title) {
   const items = path.map((dir) =>
-    h("li", {}, h("a", { href: dirHref(dir.id) }, displayName(dir)), icon("chevron", "icon-xs crumb-sep")));
-  items.push(h("li", {}, h("h1", { id: "crumbs-current", tabIndex: -1, "aria-current": "page" }, title)));
-  $("crumbs").replaceChildren(...items);
+    h("li", { dataset: { key: dir.id } }, h("a", { href: dirHref(dir.id) }, displayName(dir)),
+      icon("chevron", "icon-xs crumb-sep")));
+  items.push(h("li", { dataset: { key: "current" } },
+    h("h1", { id: "crumbs-current", tabIndex: -1, "aria-current": "page" }, title)));
+  syncChildren($("crumbs"), items, (li) => li.dataset.key);
 }
 
 const dirHref = (id) => (id === api.ROOT_ID ? "#/" : `#/folder/${encodeURIComponent(id)}`);
 
+// Rows are updated in place (morph.js): a refresh in the background must not replace the
+// button being clicked, the focused link or an open menu's trigger.
 function renderRows() {
   const menuRow = menuTrigger()?.closest("tr")?.dataset.id;
-  const entries = [...state.children].sort(compareEntries);
-  $("rows").replaceChildren(...entries.map(row));
+  // Recent is in the server's order (last changed first); the other lists in the chosen one.
+  const entries = state.view === "recent" ? [...state.children] : [...state.children].sort(compareEntries);
+  syncChildren($("rows"), entries.map(row), (tr) => tr.dataset.id);
   if (menuRow) keepMenu(menuRow);
-  const empty = entries.length === 0 && state.dir;
+  selection.prune();
+  renderSelection();
+  const empty = entries.length === 0 && (state.dir || isList(state.view));
   $("files").hidden = Boolean(empty);
   $("empty").hidden = !empty;
-  $("empty-text").textContent = state.view === "trash"
-    ? "The trash is empty."
-    : "This folder is empty. Drop files here, or use Upload.";
+  $("empty-text").textContent = {
+    trash: "The trash is empty.",
+    recent: "No files yet: what you upload or change shows up here.",
+    search: `Nothing is named like “${state.query}”.`,
+  }[state.view] || "This folder is empty. Drop files here, or use Upload.";
   $("empty-trash").disabled = state.view === "trash" && entries.length === 0;
 }
 
@@ -195,16 +270,24 @@ function row(entry) {
   const size = isDir ? "—" : formatSize(a.size);
   const menuButton = h("button.icon-btn.row-menu", {
     type: "button", "aria-haspopup": "menu", "aria-expanded": "false", "aria-label": `Actions for ${a.name}`,
-    onclick: (e) => toggleRowMenu(e.currentTarget, entry),
+    onclick: (e) => toggleRowMenu(e.currentTarget), // the entry as listed now: the button outlives refreshes
   }, icon("more"));
+  const check = h("input.row-check", { type: "checkbox", "aria-label": `Select ${a.name}` });
   return h("tr", { dataset: { id: entry.id, name: a.name, kind: a.type } },
+    h("td.col-check", {}, check),
     h("td.col-icon", {}, thumb(a)),
     h("td.col-name", {}, nameCell(entry), h("span.row-sub", {}, [formatDate(a.updated_at), isDir ? "" : size]
       .filter(Boolean).join(" · "))),
-    h("td.col-where", { hidden: state.view !== "trash" }, a.restore_path || "/"),
+    h("td.col-where", { hidden: state.view !== "trash" && !isList(state.view) }, whereOf(entry)),
     h("td.col-date", {}, timeEl(a.updated_at)),
     h("td.col-size", {}, size),
     h("td.col-menu", {}, menuButton));
+}
+
+function whereOf(entry) {
+  if (state.view === "trash") return entry.attributes.restore_path || "/";
+  const path = entry.meta?.dir_path || "/";
+  return path === "/" ? "My files" : `My files${path}`;
 }
 
 function nameCell(entry) {
@@ -214,12 +297,115 @@ function nameCell(entry) {
   return h("a.name", { href: api.downloadUrl(entry.id), download: "", title: `Download ${a.name}` }, a.name);
 }
 
+// -- several rows at once ---------------------------------------------------------------
+// Checkbox states are properties, which morph.js does not touch: set them after each render.
+function renderSelection() {
+  for (const tr of $("rows").rows) {
+    const on = selection.has(tr.dataset.id);
+    tr.setAttribute("aria-selected", String(on));
+    tr.querySelector(".row-check").checked = on;
+  }
+  const n = selection.size;
+  const all = $("rows").rows.length;
+  $("select-all").checked = n > 0 && n === all;
+  $("select-all").indeterminate = n > 0 && n < all;
+  $("selection-bar").hidden = n === 0;
+  $("selection-count").textContent = `${n} selected`;
+}
+
+const selectedEntries = () => state.children.filter((c) => selection.has(c.id));
+const countOf = (n) => `${n} item${n > 1 ? "s" : ""}`;
+
+// One request per entry, in order; the list is reloaded whatever happened.
+async function eachSelected(task) {
+  const entries = selectedEntries();
+  try {
+    for (const entry of entries) await task(entry);
+  } finally {
+    await refresh();
+  }
+  return entries;
+}
+
+function downloadSelected() {
+  const entries = selectedEntries();
+  const whole = entries.length === 1 ? entries[0].attributes.name : displayName(state.dir);
+  const name = whole.slice(0, 60).trim() || "files"; // the route takes names of up to 60 characters
+  return attempt(async () => {
+    const link = await api.archiveLink(entries.map((e) => e.id), name);
+    h("a", { href: link, download: "" }).click(); // a plain GET: the browser streams it to disk
+    toast(`Downloading ${countOf(entries.length)} as “${name}.zip”.`);
+  });
+}
+
+function moveSelected() {
+  const entries = selectedEntries();
+  const stand = { id: null, attributes: { name: countOf(entries.length), dir_id: state.dir.id } };
+  const folders = entries.filter((e) => e.attributes.type === "directory").map((e) => e.id);
+  moveDialog(stand, state.dir.id, async (target) => {
+    await eachSelected(async (entry) => {
+      await api.move(entry.id, target.id);
+      forget(entry.id);
+    });
+    toast(`Moved ${countOf(entries.length)} to ${displayName(target)}.`);
+  }, folders);
+}
+
+function trashSelected() {
+  return attempt(async () => {
+    const entries = await eachSelected((entry) => api.trash(entry.id));
+    toast(`Moved ${countOf(entries.length)} to the trash.`, {
+      actionLabel: "Undo",
+      onAction: () => attempt(async () => {
+        for (const entry of entries) await api.restore(entry.id);
+        await refresh();
+        toast(`Put ${countOf(entries.length)} back.`);
+      }),
+    });
+  });
+}
+
+function restoreSelected() {
+  return attempt(async () => {
+    const entries = await eachSelected((entry) => api.restore(entry.id));
+    toast(`Restored ${countOf(entries.length)}.`);
+  });
+}
+
+function destroySelected() {
+  const n = selection.size;
+  confirmDialog({
+    title: "Delete forever?", confirmLabel: "Delete forever", danger: true,
+    message: `${countOf(n)} will be deleted for good, with all their versions. This cannot be undone.`,
+    onConfirm: async () => {
+      await eachSelected((entry) => api.destroy(entry.id));
+      toast(`Deleted ${countOf(n)} for good.`);
+    },
+  });
+}
+
+function initSelection() {
+  selection = new Selection({ rows: $("rows"), onChange: renderSelection });
+  $("rows").addEventListener("click", (e) => selection.onClick(e));
+  $("select-all").addEventListener("change", (e) => {
+    if (e.target.checked) selection.set(selection.order());
+    else selection.clear();
+  });
+  $("sel-download").addEventListener("click", downloadSelected);
+  $("sel-move").addEventListener("click", moveSelected);
+  $("sel-trash").addEventListener("click", trashSelected);
+  $("sel-restore").addEventListener("click", restoreSelected);
+  $("sel-destroy").addEventListener("click", destroySelected);
+  $("sel-clear").addEventListener("click", () => selection.clear());
+}
+
 // -- keyboard focus across re-renders ------------------------------------------------
 function focusMemo() {
   const el = document.activeElement;
   const tr = el?.closest?.("#rows tr");
   if (!tr) return null;
-  return { id: tr.dataset.id, part: el.classList.contains("row-menu") ? ".row-menu" : ".name", index: tr.rowIndex };
+  const part = el.classList.contains("row-menu") ? ".row-menu" : ".name";
+  return { el, id: tr.dataset.id, part, index: tr.rowIndex };
 }
 
 function restoreFocus(memo) {
@@ -228,16 +414,16 @@ function restoreFocus(memo) {
   // The row is gone (trashed, moved): focus its neighbour, or the title.
   const target = same || rows[Math.min(memo.index - 1, rows.length - 1)];
   const el = target?.querySelector(memo.part) || $("crumbs-current");
-  el.focus();
+  el.focus({ preventScroll: true });
 }
 
 // A menu stays open across a re-render while its entry is still listed.
 function keepMenu(id) {
   const trigger = [...$("rows").rows].find((r) => r.dataset.id === id)?.querySelector(".row-menu");
-  if (trigger) return moveMenuTo(trigger);
+  if (trigger) return moveMenuTo(trigger); // the same button (or its replacement): expanded, menu re-placed
   const hadFocus = document.getElementById("row-menu").contains(document.activeElement);
   closeMenu(false);
-  if (hadFocus) $("crumbs-current").focus();
+  if (hadFocus) $("crumbs-current").focus({ preventScroll: true });
 }
 
 function focusRow(id, part = ".name") {
@@ -246,9 +432,10 @@ function focusRow(id, part = ".name") {
 }
 
 // -- actions -----------------------------------------------------------------------------
-function toggleRowMenu(trigger, entry) {
+function toggleRowMenu(trigger) {
   if (menuIsOpenFor(trigger)) return closeMenu();
-  openMenu(trigger, state.view === "trash" ? trashMenu(entry) : filesMenu(entry));
+  const entry = state.children.find((c) => c.id === trigger.closest("tr").dataset.id);
+  if (entry) openMenu(trigger, state.view === "trash" ? trashMenu(entry) : filesMenu(entry));
 }
 
 function filesMenu(entry) {
@@ -302,7 +489,7 @@ function renameEntry(entry) {
 }
 
 function moveEntry(entry) {
-  moveDialog(entry, state.dir.id, async (target) => {
+  moveDialog(entry, entry.attributes.dir_id, async (target) => {
     await api.move(entry.id, target.id);
     forget(entry.id);
     await refresh();
@@ -379,6 +566,15 @@ function emptyTrash() {
 
 // F2 renames and Delete trashes the focused row.
 function onRowKey(event) {
+  if (event.key === "a" && (event.ctrlKey || event.metaKey) && !event.altKey) {
+    selection.set(selection.order()); // every row shown
+    event.preventDefault();
+    return;
+  }
+  if (event.key === "Escape" && selection.size) {
+    selection.clear();
+    return;
+  }
   const tr = event.target.closest("tr");
   if (!tr || state.view !== "files" || event.altKey || event.ctrlKey || event.metaKey) return;
   const entry = state.children.find((c) => c.id === tr.dataset.id);
@@ -394,6 +590,7 @@ function initUploads() {
   let refreshTimer = null;
   const uploads = new Uploads({
     onUploaded: (dirId) => {
+      updateStorage(); // wherever it went (a folder upload fills folders not shown)
       if (state.view !== "files" || state.dir?.id !== dirId) return;
       clearTimeout(refreshTimer); // several uploads finishing together: one reload
       refreshTimer = setTimeout(refresh, 150);
@@ -402,6 +599,13 @@ function initUploads() {
   const destination = () => ({ id: state.dir.id, name: displayName(state.dir) });
   const input = $("upload-input");
   $("upload-button").addEventListener("click", () => input.click());
+  const folderInput = $("folder-input");
+  $("upload-folder-button").addEventListener("click", () => folderInput.click());
+  folderInput.addEventListener("change", () => {
+    const picked = pickedFiles(folderInput.files);
+    folderInput.value = "";
+    if (picked.length && state.dir) uploadTree(uploads, destination(), picked, []);
+  });
   input.addEventListener("change", () => {
     if (input.files.length && state.dir) uploads.add([...input.files], destination());
     input.value = "";
@@ -442,32 +646,84 @@ function initDrop(uploads, destination) {
       toast("Open a folder of My files to upload there.", { error: true });
       return;
     }
-    const { files, rejected } = droppedFiles(e.dataTransfer);
-    if (files.length || rejected.length) uploads.add(files, destination(), rejected);
+    const { files, folders } = droppedFiles(e.dataTransfer);
+    if (files.length) uploads.add(files, destination());
+    if (folders.length) {
+      const target = destination();
+      droppedTree(folders).then(({ files: inside, dirs }) => uploadTree(uploads, target, inside, dirs))
+        .catch((err) => toast(`The folder could not be read: ${err.message}`, { error: true }));
+    }
   });
 }
 
-// Files of a drop; folders are refused with a reason (their content is not read).
+// Files of a drop, and its folders as file system entries (walked by folders.js).
 function droppedFiles(transfer) {
   const files = [];
-  const rejected = [];
+  const folders = [];
   const items = [...(transfer.items || [])].filter((item) => item.kind === "file");
-  if (!items.length) return { files: [...transfer.files], rejected };
+  if (!items.length) return { files: [...transfer.files], folders };
   for (const item of items) {
     const entry = item.webkitGetAsEntry?.();
     const file = item.getAsFile();
-    if (entry?.isDirectory) {
-      const reason = "Folders cannot be uploaded yet: open the folder and drop its files.";
-      rejected.push({ name: entry.name, reason });
-    } else if (file) {
-      files.push(file);
-    }
+    if (entry?.isDirectory) folders.push(entry);
+    else if (file) files.push(file);
   }
-  return { files, rejected };
+  return { files, folders };
+}
+
+// A folder's tree: its directories first, then each file queued for its own directory.
+async function uploadTree(uploads, target, files, dirs) {
+  try {
+    const made = await makeTree(target.id, target.name, [...dirs, ...files.map((f) => dirOf(f.path))].filter(Boolean));
+    const byDir = new Map();
+    for (const { file, path } of files) {
+      const dir = dirOf(path);
+      if (!byDir.has(dir)) byDir.set(dir, []);
+      byDir.get(dir).push(file);
+    }
+    for (const [dir, list] of byDir) uploads.add(list, made.get(dir));
+    if (state.view === "files" && state.dir?.id === target.id) refresh(); // the new folders, at once
+  } catch (err) {
+    toast(`The folder could not be made: ${actionMessage(err)}`, { error: true });
+  }
 }
 
 // -- start -------------------------------------------------------------------------------------
+// Results as you type: the address follows (#/search/<text>), one history entry per search.
+function initSearch() {
+  const box = $("search");
+  let timer = null;
+  let before = "#/"; // where a cleared search goes back to
+  box.addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const text = box.value.trim();
+      if (!text) {
+        if (state.view === "search") location.hash = before;
+        return;
+      }
+      const hash = `#/search/${encodeURIComponent(text)}`;
+      if (state.view === "search") {
+        history.replaceState(null, "", hash);
+        load("search", text);
+      } else {
+        before = location.hash || "#/";
+        location.hash = hash;
+      }
+    }, 200);
+  });
+  $("search-form").addEventListener("submit", (e) => e.preventDefault());
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && box.value) {
+      box.value = "";
+      box.dispatchEvent(new Event("input"));
+    }
+  });
+}
+
 function init() {
+  initSearch();
+  initSelection();
   initMenu();
   initSort();
   initUploads();

@@ -7,7 +7,8 @@ import { actionMessage } from "./messages.js";
 import { ancestors, displayName, remember } from "./tree.js";
 
 // Pick a destination folder for entry, starting at startId; onMove(dir) does the move.
-export function moveDialog(entry, startId, onMove) {
+// entry may stand for several (a name like "3 items"): exclude lists the folders being moved.
+export function moveDialog(entry, startId, onMove, exclude = [entry.id]) {
   const name = entry.attributes.name;
   const crumbs = h("ol.crumbs.crumbs-small");
   const folders = h("ul.picker", { "aria-label": "Folders" });
@@ -59,7 +60,7 @@ export function moveDialog(entry, startId, onMove) {
     }
     dirs.sort((a, b) => a.attributes.name.localeCompare(b.attributes.name, undefined, { numeric: true }));
     folders.replaceChildren(...dirs.map((dir) => {
-      const self = dir.id === entry.id; // a folder cannot go into itself
+      const self = exclude.includes(dir.id); // a folder cannot go into itself
       return h("li", {}, h("button.picker-item", {
         type: "button", disabled: self, onclick: () => open(dir.id, true),
         "aria-label": self ? `${dir.attributes.name} (the folder being moved)` : `Open ${dir.attributes.name}`,

@@ -8,7 +8,9 @@ import { uploadMessage } from "./messages.js";
 
 const PARALLEL = 3;
 const COLLAPSE_AFTER_MS = 4000;
-const FINISHED = new Set(["done", "failed", "cancelled"]);
+const DOCK_MIN_WIDTH = 1000; // below this the panel floats over the list (phones: see drive.css)
+// "conflict": the name is taken, nothing failed; the user chooses Replace or Keep both.
+const FINISHED = new Set(["done", "failed", "cancelled", "conflict"]);
 const ACTIVE = new Set(["hashing", "sending", "saving"]);
 // Bodies of these types would be parsed as forms; the API refuses them.
 const FORM_TYPES = /^(multipart\/form-data|application\/x-www-form-urlencoded)/i;
@@ -46,11 +48,17 @@ export class Uploads {
     this.toggle = document.getElementById("uploads-toggle");
     document.getElementById("uploads-clear").addEventListener("click", () => this.clearFinished());
     this.toggle.addEventListener("click", () => this.setExpanded(this.list.hidden));
-    // Room below the list, so that the panel never hides the last rows for good.
-    new ResizeObserver(() => {
+    // Room for the panel: below the list, and on wide screens beside it while it is
+    // open, so that it never covers the date, size and menu of the lowest rows.
+    const makeRoom = () => {
+      const open = !this.panel.hidden && !this.list.hidden;
       const space = this.panel.hidden ? 0 : this.panel.offsetHeight + 24;
+      const dock = open && window.innerWidth >= DOCK_MIN_WIDTH ? this.panel.offsetWidth + 16 : 0;
       document.documentElement.style.setProperty("--uploads-space", `${space}px`);
-    }).observe(this.panel);
+      document.documentElement.style.setProperty("--uploads-dock", `${dock}px`);
+    };
+    new ResizeObserver(makeRoom).observe(this.panel);
+    window.addEventListener("resize", makeRoom);
     window.addEventListener("beforeunload", (event) => {
       if (this.items.some((item) => !FINISHED.has(item.state))) event.preventDefault();
     });
@@ -168,8 +176,8 @@ export class Uploads {
       this.setState(item, "done", item.replaceId ? "Replaced: the previous content is kept as a version." : "Uploaded");
       this.onUploaded(item.dir.id);
     } else {
-      this.setState(item, "failed", uploadMessage(xhr.status, errorDetail(xhr.responseText), item.name),
-        xhr.status);
+      const state = xhr.status === 409 ? "conflict" : "failed";
+      this.setState(item, state, uploadMessage(xhr.status, errorDetail(xhr.responseText), item.name), xhr.status);
     }
   }
 
@@ -190,7 +198,7 @@ export class Uploads {
       h(`button.${cls.split(" ").join(".")}`, { type: "button", "aria-label": `${label}: ${name}`, onclick }, label);
     const buttons = [];
     if (!FINISHED.has(item.state)) buttons.push(btn("Cancel", () => this.cancel(item)));
-    if (item.state === "failed" && item.status === 409) {
+    if (item.state === "conflict") {
       buttons.push(btn("Replace", () => this.replace(item), "btn btn-small btn-primary"));
       buttons.push(btn("Keep both", () => this.keepBoth(item)));
     } else if (item.file && (item.state === "cancelled" || (item.state === "failed" && retryable(item.status)))) {
@@ -227,7 +235,7 @@ export class Uploads {
       const existing = children.find((c) => c.attributes.name === item.name);
       if (!existing) return true; // gone meanwhile: a plain upload works again
       if (existing.attributes.type === "directory") {
-        this.setState(item, "failed", `A folder is named “${item.name}”: choose Keep both instead.`, 409);
+        this.setState(item, "conflict", `A folder is named “${item.name}”: choose Keep both instead.`, 409);
         return false;
       }
       item.replaceId = existing.id;
@@ -297,8 +305,10 @@ export class Uploads {
     const total = this.items.length;
     const done = count("done");
     const failed = count("failed");
+    const conflicts = count("conflict");
     const parts = [`${done} of ${total} done`];
     if (failed) parts.push(`${failed} failed`);
+    if (conflicts) parts.push(`${conflicts} need${conflicts > 1 ? "" : "s"} a choice`);
     this.summary.textContent = total ? parts.join(", ") : "";
     this.scheduleCollapse();
   }

@@ -1,0 +1,96 @@
+"""Where a release comes from: ``file:///path.tar.gz`` or ``http(s)://…#sha256=<hex>``.
+
+A source is opened as a byte stream; nothing is downloaded ahead. A remote
+source must carry the tarball's sha256 (there is no other way to trust it); a
+local one may.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import urllib3
+
+from cozy.apps.tarball import Readable
+
+_SHA256 = re.compile(r"(?:sha256=)?([0-9a-fA-F]{64})")
+_TIMEOUT = urllib3.Timeout(connect=10, read=60)
+
+
+class BadSource(ValueError):
+    """The source cannot be used (the message says why, without credentials)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    url: str  # as given, for the record (without the fragment)
+    scheme: str
+    sha256: str  # expected, lower-case hex; "" when not given
+
+    @property
+    def remote(self) -> bool:
+        return self.scheme in ("http", "https")
+
+
+def parse_source(text: str) -> Source:
+    parts = urlsplit(text.strip())
+    scheme = parts.scheme.lower()
+    if scheme not in ("file", "http", "https"):
+        raise BadSource("the source must be file:///path.tar.gz or http(s)://host/path.tar.gz#sha256=<hex>")
+    sha = ""
+    if parts.fragment:
+        match = _SHA256.fullmatch(parts.fragment)
+        if not match:
+            raise BadSource("the fragment of the source must be sha256=<64 hex digits>")
+        sha = match[1].lower()
+    if scheme != "file" and not sha:
+        raise BadSource("a remote source needs the tarball's sum: add #sha256=<hex>")
+    if scheme != "file" and not parts.hostname:
+        raise BadSource("the source URL has no host")
+    if parts.username or parts.password:
+        raise BadSource("the source URL must not carry credentials")
+    return Source(parts._replace(fragment="").geturl(), scheme, sha)
+
+
+@contextmanager
+def open_source(source: Source) -> Iterator[tuple[Readable, int | None]]:
+    """(a reader of the tarball's bytes, its length if known)."""
+    if source.scheme == "file":
+        path = Path(unquote(urlsplit(source.url).path))
+        try:
+            handle = path.open("rb")
+        except OSError:
+            raise BadSource("the source file cannot be read") from None
+        with handle:
+            yield handle, path.stat().st_size
+        return
+    http = urllib3.PoolManager(timeout=_TIMEOUT, retries=urllib3.Retry(total=3, redirect=5))
+    try:
+        resp = http.request("GET", source.url, preload_content=False, decode_content=False)
+    except urllib3.exceptions.HTTPError:
+        raise BadSource("the source could not be fetched") from None
+    try:
+        if resp.status != 200:
+            raise BadSource(f"the source answered HTTP {resp.status}")
+        length = resp.headers.get("Content-Length")
+        yield _Guarded(resp), int(length) if length and length.isdigit() else None
+    finally:
+        resp.release_conn()
+
+
+class _Guarded:
+    """A response body whose transport errors say the download broke off, with no URL."""
+
+    def __init__(self, resp: urllib3.BaseHTTPResponse):
+        self.resp = resp
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self.resp.read(n if n >= 0 else None)
+        except urllib3.exceptions.HTTPError:
+            raise BadSource("the download of the source broke off") from None

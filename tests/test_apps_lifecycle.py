@@ -1,0 +1,92 @@
+"""Apps around the platform: the command, fsck of the release areas, instance deletion."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from cozy.apps import checks, gc
+from cozy.apps.management.commands.apps import slug_of
+from cozy.apps.models import Installation, Kind, Release
+from cozy.apps.releases import store_of
+from cozy.deletion.models import DeletionJob
+from cozy.deletion.runner import run_job
+from cozy.deletion.services import open_job
+from cozy.storage.buckets import ensure_system_buckets
+from tests.apptars import webapp_tar
+from tests.cozyclient import make_instance
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def buckets(fs_url):
+    ensure_system_buckets()
+    return fs_url
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command("apps", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_command_install_update_list_uninstall(buckets, tmp_path):
+    make_instance("carol.localhost", "carol")
+    v1, v2 = webapp_tar(tmp_path / "drive-1.0.0.tar.gz"), webapp_tar(tmp_path / "v2.tar.gz", version="2.0.0")
+    assert run("install", "carol.localhost", f"file://{v1}").startswith("installed drive 1.0.0 (4 files")
+    with pytest.raises(CommandError, match="already installed"):
+        run("install", "carol.localhost", f"file://{v1}")
+    assert "updated drive 2.0.0" in run("update", "carol.localhost", "drive", f"file://{v2}")
+    listed = [json.loads(line) for line in run("list", "carol.localhost").splitlines()]
+    assert listed == [{"kind": "webapp", "slug": "drive", "state": "ready", "source": f"file://{v2}",
+                       "version": "2.0.0", "error": None}]
+    assert run("uninstall", "carol.localhost", "drive") == "uninstalled drive\n"
+    assert run("list", "carol.localhost") == ""
+    assert run("gc", "--grace", "0") == "2 release(s) collected\n"
+    assert list(store_of(Kind.WEB).list()) == []
+    with pytest.raises(CommandError, match="must be file"):
+        run("install", "carol.localhost", "ftp://x/y.tar.gz")
+
+
+def test_slug_of_a_source():
+    assert slug_of("https://x/apps/cozy-drive-1.2.0.tar.gz#sha256=ab") == "cozy-drive"
+    assert slug_of("file:///tmp/banks.tgz") == "banks"
+
+
+def test_fsck_of_release_areas(buckets, tmp_path):
+    instance = make_instance("fsck.localhost", "frank")[0]
+    call_command("apps", "install", "fsck.localhost", f"file://{webapp_tar(tmp_path / 'drive.tar.gz')}",
+                 stdout=StringIO())
+    release = Release.objects.get()
+    store = store_of(Kind.WEB)
+    store.put("drive/nosuchrelease/x.js", b"stray")
+    store.delete(release.name("icon.png"))
+    found = sorted((a.type, a.object) for a in checks.check_area(Kind.WEB))
+    assert found == [("filesystem_missing", release.name("icon.png")), ("index_missing", "drive/nosuchrelease/x.js")]
+    anomalies = list(checks.check_area(Kind.WEB))
+    assert checks.fix_orphans(Kind.WEB, anomalies, timedelta(hours=1)) == 0  # too recent: an install may own it
+    assert checks.fix_orphans(Kind.WEB, anomalies, timedelta(0)) == 1
+    assert [a.type for a in checks.check_area(Kind.WEB)] == ["filesystem_missing"]
+    assert Installation.objects.filter(instance=instance).count() == 1
+
+
+def test_instance_deletion_uninstalls_and_shared_releases_stay(buckets, tmp_path):
+    gone, _ = make_instance("gone.localhost", "gina")
+    make_instance("stays.localhost", "stan")
+    shared = webapp_tar(tmp_path / "drive.tar.gz")
+    own = webapp_tar(tmp_path / "photos.tar.gz", slug="photos")
+    for domain in ("gone.localhost", "stays.localhost"):
+        run("install", domain, f"file://{shared}")
+    run("install", "gone.localhost", f"file://{own}")
+    job, _ = open_job(gone.domain)
+    assert run_job(job.pk) == DeletionJob.State.DONE
+    assert list(Installation.objects.values_list("instance__domain", "slug")) == [("stays.localhost", "drive")]
+    photos = str(Release.objects.get(slug="photos"))
+    assert gc.collect(timedelta(0)) == [photos]
+    assert {o.name.split("/")[0] for o in store_of(Kind.WEB).list()} == {"drive"}
+    assert Release.objects.get().slug == "drive"
