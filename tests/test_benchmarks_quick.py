@@ -83,7 +83,8 @@ def test_deletion_benchmark():
     assert names[2].startswith("one DELETE per key") and names[3].startswith("listing alone")
 
 
-@pytest.mark.skipif(not Path("/usr/bin/convert").is_file(), reason="ImageMagick is not installed")
+@pytest.mark.skipif(not (Path("/usr/bin/convert").is_file() and Path("/usr/bin/time").is_file()),
+                    reason="needs ImageMagick and GNU time (Debian: imagemagick, time)")
 def test_thumbnails_benchmark():
     stdout, (header, *rows) = run_quick("bench_thumbnails")
     assert stdout.startswith("quick ")
