@@ -177,6 +177,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Periodic jobs, for `celery -A cozy beat` (or a worker started with -B, as scripts/run does).
 CELERY_BEAT_SCHEDULE = {
     "remove-expired-exports": {"task": "cozy.exports.tasks.remove_expired_exports", "schedule": 3600.0},
+    "sweep-previews": {"task": "cozy.thumbnails.tasks.sweep_previews", "schedule": 6 * 3600.0},
     "apps-gc": {"task": "cozy.apps.tasks.collect_releases", "schedule": 3600.0},
 }
 
@@ -185,6 +186,16 @@ COZY_MAX_VERSIONS = int(os.environ.get("COZY_MAX_VERSIONS", "20"))
 # Concurrent uploads per web worker process, and per instance in it (cozy/files/slots.py).
 COZY_MAX_UPLOADS = int(os.environ.get("COZY_MAX_UPLOADS", "64"))
 COZY_MAX_UPLOADS_PER_INSTANCE = int(os.environ.get("COZY_MAX_UPLOADS_PER_INSTANCE", "16"))
+
+# Thumbnails (cozy/thumbnails/limits.py): sources over this size, this many pixels or
+# this many seconds get no thumbnails (recorded, never failing the upload).
+COZY_THUMBS_MAX_BYTES = int(os.environ.get("COZY_THUMBS_MAX_BYTES", str(100 * 1024 * 1024)))
+COZY_THUMBS_MAX_PIXELS = int(os.environ.get("COZY_THUMBS_MAX_PIXELS", "89478485"))
+COZY_THUMBS_TIME_LIMIT = float(os.environ.get("COZY_THUMBS_TIME_LIMIT", "30"))
+# PDF previews (cozy/thumbnails/previews.py) not served for this many days are removed.
+COZY_PREVIEWS_MAX_AGE = int(os.environ.get("COZY_PREVIEWS_MAX_AGE", "30"))
+# PUT /settings/avatar: bodies over this many bytes (counted as they arrive) get 413.
+COZY_AVATAR_MAX_BYTES = int(os.environ.get("COZY_AVATAR_MAX_BYTES", str(20 * 1024 * 1024)))
 
 # Behind a TLS-terminating proxy (production): COZY_HTTPS=true turns on the
 # secure cookies, the HTTPS redirect and HSTS that `check --deploy` asks for.

@@ -8,6 +8,8 @@ from cozy.files.routing import not_found
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("cozy.drive.urls")),
+    path("", include("cozy.thumbnails.urls")),
+    path("", include("cozy.avatars.urls")),
     path("", api.urls),
     path("", move_api.urls),
     path("", include("cozy.apps.urls")),

@@ -91,3 +91,18 @@ def test_mango_benchmark():
         assert int(files.replace(",", "")) == 2000 and int(matches.replace(",", "")) > 0, name
         assert float(longest.split()[0]) >= 0 and float(whole.split()[0]) > 0, name
         assert met in ("yes", "NO")
+
+
+@pytest.mark.skipif(not (Path("/usr/bin/convert").is_file() and Path("/usr/bin/time").is_file()),
+                    reason="needs ImageMagick and GNU time (Debian: imagemagick, time)")
+def test_thumbnails_benchmark():
+    stdout, (header, *rows) = run_quick("bench_thumbnails")
+    assert stdout.startswith("quick ")
+    assert header[0] == "measure" and len(header) == 7
+    assert [row[0].split(",")[0] for row in rows] == [
+        "wall time per photo", "wall time per photo", "CPU time per photo", "four thumbnails", "peak RSS",
+    ]  # fmt: skip
+    for name, cozy, stack, one, _ratio, _target, met in rows[:4]:
+        assert float(cozy) > 0 and float(stack) > 0 and float(one) > 0, name
+        assert met in ("yes", "NO", "-")
+    assert rows[-1][-1] in ("yes", "NO")

@@ -26,6 +26,7 @@ from cozy.files.errors import (
     TooLarge,
     Unavailable,
 )
+from cozy.files.events import content_committed, contents_deleted
 from cozy.files.jsonapi import b64_md5
 from cozy.files.models import Node, Version
 from cozy.files.names import check_name, guess_mime
@@ -148,6 +149,7 @@ def delete_after_commit(instance: Instance, names: list[str]) -> None:
             store.delete_many(names)
         except Exception as err:  # noqa: BLE001 - fsck reports what is left behind
             log.warning("could not delete %d unreferenced object(s): %s", len(names), type(err).__name__)
+        contents_deleted.send_robust(Node, instance=instance, names=names)  # after the commit: never raise
 
     transaction.on_commit(run)
 
@@ -193,6 +195,7 @@ def create_file(instance: Instance, dir_id: str, name: str, upload: Upload, **fi
             _check_room(instance, result.size)
             node.size, node.md5, node.mime, node.content_id = result.size, result.md5, mime, content_id
             node.save(force_insert=True)
+            content_committed.send(Node, instance=instance, node=node)
     except IntegrityError:
         _discard(instance, key)
         raise Conflict("a file or directory with this name already exists") from None
@@ -245,6 +248,7 @@ def overwrite_file(instance: Instance, file_id: str, upload: Upload, if_match: s
                 setattr(node, name, value)
             node.save(touch="updated_at" not in fields)
             _prune_versions(instance, node)
+            content_committed.send(Node, instance=instance, node=node)
     except BaseException:
         _discard(instance, key)
         raise

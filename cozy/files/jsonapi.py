@@ -10,6 +10,7 @@ from ninja import Schema
 from ninja.renderers import JSONRenderer
 from pydantic import ConfigDict, Field, WithJsonSchema
 
+from cozy.files.events import link_providers
 from cozy.files.models import ROOT_ID, Node, Version
 from cozy.files.names import NAME_SCHEMA, mime_class
 
@@ -114,6 +115,8 @@ def node_resource(node: Node, *, with_versions: bool = False, paths: dict[int, s
         res.setdefault("relationships", {})["referenced_by"] = {"data": refs}  # prefetched in listings
     if not node.is_dir:
         res["links"]["download"] = f"/files/download/{node.doc_id}"
+        for provide in link_providers:
+            res["links"].update(provide(node))
         if with_versions:
             refs = [{"type": VERSION_DOCTYPE, "id": version_id(v)} for v in node.versions.all()]
             res.setdefault("relationships", {})["old_versions"] = {"data": refs}

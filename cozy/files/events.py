@@ -1,0 +1,22 @@
+"""Signals the files app sends about contents, for apps that derive data from them.
+
+The files app knows none of its listeners (thumbnails, previews...).
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.dispatch import Signal
+
+# Sent inside the writing transaction once ``node`` (with ``instance``) has its new content:
+# a listener that works on the bytes queues its job with ``transaction.on_commit``.
+content_committed = Signal()
+
+# Sent after the commit, once the contents ``names`` ("<file_id>/<content_id>" in the files
+# area) of ``instance`` are no longer referenced and their objects were deleted (or tried):
+# a listener deletes what it derived from them.
+contents_deleted = Signal()
+
+# Functions of a file's Node giving {name: url} links for its document (``links``): an app
+# appends one in its ready(). They must be cheap, as listings call them for every child.
+link_providers: list[Callable[[Any], dict[str, str]]] = []

@@ -1,0 +1,18 @@
+from django.contrib import admin
+
+from cozy.thumbnails.models import ThumbnailJob
+
+
+@admin.register(ThumbnailJob)
+class ThumbnailJobAdmin(admin.ModelAdmin):
+    """Contents whose thumbnails are queued or failed, and why (read-only: the jobs own these rows)."""
+
+    list_display = ("instance", "file_id", "content_id", "state", "reason", "permanent", "attempts", "updated_at")
+    list_filter = ("state", "reason", "permanent")
+    search_fields = ("instance__domain", "file_id", "content_id")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
