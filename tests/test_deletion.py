@@ -22,7 +22,6 @@ from django.test import Client
 from minio import Minio
 from minio.error import S3Error
 
-from cozy.celery import app as celery_app
 from cozy.deletion import config
 from cozy.deletion.models import DeletionJob
 from cozy.deletion.runner import run_job
@@ -117,14 +116,6 @@ def buckets_of(instance: Instance) -> list[str]:
     return [org_bucket(instance)]
 
 
-@pytest.fixture
-def queue() -> Iterator[str]:
-    """A queue of this test's own, used by the messages this process sends."""
-    name = "test-" + secrets.token_hex(4)
-    previous = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = name
-    yield name
-    celery_app.conf.task_default_queue = previous
 
 
 @contextmanager

@@ -5,10 +5,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import secrets
 import time
 import zipfile
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -100,14 +98,6 @@ def test_the_command_waits_and_prints_the_manifest_url(cozy, celery_worker):
     assert last.startswith("manifest: http://alice.localhost/move/exports/")  # https under COZY_HTTPS
 
 
-@pytest.fixture
-def queue() -> Iterator[str]:
-    """A queue of this test's own for the messages it sends and no worker reads."""
-    name = "test-" + secrets.token_hex(4)
-    previous = celery_app.conf.task_default_queue
-    celery_app.conf.task_default_queue = name
-    yield name
-    celery_app.conf.task_default_queue = previous
 
 
 def wait_for(check, timeout: float, what: str) -> None:

@@ -91,6 +91,16 @@ def shared_fs_url(s3_server) -> str:
 
 
 @pytest.fixture
+def queue() -> Iterator[str]:
+    """A queue of this test's own for the messages it sends (a worker started for it may read it)."""
+    name = "test-" + secrets.token_hex(4)
+    previous = celery_app.conf.task_default_queue
+    celery_app.conf.task_default_queue = name
+    yield name
+    celery_app.conf.task_default_queue = previous
+
+
+@pytest.fixture
 def celery_worker(transactional_db, shared_fs_url, settings, tmp_path) -> Iterator[Worker]:
     """A running worker on a queue of this test's own; the test process sends to that queue."""
     settings.COZY_FS_URL = shared_fs_url

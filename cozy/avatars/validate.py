@@ -8,7 +8,6 @@ the EXIF orientation, and bounds what ``GET /public/avatar`` serves.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import warnings
@@ -43,10 +42,6 @@ class Avatar:
     md5: str  # hex
     width: int
     height: int
-
-    @property
-    def content_md5(self) -> str:
-        return base64.b64encode(bytes.fromhex(self.md5)).decode()
 
 
 def prepare_avatar(fp: IO[bytes], max_pixels: int = MAX_PIXELS) -> Avatar:

@@ -6,7 +6,6 @@ ready for one sized PUT with ``Content-MD5``. Nothing is ever scaled up.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 from collections.abc import Callable, Iterable
@@ -35,11 +34,6 @@ class Thumbnail:
     md5: str  # hex
     width: int
     height: int
-
-    @property
-    def content_md5(self) -> str:
-        """The ``Content-MD5`` header value (base64 of the digest)."""
-        return base64.b64encode(bytes.fromhex(self.md5)).decode()
 
 
 def thumbnails_of(fp: IO[bytes], mime: str, names: Iterable[str] = THUMBNAIL_FORMATS, *, size: int | None = None,
