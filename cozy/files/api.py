@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from django.db import OperationalError
+from django.db import DataError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -97,6 +97,8 @@ def on_missing(request: HttpRequest, exc: FileNotFoundError) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if isinstance(exc, DataError):  # a value the database refuses to compare or store (a NUL in an id)
+        return error_response(400, "Bad Request", "a value in the request has characters that cannot be used")
     if isinstance(exc, OperationalError):  # a lock timeout or deadlock: the request can simply be retried
         log.warning("database busy on %s: %s", request.method, type(exc).__name__)
         return error_response(503, "Service Unavailable", "the server is busy, try again")

@@ -187,13 +187,15 @@ class JsonApiRenderer(JSONRenderer):
 class PatchAttributes(Schema):
     # What the handler accepts, nothing else (the schema says so too).
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
-    name: Annotated[str | None, WithJsonSchema(NAME_SCHEMA)] = None
-    dir_id: Annotated[str | None, Field(min_length=1)] = None
-    tags: list[str] | None = None
-    executable: bool | None = None
-    updated_at: datetime | None = None
-    permanent_delete: bool | None = None
-    cozyMetadata: dict[str, Any] | None = None
+    # Typed without None, default None: the schema says a value, when given, is never null
+    # (an attribute set to null would change nothing, and is refused).
+    name: Annotated[str, WithJsonSchema(NAME_SCHEMA)] = None  # type: ignore[assignment]
+    dir_id: Annotated[str, Field(min_length=1)] = None  # type: ignore[assignment]
+    tags: list[str] = None  # type: ignore[assignment]
+    executable: bool = None  # type: ignore[assignment]
+    updated_at: datetime = None  # type: ignore[assignment]
+    permanent_delete: bool = None  # type: ignore[assignment]
+    cozyMetadata: dict[str, Any] = None  # type: ignore[assignment]
 
 
 class PatchData(Schema):
