@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -13,6 +12,7 @@ from minio import Minio
 from minio.error import S3Error
 
 from vfs_s3.errors import ObjectChanged, s3_errors
+from vfs_s3.ranged import RangedReader
 from vfs_s3.writer import MD5_META
 
 CHUNK = 1024 * 1024
@@ -77,22 +77,25 @@ def pinned_get(client: Minio, bucket: str, key: str, etag: str | None, *, offset
 
 
 def iter_range(client: Minio, bucket: str, key: str, start: int = 0, end: int | None = None,
-               chunk_size: int = CHUNK, etag: str | None = None) -> Iterator[bytes]:
-    """Yield the bytes ``start..end`` (inclusive; None = to the end) in chunks."""
+               chunk_size: int | Callable[[], int] = CHUNK, etag: str | None = None) -> Iterator[bytes]:
+    """Yield the bytes ``start..end`` (inclusive; None = to the end) in chunks of ``chunk_size``,
+    or of what ``chunk_size()`` answers before each read (a caller that paces its reads)."""
     length = 0 if end is None else end - start + 1
     if end is not None and length <= 0:
         return
+    next_size = chunk_size if callable(chunk_size) else lambda: chunk_size
     with s3_errors():
         resp = pinned_get(client, bucket, key, etag, offset=start, length=length)
     try:
         with s3_errors():
-            yield from resp.stream(chunk_size, decode_content=False)
+            while data := resp.read(next_size(), decode_content=False):
+                yield data
     finally:
         resp.close()
         resp.release_conn()
 
 
-class S3RawReader(io.RawIOBase):
+class S3RawReader(RangedReader):
     """A seekable, read-only view of one object.
 
     The object's info comes once, from a HEAD or from the first GET (``open_object``). Reading opens a GET from
@@ -116,28 +119,8 @@ class S3RawReader(io.RawIOBase):
             resp = client.get_object(bucket, key)
         return cls(client, bucket, key, ObjectInfo.from_headers(resp.headers), resp)
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self._check_open()
-        bases = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.info.size}
-        if whence not in bases:
-            raise ValueError(f"invalid whence ({whence})")
-        base = bases[whence]
-        target = base + offset
-        if target < 0:
-            raise OSError("negative seek position")
-        if target != self._pos:
-            self._drop()
-            self._pos = target
-        return self._pos
+    def _length(self) -> int:
+        return self.info.size
 
     def read(self, size: int = -1) -> bytes:
         """The response's own bytes: RawIOBase.read would copy them twice more (readinto, then slice)."""

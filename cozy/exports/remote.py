@@ -4,7 +4,6 @@ that zipfile reads what it needs and nothing is downloaded to disk."""
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +11,7 @@ from typing import Any
 import urllib3
 
 from cozy.exports.importer import ImportRefused
+from vfs_s3.ranged import RangedReader
 
 TIMEOUT = urllib3.Timeout(connect=10, read=60)
 _http = urllib3.PoolManager(retries=urllib3.Retry(total=3, backoff_factor=0.5), timeout=TIMEOUT)
@@ -45,7 +45,7 @@ def fetch_manifest(url: str) -> list[RemotePart]:
         raise ImportRefused("not an export manifest") from None
 
 
-class RangeReader(io.RawIOBase):
+class RangeReader(RangedReader):
     """A seekable, read-only view of one part at ``url`` (``size`` bytes, from the manifest)."""
 
     def __init__(self, part: RemotePart):
@@ -53,24 +53,8 @@ class RangeReader(io.RawIOBase):
         self.part, self._pos = part, 0
         self._resp: Any = None
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self.part.size}[whence]
-        target = base + offset
-        if target < 0:
-            raise OSError("negative seek position")
-        if target != self._pos:
-            self._drop()
-            self._pos = target
-        return self._pos
+    def _length(self) -> int:
+        return self.part.size
 
     def _stream(self) -> Any:
         if self._resp is None:
