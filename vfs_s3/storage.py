@@ -15,7 +15,7 @@ import contextlib
 import itertools
 import mimetypes
 import posixpath
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -351,7 +351,7 @@ class S3Storage(BaseStorage):
         return stat(self.client, self.bucket_name, self._key(name))
 
     def read(self, name: str, start: int = 0, end: int | None = None, *, etag: str | None = None,
-             chunk_size: int = CHUNK) -> Iterator[bytes]:
+             chunk_size: int | Callable[[], int] = CHUNK) -> Iterator[bytes]:
         """The one read entry point: bytes ``start..end`` (inclusive; None: to the end) in chunks,
         with no HEAD first. ``etag`` pins the read to that version of the object (ObjectChanged
         otherwise). FileNotFoundError when the object is missing, at the first chunk."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.http import content_disposition_header
@@ -11,8 +12,14 @@ from cozy.files.errors import NotFound, RangeNotSatisfiable
 from vfs_s3.storage import S3Storage
 
 # What a download holds while the client takes it: a thousand slow readers hold a thousand
-# of these, so it stays small (a fast client gets the same throughput from it).
+# of these, so it starts small...
 SEND_CHUNK = 128 * 1024
+# ...and grows to this once the client has taken FAST_AFTER bytes at FAST_RATE or more: more
+# than the kernel's socket buffers can absorb, so a slow reader never gets there. A large chunk
+# halves the switches and system calls of each byte relayed by the gevent worker.
+BIG_CHUNK = 1024 * 1024
+FAST_AFTER = 16 * 1024 * 1024
+FAST_RATE = 32e6  # bytes/s
 # ASCII digits only, at most 19 (int64): anything else is malformed, so ignored.
 _RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
 
@@ -74,7 +81,7 @@ def stream_response(request: HttpRequest, *, store: S3Storage, name: str, size: 
         return refused
     start, end = byte_range or (0, size - 1)
     # The whole body is one plain GET: SeaweedFS serves a Range header with more CPU.
-    chunks = store.read(name, start, end if byte_range else None, chunk_size=SEND_CHUNK) if size else iter(())
+    chunks = store.read(name, start, end if byte_range else None, chunk_size=Pace()) if size else iter(())
     # Fetch the first chunk now: a missing object becomes a 404, not a broken 200.
     try:
         first = next(chunks, b"")
@@ -93,6 +100,30 @@ def stream_response(request: HttpRequest, *, store: S3Storage, name: str, size: 
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"
     return response
+
+
+class Pace:
+    """The size of the next read from the store, called before each one: the worker sent the
+    previous chunk to the client in between, so the time between calls is the client's pace."""
+
+    def __init__(self) -> None:
+        self._restart(time.monotonic())
+
+    def _restart(self, now: float) -> None:
+        self.started = self.last = now
+        self.sent = 0
+        self.size = SEND_CHUNK
+
+    def __call__(self) -> int:
+        now = time.monotonic()
+        if self.size == BIG_CHUNK and now - self.last > 4 * BIG_CHUNK / FAST_RATE:
+            self._restart(now)  # the client slowed down: small chunks again, and a new window
+        elif self.size == SEND_CHUNK and self.sent >= FAST_AFTER:
+            if self.sent >= FAST_RATE * (now - self.started):
+                self.size = BIG_CHUNK
+        self.last = now
+        self.sent += self.size
+        return self.size
 
 
 def _prepend(first: bytes, rest):
