@@ -3,15 +3,16 @@ PATCH attributes, paths, version ids, client dates."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
 from django.test import Client
 
 from cozy.files import links
-from cozy.files.models import Node, Tombstone
+from cozy.files.models import Node, Tombstone, Version
 from cozy.instances.services import org_bucket
-from tests.cozyclient import ROOT, Cozy, doc_id, make_instance
+from tests.cozyclient import ROOT, Cozy, content_key, doc_id, make_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -283,6 +284,67 @@ def test_upload_metadata_and_versions(cozy):
     resp = cozy.client.post("/files/upload/metadata", data=json.dumps(huge), content_type="application/json",
                             **cozy._h())
     assert resp.status_code == 400
+
+
+def post_version(cozy: Cozy, file_id: str, metadata: dict, query: str = ""):
+    body = {"data": {"type": "io.cozy.files.metadata", "attributes": metadata}}
+    return cozy.client.post(f"/files/{file_id}/versions{query}", data=json.dumps(body),
+                            content_type="application/json", **cozy._h())
+
+
+def test_post_versions_keeps_the_current_content_as_a_version(cozy, s3_client, settings):
+    from tests.test_files_api import objects
+
+    fid = doc_id(cozy.upload("v.txt", b"first"))
+    patch(cozy, fid, tags=["keep"])
+    assert cozy.put(fid, b"second").status_code == 200
+    node = Node.objects.get(doc_id=fid)
+    content_id, rev = node.content_id, node.rev
+    before = objects(cozy, s3_client)
+    resp = post_version(cozy, fid, {"label": "x"})
+    assert resp.status_code == 200, resp.content
+    doc = resp.json()
+    assert doc["data"]["attributes"]["metadata"] == {"label": "x"} and doc["data"]["meta"]["rev"] != rev
+    assert doc["data"]["attributes"]["tags"] == ["keep"]  # no Tags parameter: kept
+    # the rows: a second version with the current content; the file keeps its content id
+    node.refresh_from_db()
+    versions = list(node.versions.all())
+    assert node.content_id == content_id and node.md5 == hashlib.md5(b"second").hexdigest()
+    assert len(versions) == 2 and versions[0].md5 == node.md5 and versions[0].size == 6
+    assert versions[0].content_id not in (content_id, versions[1].content_id)
+    # the listing: the version in the document, under its <file id>/<rev> id
+    ids = [v["id"] for v in doc["data"]["relationships"]["old_versions"]["data"]]
+    assert ids[0] == f"{fid}/{versions[0].content_id}" and len(ids) == 2
+    assert [v["id"] for v in doc["included"]] == ids and doc["included"][0]["attributes"]["size"] == "6"
+    assert [v["id"] for v in cozy.get(f"/files/{fid}").json()["included"]] == ids
+    # the bytes: one more object, a copy with its MD5, downloadable by the version's id
+    after = objects(cozy, s3_client)
+    assert len(after) == len(before) + 1 and set(before) < set(after)
+    copy_key = content_key(cozy.instance, fid, versions[0].content_id)
+    assert copy_key in after
+    assert s3_client.stat_object(org_bucket(cozy.instance), copy_key).metadata.get("x-amz-meta-md5") == node.md5
+    resp = cozy.get(f"/files/download/{ids[0]}")
+    assert resp.status_code == 200 and b"".join(resp.streaming_content) == b"second"
+    resp = cozy.get(f"/files/download/{ids[1]}")
+    assert b"".join(resp.streaming_content) == b"first"
+    # Tags replace the tags; pruning the oldest versions never touches the file's content
+    settings.COZY_MAX_VERSIONS = 1
+    resp = post_version(cozy, fid, {"label": "y"}, "?Tags=a,b,a")
+    assert resp.status_code == 200, resp.content
+    assert resp.json()["data"]["attributes"]["tags"] == ["a", "b"]
+    assert Version.objects.filter(file=node).count() == 1
+    left = objects(cozy, s3_client)
+    assert len(left) == 2 and content_key(cozy.instance, fid, content_id) in left
+    assert cozy.download(fid) == b"second"
+    # bad input and no room: 4xx, nothing stored
+    assert post_version(cozy, ROOT, {}).status_code == 400
+    assert post_version(cozy, "no-such-file", {}).status_code == 404
+    assert cozy.client.post(f"/files/{fid}/versions", data="[", content_type="application/json",
+                            **cozy._h()).status_code in (400, 422)
+    type(cozy.instance).objects.filter(pk=cozy.instance.pk).update(quota_bytes=6 + 6 + 3)
+    cozy.instance.refresh_from_db()
+    assert post_version(cozy, fid, {"label": "z"}).status_code == 413
+    assert objects(cozy, s3_client) == left and Node.objects.get(doc_id=fid).metadata == {"label": "y"}
 
 
 def test_references(cozy):

@@ -182,6 +182,32 @@ def test_translation_is_one_sql_query(tree):
     assert len(ctx.captured_queries) == 1
 
 
+@pytest.mark.parametrize("selector,index", [
+    ({"trashed": True, "type": "file"}, "node_trashed"),
+    ({"trashed": True}, "node_trashed"),
+    ({"tags": {"$all": ["pets"]}}, "node_tagged"),
+    ({"tags": {"$elemMatch": {"$in": ["cats", "none"]}}}, "node_tagged"),
+])
+def test_trashed_and_tags_are_index_lookups(tree, selector, index):
+    """A few rows of an instance, found in their partial index (a scan of every row before)."""
+    instance, _, _ = tree
+    query = mango.parse({"selector": selector})
+    qs = Node.objects.filter(instance=instance).filter(query.where).order_by(*query.order)
+    if connection.vendor == "postgresql":  # a five-row table: the planner would rightly scan it
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+    assert index in qs.explain(), qs.explain()
+    assert index in qs.order_by().explain()  # the COUNT(*) for meta.count as well
+
+
+def test_untrashed_queries_keep_their_own_indexes(tree):
+    """node_trashed holds trashed rows only: a query on trashed=false cannot be lured into it."""
+    instance, _, _ = tree
+    query = mango.parse({"selector": {"class": "image", "trashed": False}, "sort": [{"created_at": "desc"}]})
+    plan = Node.objects.filter(instance=instance).filter(query.where).order_by(*query.order).explain()
+    assert "node_trashed" not in plan and "node_tagged" not in plan
+
+
 def test_find_route(tree):
     instance, photos, token = tree
     client = Client(HTTP_HOST=instance.domain, HTTP_AUTHORIZATION=f"Bearer {token}")

@@ -247,6 +247,30 @@ def test_an_upload_gets_its_thumbnails_from_the_worker(celery_worker, shared_fs_
     assert not ThumbnailJob.objects.filter(instance=instance).exists()  # the route never had to queue it
 
 
+def test_a_copy_gets_its_thumbnails_from_the_worker(celery_worker, shared_fs_url):
+    from cozy.storage.buckets import ensure_org_bucket
+
+    instance, token = make_instance("dave.localhost", "dave")
+    ensure_org_bucket(instance.org_id)
+    cozy = Cozy(instance, token, Client())
+    source = doc_id(cozy.upload("photo.jpg", jpeg_with_orientation(800, 600, 1, corner=40), content_type="image/jpeg"))
+    store = thumbs_store(instance)
+    wait_for(lambda: len(list(store.list())) == 4, 60, "the source's thumbnails", celery_worker)
+    resp = cozy.post(f"/files/{source}/copy")
+    assert resp.status_code == 201, resp.content
+    copy_id, links = doc_id(resp), links_of(resp)
+    content_id = Node.objects.get(instance=instance, doc_id=copy_id).content_id
+    # Queued by the copy's commit, as for an upload: nobody asks for them first.
+    wanted = {f"{copy_id}/{content_id}-{f}" for f in FORMATS}
+    wait_for(lambda: wanted <= {o.name for o in store.list()}, 60, "the copy's thumbnails", celery_worker)
+    assert len(list(store.list())) == 8
+    for fmt in FORMATS:
+        got = fetch(cozy, links[fmt])
+        assert got.status_code == 200 and got["Content-Type"] == "image/jpeg", fmt
+        assert picture(got).format == "JPEG"
+    assert not ThumbnailJob.objects.filter(instance=instance).exists()
+
+
 def test_regenerate_command(cozy, s3_client):
     from django.core.management import call_command
     from django.core.management.base import CommandError

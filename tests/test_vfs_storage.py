@@ -228,6 +228,66 @@ def test_a_failed_md5_copy_leaves_no_object(storage, monkeypatch):
     assert incomplete_uploads(storage) == []
 
 
+@pytest.fixture
+def big_source(fs_url, s3_client) -> tuple[S3Storage, bytes, str]:
+    """A storage that copies by 5 MiB parts, and a 12 MiB object in it (three parts)."""
+    st = S3Storage(url=fs_url, copy_part_size=5 * MiB, **SMALL)
+    ensure_bucket(s3_client, st.bucket_name)
+    data = os.urandom(12 * MiB)
+    md5 = hashlib.md5(data).hexdigest()
+    st.put("copy/src", data, length=len(data), expected_md5=md5, content_type="application/x-big")
+    return st, data, md5
+
+
+def part_copies(st: S3Storage, monkeypatch, fail_at: int | None = None) -> list:
+    """Records the part numbers of every UploadPartCopy; ``fail_at`` cuts that one as a lost connection."""
+    numbers: list = []
+    original = st.client._upload_part_copy
+
+    def upload_part_copy(bucket, name, upload_id, number, headers):
+        numbers.append(number)
+        if number == fail_at:
+            raise urllib3.exceptions.ProtocolError("connection reset")
+        return original(bucket, name, upload_id, number, headers)
+
+    monkeypatch.setattr(st.client, "_upload_part_copy", upload_part_copy)
+    return numbers
+
+
+def test_a_copy_past_copy_part_size_is_a_multipart_copy(big_source, s3_client, monkeypatch):
+    st, data, md5 = big_source
+    parts = part_copies(st, monkeypatch)
+    st.copy("copy/src", "copy/dst", md5=md5, content_type="application/x-big")
+    assert parts == [1, 2, 3]
+    copied = read_all(st, "copy/dst")
+    assert copied == data and hashlib.md5(copied).hexdigest() == md5
+    info = s3_client.stat_object(st.bucket_name, "copy/dst")
+    assert info.size == 12 * MiB and info.content_type == "application/x-big"
+    assert info.metadata.get("x-amz-meta-md5") == md5  # a multipart ETag is no MD5: the metadata says it
+    assert incomplete_uploads(st) == []
+    # up to copy_part_size: one CopyObject, no part
+    st.put("copy/small", data[: 5 * MiB], length=5 * MiB, expected_md5=hashlib.md5(data[: 5 * MiB]).hexdigest())
+    st.copy("copy/small", "copy/small2", md5=hashlib.md5(data[: 5 * MiB]).hexdigest(), content_type="text/plain")
+    assert parts == [1, 2, 3] and read_all(st, "copy/small2") == data[: 5 * MiB]
+
+
+def test_a_multipart_copy_cut_mid_way_leaves_nothing(big_source, monkeypatch):
+    st, _, md5 = big_source
+    parts = part_copies(st, monkeypatch, fail_at=2)
+    with pytest.raises(OSError) as err:
+        st.copy("copy/src", "copy/dst", md5=md5, content_type="application/x-big")
+    assert parts == [1, 2] and "copy/" not in str(err.value) and st.bucket_name not in str(err.value)
+    assert not st.exists("copy/dst")
+    assert incomplete_uploads(st) == []  # aborted, not left for the lifecycle rule
+    assert st.exists("copy/src")
+
+
+def test_copy_part_size_option(fs_url):
+    for bad in (5 * MiB - 1, 5 * 1024 * MiB + 1):
+        with pytest.raises(ImproperlyConfigured):
+            S3Storage(url=fs_url, copy_part_size=bad)
+
+
 def test_md5_match_in_base64_is_accepted(storage):
     import base64
 

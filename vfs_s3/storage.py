@@ -27,7 +27,7 @@ from django.core.files.base import File
 from django.utils import timezone
 from django.utils.deconstruct import deconstructible
 from minio import Minio
-from minio.commonconfig import REPLACE, CopySource
+from minio.commonconfig import REPLACE, ComposeSource, CopySource
 from storages.base import BaseStorage
 from storages.utils import clean_name, get_available_overwrite_name, safe_join
 
@@ -40,7 +40,10 @@ from vfs_s3.errors import s3_errors
 from vfs_s3.reader import CHUNK, ObjectInfo, S3RawReader, iter_range, stat
 from vfs_s3.uploads import abort_uploads
 from vfs_s3.writer import (
+    COPY_LIMIT,
+    MAX_PARTS,
     MD5_META,
+    MIN_PART_SIZE,
     SINGLE_PUT_LIMIT,
     S3Writer,
     WriteOptions,
@@ -157,6 +160,7 @@ class S3Storage(BaseStorage):
             "part_checksums": None,  # None: on, except plain HTTP to this machine (see sends_part_checksums)
             "stream_limit": SINGLE_PUT_LIMIT,  # see streams(); 0: never stream a single PUT
             "stream_min_rate": 32 * 1024 * 1024,  # bytes/s; see put()
+            "copy_part_size": COPY_LIMIT,  # see copy()
             "object_parameters": {},
             "querystring_auth": True,
             "querystring_expire": 3600,
@@ -174,6 +178,8 @@ class S3Storage(BaseStorage):
             raise ImproperlyConfigured(f"S3Storage: {err}") from None
         if not 0 <= self.stream_limit <= SINGLE_PUT_LIMIT:
             raise ImproperlyConfigured("S3Storage: stream_limit must be between 0 and 5 GiB")
+        if not MIN_PART_SIZE <= self.copy_part_size <= COPY_LIMIT:
+            raise ImproperlyConfigured("S3Storage: copy_part_size must be between 5 MiB and 5 GiB")
         if self.public_url and urlsplit(self.public_url).path.strip("/"):
             raise ImproperlyConfigured("S3Storage: public_url must be a scheme and host (and port), with no path")
         if self.bucket and not is_valid_bucket_name(self.bucket):
@@ -265,14 +271,29 @@ class S3Storage(BaseStorage):
                             **self._object_args(name, content_type, metadata))
 
     def copy(self, source: str, target: str, *, md5: str, content_type: str) -> None:
-        """A server-side copy of ``source`` to ``target`` (no bytes pass through here);
-        minio-py turns it into a multipart copy (UploadPartCopy) past 5 GiB. The copy
-        gets the MD5 user metadata and the object parameters as any write does."""
+        """A server-side copy of ``source`` to ``target`` (no bytes pass through here). The copy
+        gets the MD5 user metadata and the object parameters as any write does.
+
+        One CopyObject up to ``copy_part_size``; a larger object (S3 refuses CopyObject past
+        5 GiB) is copied by a multipart upload of UploadPartCopy ranges of that size. On any
+        failure the upload is aborted (by the SDK) and a target the store may have completed
+        anyway is removed: the caller is told nothing was copied.
+        """
         args = self._object_args(target, content_type, {MD5_META: normalize_md5(md5) or ""})
         headers = object_headers(args["content_type"], args["metadata"], args["headers"])
+        bucket, key = self.bucket_name, self._key(source)
         with s3_errors():
-            self.client.copy_object(self.bucket_name, args["key"], CopySource(self.bucket_name, self._key(source)),
-                                    metadata=headers, metadata_directive=REPLACE)
+            size = self.client.stat_object(bucket, key).size or 0
+        if size <= self.copy_part_size:
+            with s3_errors():
+                self.client.copy_object(bucket, args["key"], CopySource(bucket, key), metadata=headers,
+                                        metadata_directive=REPLACE)
+            return
+        step = max(self.copy_part_size, -(-size // MAX_PARTS))  # S3 takes at most 10,000 parts
+        parts = [ComposeSource(bucket, key, offset=at, length=min(step, size - at)) for at in range(0, size, step)]
+        with self._discarded_on_failure(target), s3_errors():
+            self.client.compose_object(bucket, args["key"], parts, metadata=headers)
+
     def put(self, name: str, body: Body, *, length: int | None = None, expected_md5: str | None = None,
             content_type: str | None = None, metadata: dict[str, str] | None = None) -> WriteResult:
         """Store ``body`` (bytes, a file-like object or an iterable of bytes) at ``name``: the one

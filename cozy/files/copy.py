@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 
 from cozy.files.content import _check_room, _discard, _writable_dir, content_name, files_store
 from cozy.files.errors import BadRequest, Conflict
+from cozy.files.events import content_committed
 from cozy.files.models import Node
 from cozy.files.names import check_name
 from cozy.files.tree import free_name, get_node, lock_tree, name_taken
@@ -43,6 +44,7 @@ def copy_file(instance: Instance, file_id: str, *, name: str = "", dir_id: str =
             _check_room(instance, node.size)
             node.name = wanted or free_name(node.parent, copy_name(source.name))
             node.save(force_insert=True)
+            content_committed.send(Node, instance=instance, node=node)  # its own thumbnails, as an upload
     except IntegrityError:
         _discard(instance, key)
         raise Conflict("a file or directory with this name already exists there") from None

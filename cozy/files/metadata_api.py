@@ -1,20 +1,18 @@
 """POST /files/upload/metadata (an id for MetadataID), POST /files/{id}/versions
-(new metadata on a file) and POST /files/{id}/copy, as cozy-stack."""
+(new metadata on a file, its content kept as a version) and POST /files/{id}/copy, as cozy-stack."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from cozy.files import file_metadata
 from cozy.files.copy import copy_file
-from cozy.files.errors import BadRequest
 from cozy.files.jsonapi import Document, file_document
 from cozy.files.responses import ERRORS, jsonapi
-from cozy.files.tree import get_node, lock_tree
+from cozy.files.versions import new_version
 
 router = Router(tags=["files"])
 
@@ -38,17 +36,12 @@ def upload_metadata(request: HttpRequest, body: MetadataDocument):
 
 
 @router.post("/files/{docid:file_id}/versions", response={200: Document, **ERRORS},
-             summary="Replace a file's metadata (a new revision of the same content)")
-def new_metadata(request: HttpRequest, file_id: str, body: MetadataDocument):
+             summary="A new revision with the same content and new metadata; the current content is kept "
+                     "as an old version (Tags optional)")
+def new_metadata(request: HttpRequest, file_id: str, body: MetadataDocument, Tags: str = Query("", max_length=4096)):
     attributes = file_metadata.check_metadata(body.data.attributes)
-    with transaction.atomic():
-        lock_tree(request.auth)
-        node = get_node(request.auth, file_id, for_update=True)
-        if node.is_dir:
-            raise BadRequest("a directory has no metadata versions")
-        node.metadata = attributes
-        node.save()
-    return jsonapi(file_document(node))
+    tags = list(dict.fromkeys(t.strip() for t in Tags.split(",") if t.strip())) if Tags else None
+    return jsonapi(file_document(new_version(request.auth, file_id, attributes, tags=tags)))
 
 
 @router.post("/files/{docid:file_id}/copy", response={201: Document, **ERRORS},

@@ -70,6 +70,11 @@ class Node(models.Model):
             models.Index(fields=["instance", "mime"], name="node_mime"),
             models.Index(fields=["instance", "mime_class"], name="node_class"),
             models.Index(fields=["instance", "name"], name="node_name"),
+            # Partial: what a query on trashed=true or on tags needs is a few rows of an instance,
+            # which no other index finds (a boolean alone is no index key, tags are JSON). Only
+            # those rows are indexed, so queries on untrashed or untagged files never pick these.
+            models.Index(fields=["instance", "type"], condition=models.Q(trashed=True), name="node_trashed"),
+            models.Index(fields=["instance"], condition=~models.Q(tags=[]), name="node_tagged"),
         ]
 
     def __str__(self) -> str:

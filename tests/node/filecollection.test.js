@@ -69,6 +69,16 @@ test('createFile with metadata, updateMetadataAttribute', async () => {
   assert.equal(photo.class, 'image')
   const { data: updated } = await files.updateMetadataAttribute(photo._id, { datetime: '2020-01-01T00:00:00Z' })
   assert.deepEqual(updated.attributes.metadata, { datetime: '2020-01-01T00:00:00Z' })
+  // a new revision of the same content: the content before it is kept as a version
+  const stat = await files.statById(photo._id)
+  const versions = stat.included.filter(r => r.type === 'io.cozy.files.versions')
+  assert.equal(versions.length, 1)
+  // the same bytes as the file (compared whole: a small Buffer lives in Node's shared pool, and the
+  // client's upload sent more than its ten bytes)
+  const kept = await bytesOf(await files.fetchFileContentById(versions[0].id))
+  const current = await bytesOf(await files.fetchFileContentById(photo._id))
+  assert.ok(kept.includes('jpeg bytes'))
+  assert.deepEqual(kept, current)
   const found = await files.find({ 'metadata.datetime': { $gt: '2019-12-31' }, class: 'image' })
   assert.deepEqual(found.data.map(f => f._id), [photo._id])
   made.photo = photo
