@@ -133,14 +133,14 @@ def test_a_200_mib_asset_is_served_whole_with_flat_memory_by_another_process(htt
 
 
 def test_apps_fsck_knows_the_assets_area(ctx, tmp_path):
-    from cozy.apps import checks
+    from cozy.fsck.runner import check_system
 
     run("add", "blue", "theme.css", src(tmp_path / "a.css", CSS))
     row = Asset.objects.get()
     assets.store().put("blue/stray/x", b"stray")
     assets.store().delete(row.br_key)
-    found = sorted((a.type, a.object) for a in checks.check(checks.ASSETS))
-    assert found == [("filesystem_missing", row.br_key), ("index_missing", "blue/stray/x")]
+    found = sorted((a.area, a.type, a.object) for a in check_system().anomalies)
+    assert found == [("assets", "filesystem_missing", row.br_key), ("assets", "index_missing", "blue/stray/x")]
     out = StringIO()
     with pytest.raises(SystemExit):
         call_command("apps", "fsck", "--fix", "--grace", "0", stdout=out)

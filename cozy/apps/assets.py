@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import brotli
 from django.db import transaction
 
+from cozy.apps.checks import asset_references, check_assets
 from cozy.apps.copier import brotli_quality, mime_of, worth_compressing
 from cozy.apps.models import Asset, new_release_id
 from cozy.apps.sources import BadSource, open_source, parse_source
@@ -26,7 +27,7 @@ from cozy.storage.areas import Area
 from cozy.storage.stores import system_store
 from vfs_s3.storage import S3Storage
 
-ASSETS = Area("assets", "assets", system=True)
+ASSETS = Area("assets", "assets", system=True, check=check_assets, referenced=asset_references)
 CONTEXT = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MAX_ASSET = 1024 * 1024 * 1024
 CHUNK = 1024 * 1024
