@@ -52,6 +52,8 @@ def test_sum_is_required_and_checked(ctx, tmp_path):
     (tmp_path / "a.css").write_bytes(CSS)
     with pytest.raises(CommandError, match="needs its sum"):
         run("add", "blue", "theme.css", f"file://{tmp_path / 'a.css'}")
+    with pytest.raises(CommandError, match="is a file:// or http"):
+        run("add", "blue", "theme.css", "registry://drive/stable")
     with pytest.raises(CommandError, match="does not match"):
         run("add", "blue", "theme.css", f"file://{tmp_path / 'a.css'}#sha256={'1' * 64}")
     with pytest.raises(CommandError, match=r"'\.\.'"):

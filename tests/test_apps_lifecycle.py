@@ -68,6 +68,7 @@ def test_command_install_update_list_uninstall(buckets, tmp_path):
 def test_slug_of_a_source():
     assert slug_of("https://x/apps/cozy-drive-1.2.0.tar.gz#sha256=ab") == "cozy-drive"
     assert slug_of("file:///tmp/banks.tgz") == "banks"
+    assert slug_of("registry://cozy-drive/stable") == "cozy-drive"
 
 
 def fsck(*args: str) -> tuple[int, list[dict]]:

@@ -59,6 +59,8 @@ def add(context: str, name: str, source_text: str) -> Asset:
         source = parse_source(source_text)
     except BadSource as err:
         raise AssetError(str(err)) from None
+    if source.scheme == "registry":
+        raise AssetError("an asset's source is a file:// or http(s):// URL")
     if not source.sha256:
         raise AssetError("an asset's source needs its sum: add #sha256=<hex>")
     row = Asset(context=context, name=name, uid=new_release_id(), mime=mime_of(name), source=source.url)

@@ -1,4 +1,5 @@
-"""Where a release comes from: ``file:///path.tar.gz`` or ``http(s)://…#sha256=<hex>``.
+"""Where a release comes from: ``file:///path.tar.gz``, ``http(s)://…#sha256=<hex>``, or
+``registry://<slug>/<channel or version>`` (resolved to an http(s) source by cozy.apps.registry).
 
 A source is opened as a byte stream; nothing is downloaded ahead. A remote
 source must carry the tarball's sha256 (there is no other way to trust it); a
@@ -20,6 +21,7 @@ from cozy.apps.tarball import Readable
 
 _SHA256 = re.compile(r"(?:sha256=)?([0-9a-fA-F]{64})")
 _TIMEOUT = urllib3.Timeout(connect=10, read=60)
+_REGISTRY = re.compile(r"registry://[a-z0-9][a-z0-9_-]{0,62}/[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}")
 
 
 class BadSource(ValueError):
@@ -40,8 +42,13 @@ class Source:
 def parse_source(text: str) -> Source:
     parts = urlsplit(text.strip())
     scheme = parts.scheme.lower()
+    if scheme == "registry":
+        if not _REGISTRY.fullmatch(text.strip()):
+            raise BadSource("a registry source is registry://<slug>/<stable, beta, dev or a version>")
+        return Source(text.strip(), scheme, "")
     if scheme not in ("file", "http", "https"):
-        raise BadSource("the source must be file:///path.tar.gz or http(s)://host/path.tar.gz#sha256=<hex>")
+        raise BadSource("the source must be file:///path.tar.gz, http(s)://host/path.tar.gz#sha256=<hex> "
+                        "or registry://<slug>/<channel or version>")
     sha = ""
     if parts.fragment:
         match = _SHA256.fullmatch(parts.fragment)
@@ -60,6 +67,8 @@ def parse_source(text: str) -> Source:
 @contextmanager
 def open_source(source: Source) -> Iterator[tuple[Readable, int | None]]:
     """(a reader of the tarball's bytes, its length if known)."""
+    if source.scheme == "registry":
+        raise BadSource("a registry source must be resolved first")
     if source.scheme == "file":
         path = Path(unquote(urlsplit(source.url).path))
         try:

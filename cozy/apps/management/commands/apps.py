@@ -28,7 +28,8 @@ class Command(BaseCommand):
             cmd = sub.add_parser(name, help=helptext)
             cmd.add_argument("domain")
             if name == "install":
-                cmd.add_argument("source", help="file:///path.tar.gz or https://…tar.gz#sha256=<hex>")
+                cmd.add_argument("source", help="file:///path.tar.gz, https://…tar.gz#sha256=<hex> "
+                                                 "or registry://<slug>/<channel or version>")
             else:
                 cmd.add_argument("slug")
                 cmd.add_argument("source", nargs="?", help="default: the source it was installed from")
@@ -116,7 +117,9 @@ class Command(BaseCommand):
 
 
 def slug_of(source: str) -> str:
-    """``…/cozy-drive-1.2.0.tar.gz#…`` -> ``cozy-drive``."""
+    """``…/cozy-drive-1.2.0.tar.gz#…`` -> ``cozy-drive``; ``registry://drive/stable`` -> ``drive``."""
+    if source.lower().startswith("registry://"):
+        return source[len("registry://"):].split("/", 1)[0]
     name = source.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     name = re.sub(r"\.(tar\.gz|tgz)$", "", name, flags=re.IGNORECASE)
     return re.sub(r"[-_]v?[0-9][0-9A-Za-z.+_-]*$", "", name).lower()
