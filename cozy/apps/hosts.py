@@ -73,7 +73,7 @@ def _sql(vendor: str, domains: int, slugs: int) -> str:
 def _rows(domains: list[str], slugs: list[str]) -> dict[str, Instance]:
     params: list[str] = []
     for slug in slugs:
-        params += [Kind.WEB, slug, Installation.State.READY]
+        params += [Kind.WEB.value, slug, Installation.State.READY.value]
     raw = Instance.objects.raw(_sql(connection.vendor, len(domains), len(slugs)), [*params, *domains])
     return {row.domain: row for row in raw}
 
