@@ -19,6 +19,7 @@ from cozy.apps.tarball import BadTarball
 from cozy.storage.buckets import ensure_system_buckets
 from tests.apptars import make_tar, manifest, serve_dir, sha256_of, webapp_tar
 from tests.cozyclient import make_instance
+from tests.gitrepos import git_daemon, git_http, make_repo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -304,3 +305,44 @@ def test_unreachable_registry(alice, settings):
         installs.install(alice, Kind.WEB, "drive", "registry://drive/stable")
     assert "127.0.0.1" not in str(err.value)
     assert Installation.objects.get(slug="drive").state == "errored"
+
+
+def _release_files(version: str) -> dict[str, bytes]:
+    return {"manifest.webapp": manifest("drive", version), "index.html": b"<html></html>",
+            "js/app.js": b"console.log(1);" * 100}
+
+
+def test_git_sources_stream_the_tag(alice, tmp_path):
+    make_repo(tmp_path, "drive.git", _release_files("1.0.0"), "v1.0.0")
+    with git_daemon(tmp_path) as base:
+        out = installs.install(alice, Kind.WEB, "drive", f"{base}/drive.git#v1.0.0")
+        assert out.release.version == "1.0.0" and out.installation.source == f"{base}/drive.git#v1.0.0"
+        names = sorted(e.path for e in out.release.entries.all())
+        assert names == ["index.html", "js/app.js", "manifest.webapp"]
+        with pytest.raises(BadSource, match="could not be fetched") as err:
+            installs.install(alice, Kind.WEB, "notes", f"{base}/drive.git#v9.9.9")
+        assert "127.0.0.1" not in str(err.value)
+    with git_http(tmp_path) as base:  # git+http: a shallow bare clone of the tag, archived from there
+        out = installs.update(alice, Kind.WEB, "drive", f"git+{base}/drive.git#v1.0.0")
+        assert out.release.version == "1.0.0" and out.release.sha256 != ""
+    assert len(objects()) == 3  # git archive gave the same bytes both ways: the same release, one copy
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("git://127.0.0.1/drive.git#--upload-pack=touch", "tag or a branch"),
+    ("git://127.0.0.1/drive.git#a..b", "tag or a branch"),
+    ("git+https://user:hunter2@127.0.0.1/drive.git#v1", "credentials"),
+    ("git://127.0.0.1/#v1", "git://host/path"),
+])  # fmt: skip
+def test_bad_git_sources_are_refused(alice, source, message):
+    with pytest.raises(BadSource, match=message) as err:
+        installs.install(alice, Kind.WEB, "drive", source)
+    assert "hunter2" not in str(err.value)
+
+
+def test_unreachable_git_source(alice):
+    from s3util.seaweedfs import free_ports
+
+    with pytest.raises(BadSource, match="could not be fetched") as err:
+        installs.install(alice, Kind.WEB, "drive", f"git+https://127.0.0.1:{free_ports(1)[0]}/drive.git#v1")
+    assert "127.0.0.1" not in str(err.value) and Installation.objects.get(slug="drive").state == "errored"

@@ -69,6 +69,7 @@ def test_slug_of_a_source():
     assert slug_of("https://x/apps/cozy-drive-1.2.0.tar.gz#sha256=ab") == "cozy-drive"
     assert slug_of("file:///tmp/banks.tgz") == "banks"
     assert slug_of("registry://cozy-drive/stable") == "cozy-drive"
+    assert slug_of("git+https://example.org/cozy/drive.git#v1.0.0") == "drive"
 
 
 def fsck(*args: str) -> tuple[int, list[dict]]:

@@ -21,7 +21,7 @@ from django.db import transaction
 from cozy.apps.checks import asset_references, check_assets
 from cozy.apps.copier import brotli_quality, mime_of, worth_compressing
 from cozy.apps.models import Asset, new_release_id
-from cozy.apps.sources import BadSource, open_source, parse_source
+from cozy.apps.sources import GIT_SCHEMES, BadSource, open_source, parse_source
 from cozy.apps.tarball import BadTarball, HashingReader, clean_path
 from cozy.storage.areas import Area
 from cozy.storage.stores import system_store
@@ -59,7 +59,7 @@ def add(context: str, name: str, source_text: str) -> Asset:
         source = parse_source(source_text)
     except BadSource as err:
         raise AssetError(str(err)) from None
-    if source.scheme == "registry":
+    if source.scheme == "registry" or source.scheme in GIT_SCHEMES:
         raise AssetError("an asset's source is a file:// or http(s):// URL")
     if not source.sha256:
         raise AssetError("an asset's source needs its sum: add #sha256=<hex>")

@@ -121,5 +121,5 @@ def slug_of(source: str) -> str:
     if source.lower().startswith("registry://"):
         return source[len("registry://"):].split("/", 1)[0]
     name = source.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    name = re.sub(r"\.(tar\.gz|tgz)$", "", name, flags=re.IGNORECASE)
+    name = re.sub(r"\.(tar\.gz|tgz|git)$", "", name, flags=re.IGNORECASE)
     return re.sub(r"[-_]v?[0-9][0-9A-Za-z.+_-]*$", "", name).lower()
