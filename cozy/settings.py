@@ -61,8 +61,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "cozy.drive.login_throttle.LoginThrottleMiddleware",
+    "cozy.apps.hosts.AppHostMiddleware",  # resolves the instance (or app) of the Host in one query
     "cozy.instances.middleware.InstanceMiddleware",
-    "cozy.apps.hosts.AppHostMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -52,6 +52,8 @@ def test_sum_is_required_and_checked(ctx, tmp_path):
     (tmp_path / "a.css").write_bytes(CSS)
     with pytest.raises(CommandError, match="needs its sum"):
         run("add", "blue", "theme.css", f"file://{tmp_path / 'a.css'}")
+    with pytest.raises(CommandError, match="is a file:// or http"):
+        run("add", "blue", "theme.css", "registry://drive/stable")
     with pytest.raises(CommandError, match="does not match"):
         run("add", "blue", "theme.css", f"file://{tmp_path / 'a.css'}#sha256={'1' * 64}")
     with pytest.raises(CommandError, match=r"'\.\.'"):
@@ -133,14 +135,14 @@ def test_a_200_mib_asset_is_served_whole_with_flat_memory_by_another_process(htt
 
 
 def test_apps_fsck_knows_the_assets_area(ctx, tmp_path):
-    from cozy.apps import checks
+    from cozy.fsck.runner import check_system
 
     run("add", "blue", "theme.css", src(tmp_path / "a.css", CSS))
     row = Asset.objects.get()
     assets.store().put("blue/stray/x", b"stray")
     assets.store().delete(row.br_key)
-    found = sorted((a.type, a.object) for a in checks.check(checks.ASSETS))
-    assert found == [("filesystem_missing", row.br_key), ("index_missing", "blue/stray/x")]
+    found = sorted((a.area, a.type, a.object) for a in check_system().anomalies)
+    assert found == [("assets", "filesystem_missing", row.br_key), ("assets", "index_missing", "blue/stray/x")]
     out = StringIO()
     with pytest.raises(SystemExit):
         call_command("apps", "fsck", "--fix", "--grace", "0", stdout=out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import tarfile
 import threading
 
@@ -18,6 +19,7 @@ from cozy.apps.tarball import BadTarball
 from cozy.storage.buckets import ensure_system_buckets
 from tests.apptars import make_tar, manifest, serve_dir, sha256_of, webapp_tar
 from tests.cozyclient import make_instance
+from tests.gitrepos import git_daemon, git_http, make_repo
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -245,3 +247,102 @@ def test_an_install_whose_task_died_can_be_asked_again(alice, tmp_path, settings
         installs.install(alice, Kind.WEB, "drive", f"file://{tar}")
     settings.COZY_APPS_STALE_INSTALL = 0
     assert installs.install(alice, Kind.WEB, "drive", f"file://{tar}").installation.state == "ready"
+
+
+def _version_doc(root, path: str, **doc) -> None:
+    """A registry's answer, as a file the loopback server gives at ``/registry/<path>``."""
+    target = root / "registry" / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(doc))
+
+
+def test_registry_source_installs_the_channels_latest(alice, tmp_path, settings):
+    v1, v2 = webapp_tar(tmp_path / "drive-1.tar.gz"), webapp_tar(tmp_path / "drive-2.tar.gz", version="2.0.0")
+    with serve_dir(tmp_path) as base:
+        settings.COZY_APPS_REGISTRY = base + "/"
+        _version_doc(tmp_path, "drive/stable/latest", slug="drive", type="webapp", version="1.0.0",
+                     url=f"{base}/drive-1.tar.gz", sha256=sha256_of(v1))
+        _version_doc(tmp_path, "drive/2.0.0", slug="drive", type="webapp", version="2.0.0",
+                     url=f"{base}/drive-2.tar.gz", sha256=sha256_of(v2))
+        out = installs.install(alice, Kind.WEB, "drive", "registry://drive/stable")
+        assert out.release.version == "1.0.0" and out.release.sha256 == sha256_of(v1)
+        assert out.installation.source == "registry://drive/stable"
+        _version_doc(tmp_path, "drive/stable/latest", slug="drive", type="webapp", version="2.0.0",
+                     url=f"{base}/drive-2.tar.gz", sha256=sha256_of(v2))
+        assert installs.update(alice, Kind.WEB, "drive").release.version == "2.0.0"  # the channel, asked again
+        assert installs.update(alice, Kind.WEB, "drive", "registry://drive/2.0.0").release.sha256 == sha256_of(v2)
+
+
+@pytest.mark.parametrize(("source", "doc", "message"), [
+    ("registry://nosuch/stable", None, "has no such release"),
+    ("registry://drive/stable", {"url": "BASE/drive.tar.gz", "sha256": "0" * 64}, "sha256 does not match"),
+    ("registry://drive/stable", {"url": "ftp://x/drive.tar.gz", "sha256": "0" * 64}, "not http"),
+    ("registry://drive/stable", {"url": "BASE/drive.tar.gz"}, "no tarball url and sha256"),
+    ("registry://drive/stable", {"url": "BASE/drive.tar.gz", "sha256": "0" * 64, "type": "konnector"}, "not a webapp"),
+    ("registry://drive/stable", {"url": "http://user:hunter2@127.0.0.1:9/d.tar.gz", "sha256": "0" * 64},
+     "must not carry credentials"),
+    ("registry://Drive/stable", None, "registry://<slug>/"),
+    ("registry://drive/", None, "registry://<slug>/"),
+])  # fmt: skip
+def test_registry_errors_are_clear_and_leave_nothing(alice, tmp_path, settings, source, doc, message):
+    webapp_tar(tmp_path / "drive.tar.gz")
+    with serve_dir(tmp_path) as base:
+        settings.COZY_APPS_REGISTRY = base
+        if doc is not None:
+            _version_doc(tmp_path, "drive/stable/latest", **{k: v.replace("BASE", base) if isinstance(v, str) else v
+                                                             for k, v in doc.items()})
+        with pytest.raises((BadSource, InstallError), match=message) as err:
+            installs.install(alice, Kind.WEB, "drive", source)
+    assert "hunter2" not in str(err.value) and base not in str(err.value)
+    assert objects() == [] and Release.objects.filter(state="ready").count() == 0
+
+
+def test_unreachable_registry(alice, settings):
+    from s3util.seaweedfs import free_ports
+
+    settings.COZY_APPS_REGISTRY = f"http://127.0.0.1:{free_ports(1)[0]}"
+    with pytest.raises(BadSource, match="could not be reached") as err:
+        installs.install(alice, Kind.WEB, "drive", "registry://drive/stable")
+    assert "127.0.0.1" not in str(err.value)
+    assert Installation.objects.get(slug="drive").state == "errored"
+
+
+def _release_files(version: str) -> dict[str, bytes]:
+    return {"manifest.webapp": manifest("drive", version), "index.html": b"<html></html>",
+            "js/app.js": b"console.log(1);" * 100}
+
+
+def test_git_sources_stream_the_tag(alice, tmp_path):
+    make_repo(tmp_path, "drive.git", _release_files("1.0.0"), "v1.0.0")
+    with git_daemon(tmp_path) as base:
+        out = installs.install(alice, Kind.WEB, "drive", f"{base}/drive.git#v1.0.0")
+        assert out.release.version == "1.0.0" and out.installation.source == f"{base}/drive.git#v1.0.0"
+        names = sorted(e.path for e in out.release.entries.all())
+        assert names == ["index.html", "js/app.js", "manifest.webapp"]
+        with pytest.raises(BadSource, match="could not be fetched") as err:
+            installs.install(alice, Kind.WEB, "notes", f"{base}/drive.git#v9.9.9")
+        assert "127.0.0.1" not in str(err.value)
+    with git_http(tmp_path) as base:  # git+http: a shallow bare clone of the tag, archived from there
+        out = installs.update(alice, Kind.WEB, "drive", f"git+{base}/drive.git#v1.0.0")
+        assert out.release.version == "1.0.0" and out.release.sha256 != ""
+    assert len(objects()) == 3  # git archive gave the same bytes both ways: the same release, one copy
+
+
+@pytest.mark.parametrize(("source", "message"), [
+    ("git://127.0.0.1/drive.git#--upload-pack=touch", "tag or a branch"),
+    ("git://127.0.0.1/drive.git#a..b", "tag or a branch"),
+    ("git+https://user:hunter2@127.0.0.1/drive.git#v1", "credentials"),
+    ("git://127.0.0.1/#v1", "git://host/path"),
+])  # fmt: skip
+def test_bad_git_sources_are_refused(alice, source, message):
+    with pytest.raises(BadSource, match=message) as err:
+        installs.install(alice, Kind.WEB, "drive", source)
+    assert "hunter2" not in str(err.value)
+
+
+def test_unreachable_git_source(alice):
+    from s3util.seaweedfs import free_ports
+
+    with pytest.raises(BadSource, match="could not be fetched") as err:
+        installs.install(alice, Kind.WEB, "drive", f"git+https://127.0.0.1:{free_ports(1)[0]}/drive.git#v1")
+    assert "127.0.0.1" not in str(err.value) and Installation.objects.get(slug="drive").state == "errored"

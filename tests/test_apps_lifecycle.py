@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.test import override_settings
 
-from cozy.apps import checks, gc
+from cozy.apps import gc
 from cozy.apps.management.commands.apps import slug_of
 from cozy.apps.models import Installation, Kind, Release
 from cozy.apps.releases import store_of
 from cozy.deletion.models import DeletionJob
 from cozy.deletion.runner import run_job
 from cozy.deletion.services import open_job
+from cozy.fsck.models import FsckRun
+from cozy.fsck.tasks import fsck_all
 from cozy.storage.buckets import ensure_system_buckets
 from tests.apptars import webapp_tar
 from tests.cozyclient import make_instance
@@ -27,6 +32,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def buckets(fs_url):
     ensure_system_buckets()
     return fs_url
+
+
+def wait_for(check: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
 
 
 def run(*args) -> str:
@@ -56,6 +68,19 @@ def test_command_install_update_list_uninstall(buckets, tmp_path):
 def test_slug_of_a_source():
     assert slug_of("https://x/apps/cozy-drive-1.2.0.tar.gz#sha256=ab") == "cozy-drive"
     assert slug_of("file:///tmp/banks.tgz") == "banks"
+    assert slug_of("registry://cozy-drive/stable") == "cozy-drive"
+    assert slug_of("git+https://example.org/cozy/drive.git#v1.0.0") == "drive"
+
+
+def fsck(*args: str) -> tuple[int, list[dict]]:
+    """The platform's ``manage.py fsck`` with JSON lines: (exit status, lines)."""
+    out = StringIO()
+    try:
+        call_command("fsck", "--json", *args, stdout=out)
+        code = 0
+    except SystemExit as exit_:
+        code = int(exit_.code)
+    return code, [json.loads(line) for line in out.getvalue().splitlines()]
 
 
 def test_fsck_of_release_areas(buckets, tmp_path):
@@ -66,13 +91,40 @@ def test_fsck_of_release_areas(buckets, tmp_path):
     store = store_of(Kind.WEB)
     store.put("drive/nosuchrelease/x.js", b"stray")
     store.delete(release.name("icon.png"))
-    found = sorted((a.type, a.object) for a in checks.check_area(Kind.WEB))
-    assert found == [("filesystem_missing", release.name("icon.png")), ("index_missing", "drive/nosuchrelease/x.js")]
-    anomalies = list(checks.check_area(Kind.WEB))
-    assert checks.fix_orphans(Kind.WEB, anomalies, timedelta(hours=1)) == 0  # too recent: an install may own it
-    assert checks.fix_orphans(Kind.WEB, anomalies, timedelta(0)) == 1
-    assert [a.type for a in checks.check_area(Kind.WEB)] == ["filesystem_missing"]
+    code, lines = fsck("--system")
+    found = sorted((x["domain"], x["area"], x["type"], x["object"]) for x in lines if "type" in x)
+    assert code == 1 and found == [("@system", "apps-web", "filesystem_missing", release.name("icon.png")),
+                                   ("@system", "apps-web", "index_missing", "drive/nosuchrelease/x.js")]
+    assert lines[-1]["summary"]["objects"] == 4 and lines[-1]["summary"]["entries"] == 4  # 3 listed, 1 stray
+    assert [x["domain"] for x in fsck("--all")[1] if "summary" in x] == ["fsck.localhost", "@system"]
+    _, kept = fsck("--system", "--fix")  # the default grace (a day): an install may own the stray object
+    assert next(x["fix"] for x in kept if x.get("type") == "index_missing").startswith("kept: younger")
+    with override_settings(COZY_FSCK_ORPHAN_GRACE=0):
+        _, fixed = fsck("--system", "--fix")
+    assert sorted(x["fix"] for x in fixed if "type" in x) == ["not fixed: needs an operator", "removed"]
+    assert [x["type"] for x in fsck("--system")[1] if "type" in x] == ["filesystem_missing"]
+    assert "drive/nosuchrelease/x.js" not in [o.name for o in store.list()]
     assert Installation.objects.filter(instance=instance).count() == 1
+    out = StringIO()  # ``apps fsck`` runs the same check
+    with pytest.raises(SystemExit):
+        call_command("apps", "fsck", stdout=out)
+    assert [json.loads(x)["type"] for x in out.getvalue().splitlines()] == ["filesystem_missing"]
+
+
+def test_fsck_of_release_areas_on_celery(celery_worker, shared_fs_url, tmp_path):
+    ensure_system_buckets()
+    make_instance("queued.localhost", "quinn")
+    call_command("apps", "install", "queued.localhost", f"file://{webapp_tar(tmp_path / 'drive.tar.gz')}",
+                 stdout=StringIO())
+    store_of(Kind.WEB).put("drive/nosuchrelease/x.js", b"stray")
+    code, lines = fsck("--system", "--queue")
+    assert code == 1 and [(x["type"], x["object"]) for x in lines if "type" in x] == [
+        ("index_missing", "drive/nosuchrelease/x.js")]
+    assert FsckRun.objects.get(instance=None).state == FsckRun.State.DONE
+    fsck_all.delay()
+    wait_for(lambda: FsckRun.objects.filter(instance=None, state=FsckRun.State.DONE).count() == 2, 60)
+    report = FsckRun.objects.filter(instance=None).latest("pk").report
+    assert [(a["area"], a["type"]) for a in report["anomalies"]] == [("apps-web", "index_missing")]
 
 
 def test_instance_deletion_uninstalls_and_shared_releases_stay(buckets, tmp_path):

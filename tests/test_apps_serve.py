@@ -8,7 +8,9 @@ import re
 
 import brotli
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from cozy.apps import installs
 from cozy.apps.encoding import accepts_br
@@ -163,3 +165,20 @@ def test_flat_app_hosts(app):
     assert resp.status_code == 200 and body == JS
     assert get(client, "/app.js", HTTP_HOST="web-photos.localhost")[0].status_code == 404
     assert get(client, "/app.js", HTTP_HOST="nobody-drive.localhost")[0].status_code == 404
+
+
+def test_one_query_per_file_and_changes_seen_at_once(app, tmp_path):
+    """The host, the instance and the app's release come in one query; an update or an
+    uninstall is seen by the next request (no per-process staleness)."""
+    instance, _ = app
+    anonymous = Client()  # a public route: no session to read
+    get(anonymous, "/public/a..b.txt")  # warm the process caches of the release and its file
+    with CaptureQueriesContext(connection) as queries:
+        resp, body = get(anonymous, "/public/a..b.txt")
+    assert resp.status_code == 200 and body == b"dots" and len(queries) == 1, [q["sql"] for q in queries]
+    files = {"manifest.webapp": manifest("drive", "2.0.0", routes={"/public": {"folder": "/pub", "public": True}}),
+             "pub/a..b.txt": b"dots, version 2"}
+    installs.update(instance, Kind.WEB, "drive", f"file://{make_tar(tmp_path / 'v2.tar.gz', files)}")
+    assert get(anonymous, "/public/a..b.txt")[1] == b"dots, version 2"
+    installs.uninstall(instance, Kind.WEB, "drive")
+    assert get(anonymous, "/public/a..b.txt")[0].status_code == 404

@@ -1,5 +1,5 @@
 """A new kind of stored data is one registration: deletion and fsck handle a throwaway area
-without any edit to those apps."""
+(of each instance, or a system area shared by instances) without any edit to those apps."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from cozy.deletion.models import DeletionJob
 from cozy.deletion.runner import run_job
 from cozy.deletion.services import open_job
 from cozy.fsck.anomalies import Anomaly
-from cozy.fsck.context import CheckContext, orphan
-from cozy.fsck.runner import Options, check_instance
+from cozy.fsck.context import CheckContext, SystemContext, orphan
+from cozy.fsck.fixer import Fixer
+from cozy.fsck.runner import SYSTEM, Options, check_instance, check_system
 from cozy.instances.models import Instance
 from cozy.instances.services import org_bucket
 from cozy.storage import areas
-from cozy.storage.stores import store_for
+from cozy.storage.buckets import ensure_system_buckets
+from cozy.storage.stores import store_for, system_store
+from s3util import naming
 from tests.cozyclient import make_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,6 +56,51 @@ def notes_area():
     yield NOTES
     areas.unregister("notes")
     NOTES_INDEX.clear()
+
+
+SHARED_INDEX: set[str] = set()  # the throwaway system area's "index"
+
+
+def check_shared(ctx: SystemContext, listed: Iterable) -> Iterator[Anomaly]:
+    seen = set()
+    ctx.counters.entries += len(SHARED_INDEX)
+    for obj in listed:
+        seen.add(obj.name)
+        if obj.name not in SHARED_INDEX:
+            yield orphan(ctx.rel(obj.name), obj)
+    for name in sorted(SHARED_INDEX - seen):
+        yield Anomaly("shared_missing", object=name)
+
+
+@pytest.fixture
+def shared_area(monkeypatch):
+    monkeypatch.setattr(naming, "RESERVED_KINDS", (*naming.RESERVED_KINDS, "shared"))
+    area = areas.register(areas.Area("shared", "shared", system=True, check=check_shared,
+                                     referenced=lambda instance, name: name in SHARED_INDEX))
+    yield area
+    areas.unregister("shared")
+    SHARED_INDEX.clear()
+
+
+def test_fsck_checks_and_fixes_a_registered_system_area(fs_url, shared_area):
+    ensure_system_buckets()
+    store = system_store(shared_area)
+    for name in ("kept/a", "stray/b"):
+        store.put(name, b"shared " + name.encode())
+    SHARED_INDEX.update({"kept/a", "gone/c"})
+    report = check_system()
+    assert report.domain == SYSTEM and (report.objects, report.entries) == (2, 2)
+    mine = [(a.area, a.type, a.object) for a in report.anomalies if a.area == "shared"]
+    assert mine == [("shared", "index_missing", "stray/b"), ("shared", "shared_missing", "gone/c")]
+    fixed = check_system(Options(fix=True, grace=0), names=["shared"])
+    assert [a.fix for a in fixed.anomalies] == ["removed", "not fixed: needs an operator"]
+    assert sorted(o.name for o in store.list()) == ["kept/a"]
+    SHARED_INDEX.add("late/d")  # an object its index takes between the check and the fix is kept
+    store.put("late/d", b"late")
+    old = {"last_modified": "2000-01-01T00:00:00+00:00"}
+    late = Anomaly("index_missing", object="late/d", area="shared", extra=old)
+    Fixer(None, grace=0).fix(late)
+    assert late.fix == "kept: the index references it now"
 
 
 def keys(s3_client, instance: Instance) -> list[str]:

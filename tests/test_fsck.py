@@ -29,6 +29,7 @@ from cozy.fsck.models import FsckRun, LostFile
 from cozy.fsck.tasks import fsck_all, fsck_instance
 from cozy.instances.models import Instance
 from cozy.instances.services import org_bucket
+from cozy.storage.buckets import ensure_system_buckets
 from s3util import make_client, parse_fs_url
 from tests import s3servers, worker
 from tests.cozyclient import ROOT, TRASH, Cozy, doc_id, make_instance
@@ -337,9 +338,19 @@ def test_command_line_exit_codes_and_errors(cozy, tree, s3_client, fs_url):
     assert clean.returncode == 0, clean.stderr
     assert json.loads(clean.stdout)["summary"]["anomalies"] == 0
     remove(s3_client, cozy.instance, rel(tree["d"]))
+    found = run("--all")  # every instance, then the system areas: their buckets were never made here
+    assert found.returncode == 2, found.stderr
+    lines = [json.loads(x) for x in found.stdout.splitlines()]
+    assert [x.get("type") for x in lines[:2]] == ["filesystem_missing", None]
+    assert lines[2] == {"domain": "@system",
+                        "error": "the bucket of system area 'apps-web' is missing (run manage.py setup_storage)"}
+    ensure_system_buckets()
     found = run("--all")
     assert found.returncode == 1, found.stderr
-    assert [json.loads(x).get("type") for x in found.stdout.splitlines()] == ["filesystem_missing", None]
+    lines = [json.loads(x) for x in found.stdout.splitlines()]
+    assert [(x["domain"], x.get("type")) for x in lines] == [
+        (cozy.host, "filesystem_missing"), (cozy.host, None), ("@system", None)]
+    assert lines[2]["summary"]["anomalies"] == 0
     missing = run("nobody.localhost")
     assert missing.returncode == 2 and "no such instance" in missing.stderr
     if not s3servers.signatures_checked():

@@ -19,6 +19,7 @@ from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, ValidationError
 
 from cozy.apps import installs
+from cozy.apps.icons import icon_response
 from cozy.apps.models import Installation, Kind
 from cozy.apps.reading import tarball
 from cozy.apps.tasks import run_install
@@ -163,6 +164,10 @@ def _routes(kind: str) -> None:
         installs.uninstall(owner(request), kind, slug)
         row.state = "uninstalled"
         return document(row)
+
+    @api.get(f"/{prefix}/{{slug}}/icon", operation_id=f"{prefix}_icon", summary="The icon its manifest names")
+    def icon(request: HttpRequest, slug: str):
+        return icon_response(request, _get(request, kind, slug).release)
 
     @api.get(f"/{prefix}/{{slug}}/download", operation_id=f"{prefix}_download", summary="The release, tar.gz")
     def download(request: HttpRequest, slug: str):

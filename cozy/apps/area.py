@@ -3,14 +3,18 @@
 Keys are ``<slug>/<release uid>/<path>``: a fresh uid per install attempt, so
 two tarballs claiming one version never share a key. Instance deletion drops
 the instance's installations (``forget``); the releases nobody uses any more
-are collected later by the GC task (cozy.apps.gc), after a grace period.
+are collected later by the GC task (cozy.apps.gc), after a grace period. fsck checks
+both areas against the releases (cozy.apps.checks).
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from cozy.apps.checks import check_releases, release_references
 from cozy.apps.models import Installation, Kind, Release
 from cozy.storage.areas import Area, Place
 
@@ -34,6 +38,8 @@ def release_place(place: Place) -> None:
     Installation.objects.filter(instance__db_prefix=place.db_prefix).delete()
 
 
-WEB = Area("apps-web", "apps-web", system=True, forget=forget_installations, release=release_place)
-KONNECTORS = Area("apps-konnectors", "apps-konnectors", system=True, release=release_place)
+WEB = Area("apps-web", "apps-web", system=True, forget=forget_installations, release=release_place,
+           check=partial(check_releases, Kind.WEB), referenced=partial(release_references, Kind.WEB))
+KONNECTORS = Area("apps-konnectors", "apps-konnectors", system=True, release=release_place,
+                  check=partial(check_releases, Kind.KONNECTOR), referenced=partial(release_references, Kind.KONNECTOR))
 AREA_OF_KIND = {Kind.WEB: WEB, Kind.KONNECTOR: KONNECTORS}

@@ -18,15 +18,16 @@ from collections.abc import Iterator
 import brotli
 from django.db import transaction
 
+from cozy.apps.checks import asset_references, check_assets
 from cozy.apps.copier import brotli_quality, mime_of, worth_compressing
 from cozy.apps.models import Asset, new_release_id
-from cozy.apps.sources import BadSource, open_source, parse_source
+from cozy.apps.sources import GIT_SCHEMES, BadSource, open_source, parse_source
 from cozy.apps.tarball import BadTarball, HashingReader, clean_path
 from cozy.storage.areas import Area
 from cozy.storage.stores import system_store
 from vfs_s3.storage import S3Storage
 
-ASSETS = Area("assets", "assets", system=True)
+ASSETS = Area("assets", "assets", system=True, check=check_assets, referenced=asset_references)
 CONTEXT = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 MAX_ASSET = 1024 * 1024 * 1024
 CHUNK = 1024 * 1024
@@ -58,6 +59,8 @@ def add(context: str, name: str, source_text: str) -> Asset:
         source = parse_source(source_text)
     except BadSource as err:
         raise AssetError(str(err)) from None
+    if source.scheme == "registry" or source.scheme in GIT_SCHEMES:
+        raise AssetError("an asset's source is a file:// or http(s):// URL")
     if not source.sha256:
         raise AssetError("an asset's source needs its sum: add #sha256=<hex>")
     row = Asset(context=context, name=name, uid=new_release_id(), mime=mime_of(name), source=source.url)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from cozy.apps.area import mark_unused
 from cozy.apps.models import Installation, Release
+from cozy.apps.registry import concrete
 from cozy.apps.releases import InstallError, Progress, install_release, stale_install
 from cozy.apps.sources import BadSource, parse_source
 from cozy.apps.tarball import BadTarball
@@ -73,7 +74,8 @@ def finish_install(installation: Installation, source_text: str | None = None,
     text = source_text or installation.source
     updating = installation.release_id is not None
     try:
-        release = install_release(installation.kind, installation.slug, parse_source(text), progress)
+        source = concrete(parse_source(text), installation.kind)  # a registry source names its tarball now
+        release = install_release(installation.kind, installation.slug, source, progress)
         switch(installation, release, text)
     except BaseException as err:
         if not updating:

@@ -41,7 +41,7 @@ def plain_text(status: int, text: str) -> HttpResponse:
     return response
 
 
-def _matches(header: str, etag: str) -> bool:
+def etag_matches(header: str, etag: str) -> bool:
     sent = {t.strip().removeprefix("W/") for t in header.split(",")}
     return "*" in sent or etag in sent
 
@@ -50,7 +50,7 @@ def respond(request: HttpRequest, item: Servable) -> HttpResponseBase:
     as_br = item.br is not None and accepts_br(request.headers.get("Accept-Encoding"))
     etag = f'"{item.md5}-br"' if as_br else f'"{item.md5}"'
     inm = request.headers.get("If-None-Match")
-    if inm and _matches(inm, etag):
+    if inm and etag_matches(inm, etag):
         return _headers(HttpResponse(status=304), etag, item.cache)
     try:
         if as_br:

@@ -16,7 +16,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpRespons
 from django.utils.translation import get_language_from_request
 
 from cozy.apps import index
-from cozy.apps.models import Installation, Kind, Release, ReleaseFile
+from cozy.apps.models import Release, ReleaseFile
 from cozy.apps.reading import original_chunks
 from cozy.apps.releases import store_of
 from cozy.apps.responses import IMMUTABLE, Servable, plain_text, respond
@@ -44,14 +44,13 @@ def _route(release: Release, path: str) -> tuple[dict, str]:
 
 def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     instance: Instance = request.instance  # type: ignore[attr-defined]
-    slug: str = request.app_slug  # type: ignore[attr-defined]
+    release_id: int | None = request.app_release_id  # type: ignore[attr-defined]  # read with the host
     if instance.state != Instance.State.READY:
         return plain_text(410, "this instance is being deleted")
-    row = (Installation.objects.select_related("release")
-           .filter(instance=instance, kind=Kind.WEB, slug=slug, state=Installation.State.READY).first())  # fmt: skip
-    if row is None or row.release is None:
+    release = release_row(release_id) if release_id is not None else None
+    if release is None:
         return plain_text(404, "no such app on this instance")
-    release = row.release  # one release for the whole request: the old files or the new, never a mix
+    # One release for the whole request: the old files or the new, never a mix.
     route, rest = _route(release, path)
     if not route:
         return plain_text(404, "no such route")
@@ -67,6 +66,13 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     if is_index and entry.size <= MAX_INDEX:
         return _index(request, instance, release, entry, bool(route.get("public")))
     return file_response(request, release, entry)
+
+
+@lru_cache(maxsize=1024)
+def release_row(pk: int) -> Release | None:
+    """A release, cached in the process: what serving reads of it (slug, uid, manifest) never
+    changes; which release an app is at is read on every request (cozy.apps.hosts)."""
+    return Release.objects.filter(pk=pk).first()
 
 
 @lru_cache(maxsize=8192)

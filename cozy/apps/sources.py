@@ -1,4 +1,6 @@
-"""Where a release comes from: ``file:///path.tar.gz`` or ``http(s)://…#sha256=<hex>``.
+"""Where a release comes from: ``file:///path.tar.gz``, ``http(s)://…#sha256=<hex>``,
+``registry://<slug>/<channel or version>`` (resolved to an http(s) source by cozy.apps.registry),
+or ``git://…#<ref>`` and ``git+https://…#<ref>`` (archived by git, cozy.apps.gitsource).
 
 A source is opened as a byte stream; nothing is downloaded ahead. A remote
 source must carry the tarball's sha256 (there is no other way to trust it); a
@@ -12,14 +14,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 import urllib3
 
+from cozy.apps.gitsource import GitFailed, open_git, valid_ref
 from cozy.apps.tarball import Readable
 
 _SHA256 = re.compile(r"(?:sha256=)?([0-9a-fA-F]{64})")
 _TIMEOUT = urllib3.Timeout(connect=10, read=60)
+GIT_SCHEMES = ("git", "git+https", "git+http")
+GIT_FAILED = "the git source could not be fetched (unreachable, or no such repository or ref)"
+_REGISTRY = re.compile(r"registry://[a-z0-9][a-z0-9_-]{0,62}/[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}")
 
 
 class BadSource(ValueError):
@@ -31,6 +37,7 @@ class Source:
     url: str  # as given, for the record (without the fragment)
     scheme: str
     sha256: str  # expected, lower-case hex; "" when not given
+    ref: str = ""  # a git source's tag or branch ("" for HEAD)
 
     @property
     def remote(self) -> bool:
@@ -40,8 +47,15 @@ class Source:
 def parse_source(text: str) -> Source:
     parts = urlsplit(text.strip())
     scheme = parts.scheme.lower()
+    if scheme == "registry":
+        if not _REGISTRY.fullmatch(text.strip()):
+            raise BadSource("a registry source is registry://<slug>/<stable, beta, dev or a version>")
+        return Source(text.strip(), scheme, "")
+    if scheme in GIT_SCHEMES:
+        return _git_source(parts)
     if scheme not in ("file", "http", "https"):
-        raise BadSource("the source must be file:///path.tar.gz or http(s)://host/path.tar.gz#sha256=<hex>")
+        raise BadSource("the source must be file:///path.tar.gz, http(s)://host/path.tar.gz#sha256=<hex>, "
+                        "registry://<slug>/<channel or version> or git(+https)://host/repo.git#<ref>")
     sha = ""
     if parts.fragment:
         match = _SHA256.fullmatch(parts.fragment)
@@ -57,9 +71,25 @@ def parse_source(text: str) -> Source:
     return Source(parts._replace(fragment="").geturl(), scheme, sha)
 
 
+def _git_source(parts: SplitResult) -> Source:
+    if not parts.hostname or not parts.path.strip("/"):
+        raise BadSource("a git source is git://host/path/repo.git#<tag or branch>")
+    if parts.username or parts.password:
+        raise BadSource("the source URL must not carry credentials")
+    if parts.query or (parts.fragment and not valid_ref(parts.fragment)):
+        raise BadSource("the fragment of a git source must be a tag or a branch name")
+    return Source(parts._replace(fragment="").geturl(), parts.scheme.lower(), "", parts.fragment)
+
+
 @contextmanager
 def open_source(source: Source) -> Iterator[tuple[Readable, int | None]]:
     """(a reader of the tarball's bytes, its length if known)."""
+    if source.scheme == "registry":
+        raise BadSource("a registry source must be resolved first")
+    if source.scheme in GIT_SCHEMES:
+        with _git(source) as pipe:
+            yield pipe, None
+        return
     if source.scheme == "file":
         path = Path(unquote(urlsplit(source.url).path))
         try:
@@ -81,6 +111,28 @@ def open_source(source: Source) -> Iterator[tuple[Readable, int | None]]:
         yield _Guarded(resp), int(length) if length and length.isdigit() else None
     finally:
         resp.release_conn()
+
+
+@contextmanager
+def _git(source: Source) -> Iterator[Readable]:
+    try:
+        with open_git(source.scheme, source.url, source.ref) as pipe:
+            yield _GitGuarded(pipe)
+    except GitFailed:
+        raise BadSource(GIT_FAILED) from None
+
+
+class _GitGuarded:
+    """git's failure, which shows when its output ends, as a refused source."""
+
+    def __init__(self, pipe: Readable):
+        self.pipe = pipe
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self.pipe.read(n)
+        except GitFailed:
+            raise BadSource(GIT_FAILED) from None
 
 
 class _Guarded:

@@ -33,7 +33,8 @@ ALL_TYPES = (
 
 @dataclass
 class Anomaly:
-    """One finding. ``object`` is relative to the instance prefix (never a bucket or full key)."""
+    """One finding. ``object`` is relative to the instance prefix, or for a system area
+    (``area`` set) to its bucket; never a bucket name or a full key."""
 
     type: str
     detail: str = ""
@@ -42,10 +43,11 @@ class Anomaly:
     object: str = ""  # e.g. "files/<file_id>/<content_id>"
     extra: dict[str, Any] = field(default_factory=dict)
     fix: str = ""  # what --fix did, or why it left the anomaly alone
+    area: str = ""  # the system area it was found in ("" in an instance's areas)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
-        for name in ("detail", "file_id", "content_id", "object", "fix"):
+        for name in ("area", "detail", "file_id", "content_id", "object", "fix"):
             if value := getattr(self, name):
                 out[name] = value
         out.update(self.extra)
@@ -53,6 +55,6 @@ class Anomaly:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Anomaly:
-        known = {k: data[k] for k in ("type", "detail", "file_id", "content_id", "object", "fix") if k in data}
+        known = {k: data[k] for k in ("type", "area", "detail", "file_id", "content_id", "object", "fix") if k in data}
         extra = {k: v for k, v in data.items() if k not in known}
         return cls(**known, extra=extra)

@@ -3,7 +3,9 @@
 An area's ``check(ctx, listed)`` joins the objects the runner listed for it with
 what its index expects, and yields :class:`Anomaly` records; ``check_index(ctx)``
 checks the index alone. Object names in anomalies are relative to the
-instance prefix (``ctx.rel(name)``), never a bucket or a full key.
+instance prefix (``ctx.rel(name)``), never a bucket or a full key. A system
+area's check is handed a :class:`SystemContext` (no instance) and its whole
+bucket's listing; its names are relative to that bucket.
 """
 
 from __future__ import annotations
@@ -44,6 +46,18 @@ class CheckContext:
     def rel(self, name: str) -> str:
         """A name of the area's store, relative to the instance prefix."""
         return self.area.path + name if self.area.is_folder else name
+
+
+@dataclass
+class SystemContext:
+    area: Area
+    store: S3Storage  # the system area's bucket
+    deep: bool
+    counters: Counters
+    instance: None = None  # shared by instances: no one instance's check
+
+    def rel(self, name: str) -> str:
+        return name
 
 
 def orphan(rel: str, obj: Listed, kind: str = A.INDEX_MISSING, detail: str = "") -> Anomaly:

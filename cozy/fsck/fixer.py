@@ -7,6 +7,9 @@
   its write and its index commit is never removed.
 - Every other type is repaired by the area that reported it (its ``repairs``),
   or left to an operator.
+
+A system area's anomalies (``anomaly.area`` set) are fixed the same way, in
+that area's bucket, with no instance (``referenced(None, name)``).
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from django.conf import settings
 from cozy.fsck import anomalies as A
 from cozy.fsck.anomalies import Anomaly
 from cozy.instances.models import Instance
-from cozy.storage.areas import Area, area_of, instance_areas
-from cozy.storage.stores import instance_root, place_of, store_for
+from cozy.storage.areas import Area, area_of, get, instance_areas
+from cozy.storage.stores import instance_root, place_of, store_for, system_store
 from s3util import sanitize_error
 from vfs_s3.storage import S3Storage
 
@@ -39,12 +42,26 @@ def orphan_grace() -> float:
 
 
 class Fixer:
-    def __init__(self, instance: Instance, grace: float | None = None):
+    """Repairs of one instance's anomalies, or (``instance`` None) of the system areas'."""
+
+    def __init__(self, instance: Instance | None, grace: float | None = None):
         self.instance = instance
         self.grace = orphan_grace() if grace is None else grace
 
     def store(self, area: Area) -> S3Storage:
-        return store_for(self.instance, area)
+        if area.system:
+            return system_store(area)
+        return store_for(self._instance(), area)
+
+    def _instance(self) -> Instance:
+        if self.instance is None:
+            raise ValueError("an instance's keys are fixed for that instance, not with the system areas")
+        return self.instance
+
+    def _owner(self, anomaly: Anomaly) -> Area | None:
+        if anomaly.area:
+            return get(anomaly.area)
+        return area_of(anomaly.object) if anomaly.object else None
 
     def fix(self, anomaly: Anomaly) -> None:
         try:
@@ -56,7 +73,7 @@ class Fixer:
     def _handler(self, anomaly: Anomaly) -> Callable[[Anomaly], str]:
         if anomaly.type in ORPHANS:
             return self._remove_orphan
-        owner = area_of(anomaly.object) if anomaly.object else None
+        owner = self._owner(anomaly)
         for area in [owner] if owner else instance_areas():
             repair = (area.repairs or {}).get(anomaly.type)
             if repair is not None:
@@ -72,10 +89,10 @@ class Fixer:
     def _remove_orphan(self, anomaly: Anomaly) -> str:
         if self._young(anomaly):
             return "kept: younger than the grace period (an upload may be in flight)"
-        area = area_of(anomaly.object)
+        area = self._owner(anomaly)
         name = anomaly.object.removeprefix(area.path) if area and area.is_folder else anomaly.object
         if area and area.referenced and area.referenced(self.instance, name):
             return "kept: the index references it now"
-        store = self.store(area) if area else instance_root(place_of(self.instance))
+        store = self.store(area) if area else instance_root(place_of(self._instance()))
         store.delete_many([name])
         return "removed"

@@ -8,7 +8,8 @@ from cozy.instances.models import Instance
 
 
 class FsckRun(models.Model):
-    """One check of one instance; ``report`` is filled when every part is done."""
+    """One check of one instance, or (no instance) of the system areas; ``report`` is filled
+    when every part is done."""
 
     class State(models.TextChoices):
         QUEUED = "queued"
@@ -16,7 +17,7 @@ class FsckRun(models.Model):
         DONE = "done"
         FAILED = "failed"
 
-    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="fsck_runs")
+    instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="fsck_runs", null=True, blank=True)
     fix = models.BooleanField(default=False)
     deep = models.BooleanField(default=False)
     shards = models.PositiveSmallIntegerField(default=1)

@@ -5,11 +5,15 @@ file id); part ``shards`` checks the rest: the other areas, each area's index
 (the files tree), and the keys that no area claims.
 Each part is independent, so parts run one after another, in local threads, or
 as Celery tasks, and the merged report is the same (sorted the same way).
+
+The system areas (shared by instances: app releases, assets) are checked once,
+not per instance, by :func:`check_system`: each one's bucket listing is handed
+to its ``check``, and the report's domain is :data:`SYSTEM`.
 """
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -18,17 +22,19 @@ from typing import Any
 from django.db import close_old_connections, connections
 
 from cozy.fsck.anomalies import Anomaly
-from cozy.fsck.context import CheckContext, Counters, orphan
+from cozy.fsck.context import CheckContext, Counters, SystemContext, orphan
 from cozy.fsck.fixer import Fixer
 from cozy.fsck.listing import list_range, list_unclaimed
 from cozy.fsck.shards import split
 from cozy.instances.models import Instance
-from cozy.storage.areas import Area, instance_areas
-from cozy.storage.stores import instance_root, place_of, store_for
-from vfs_s3.storage import Listed
+from cozy.storage.areas import Area, instance_areas, system_areas
+from cozy.storage.stores import instance_root, place_of, store_for, system_store
+from s3util.errors import StorageError
+from vfs_s3.storage import Listed, S3Storage
 
 Tick = Callable[[int], None]
 LOCAL_THREADS = 4
+SYSTEM = "@system"  # the "domain" of the system areas' report (no domain has an "@")
 
 
 @dataclass(frozen=True)
@@ -94,16 +100,19 @@ def _check_rest(instance: Instance, options: Options, counters: Counters) -> Ite
     for area in instance_areas():
         ctx = _context(instance, area, options, counters)
         if not area.sharded:
-            listed = _counted(_area_objects(ctx), counters)
-            if area.check:
-                yield from area.check(ctx, listed)
-            else:
-                for _ in listed:  # counted, not checked
-                    pass
+            yield from _checked(area, ctx, _counted(_area_objects(ctx), counters))
         if area.check_index:
             yield from area.check_index(ctx)
     for obj in _counted(list_unclaimed(instance_root(place_of(instance))), counters):
         yield orphan(obj.name, obj, detail="unexpected key")
+
+
+def _checked(area: Area, ctx: CheckContext | SystemContext, listed: Iterator[Listed]) -> Iterable[Anomaly]:
+    """The area's check of its (counted) listing; an area without one has its objects counted only."""
+    if area.check:
+        return area.check(ctx, listed)
+    deque(listed, maxlen=0)
+    return ()
 
 
 def _area_objects(ctx: CheckContext) -> Iterator[Listed]:
@@ -128,13 +137,43 @@ def run_part(instance: Instance, index: int, options: Options, tick: Tick | None
     return PartResult(found, counters.objects, counters.entries)
 
 
+def _check_system(names: Iterable[str] | None, options: Options, counters: Counters) -> Iterator[Anomaly]:
+    for area in system_areas():
+        if names is None or area.name in names:
+            ctx = SystemContext(area, system_store(area), options.deep, counters)
+            for anomaly in _checked(area, ctx, _counted(_bucket_listing(area, ctx.store), counters)):
+                anomaly.area = area.name
+                yield anomaly
+
+
+def _bucket_listing(area: Area, store: S3Storage) -> Iterator[Listed]:
+    try:
+        yield from store.list()
+    except FileNotFoundError:  # the bucket itself: setup_storage creates it at each start
+        missing = f"the bucket of system area {area.name!r} is missing (run manage.py setup_storage)"
+        raise StorageError(missing) from None
+
+
+def check_system(options: Options = Options(), tick: Tick | None = None,
+                 names: Iterable[str] | None = None) -> Report:
+    """Every system area (or those ``names``), once for all instances; ``options.fix`` repairs."""
+    counters = Counters(tick=tick or (lambda n: None))
+    found = list(_check_system(None if names is None else set(names), options, counters))
+    counters.tick(counters.objects % 1000)
+    if options.fix:
+        fixer = Fixer(None, options.grace)
+        for anomaly in found:
+            fixer.fix(anomaly)
+    return merge(SYSTEM, [PartResult(found, counters.objects, counters.entries)])
+
+
 def count_expected(instance: Instance) -> int:
     """The objects the areas' indexes know of (for a progress bar)."""
     return sum(area.totals(instance)[0] for area in instance_areas() if area.totals)
 
 
 def sort_key(a: Anomaly) -> tuple[str, ...]:
-    return (a.type, a.object, a.file_id, a.content_id, a.detail)
+    return (a.area, a.type, a.object, a.file_id, a.content_id, a.detail)
 
 
 def merge(domain: str, parts: list[PartResult]) -> Report:

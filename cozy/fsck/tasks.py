@@ -1,4 +1,5 @@
-"""fsck on Celery: one instance (optionally as key-range shards over several workers), or all.
+"""fsck on Celery: one instance (optionally as key-range shards over several workers), the
+system areas (a run with no instance), or all of them.
 
 No result backend is needed: a run and its parts are rows. Each part task
 stores its anomalies; whichever part finishes last (under a row lock on the
@@ -17,7 +18,7 @@ from django.utils import timezone
 
 from cozy.fsck.anomalies import Anomaly
 from cozy.fsck.models import FsckPart, FsckRun
-from cozy.fsck.runner import Options, PartResult, merge, run_part
+from cozy.fsck.runner import SYSTEM, Options, PartResult, check_system, merge, run_part
 from cozy.instances.hosts import domain_key
 from cozy.instances.models import Instance
 from s3util import sanitize_error
@@ -41,16 +42,24 @@ def fsck_instance(domain: str, fix: bool = False, deep: bool = False, shards: in
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
+def fsck_system(fix: bool = False, deep: bool = False) -> dict[str, Any]:
+    """Check the system areas (shared by instances) once; returns the report."""
+    return start_run(FsckRun.objects.create(instance=None, fix=fix, deep=deep).pk)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
 def fsck_run(run_id: int) -> dict[str, Any]:
     return start_run(run_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
 def fsck_all(fix: bool = False, deep: bool = False, shards: int = 1) -> list[int]:
-    """Fan out one run per ready instance to the workers; returns the run ids."""
+    """Fan out one run per ready instance, and one of the system areas, to the workers;
+    returns the run ids."""
+    targets: list[Instance | None] = [*Instance.objects.filter(state=Instance.State.READY).order_by("domain"), None]
     ids = []
-    for instance in Instance.objects.filter(state=Instance.State.READY).order_by("domain"):
-        run = FsckRun.objects.create(instance=instance, fix=fix, deep=deep, shards=shards)
+    for instance in targets:
+        run = FsckRun.objects.create(instance=instance, fix=fix, deep=deep, shards=shards if instance else 1)
         fsck_run.delay(run.pk)
         ids.append(run.pk)
     return ids
@@ -60,7 +69,7 @@ def fsck_all(fix: bool = False, deep: bool = False, shards: int = 1) -> list[int
 def fsck_part(run_id: int, index: int) -> None:
     run = FsckRun.objects.select_related("instance").get(pk=run_id)
     part = FsckPart.objects.get(run=run, index=index)
-    if not part.done and run.state != FsckRun.State.FAILED:
+    if run.instance is not None and not part.done and run.state != FsckRun.State.FAILED:
         try:
             result = run_part(run.instance, index, _options(run))
         except Exception as err:
@@ -76,13 +85,12 @@ def fsck_part(run_id: int, index: int) -> None:
 def start_run(run_id: int) -> dict[str, Any]:
     run = FsckRun.objects.select_related("instance").get(pk=run_id)
     FsckRun.objects.filter(pk=run_id).update(state=FsckRun.State.RUNNING)
-    if run.shards == 1:
+    if run.shards == 1 or run.instance is None:
         try:
-            parts = [run_part(run.instance, i, _options(run)) for i in range(2)]
+            report = _whole_report(run)
         except Exception as err:
             _fail(run_id, err)
             raise
-        report = merge(run.instance.domain, parts).to_json()
         FsckRun.objects.filter(pk=run_id).update(state=FsckRun.State.DONE, report=report, finished_at=timezone.now())
         return report
     for index in range(run.shards + 1):
@@ -90,6 +98,18 @@ def start_run(run_id: int) -> dict[str, Any]:
     for index in range(run.shards + 1):
         fsck_part.delay(run_id, index)
     return {"run": run_id, "state": FsckRun.State.RUNNING}
+
+
+def _domain(run: FsckRun) -> str:
+    return run.instance.domain if run.instance else SYSTEM
+
+
+def _whole_report(run: FsckRun) -> dict[str, Any]:
+    """The report of an unsharded run, checked here."""
+    if run.instance is None:
+        return check_system(_options(run)).to_json()
+    parts = [run_part(run.instance, i, _options(run)) for i in range(2)]
+    return merge(run.instance.domain, parts).to_json()
 
 
 def _finish_if_complete(run_id: int) -> None:
@@ -102,7 +122,7 @@ def _finish_if_complete(run_id: int) -> None:
             PartResult([Anomaly.from_json(a) for a in p.anomalies], p.stats["objects"], p.stats["entries"])
             for p in parts
         ]
-        run.report = merge(run.instance.domain, results).to_json()
+        run.report = merge(_domain(run), results).to_json()
         run.state, run.finished_at = FsckRun.State.DONE, timezone.now()
         run.save()
 

@@ -27,5 +27,6 @@ class InstanceMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.instance = instance_for_host(request.get_host())  # type: ignore[attr-defined]
+        if not hasattr(request, "instance"):  # a host router placed before (app hosts) may have found it
+            request.instance = instance_for_host(request.get_host())  # type: ignore[attr-defined]
         return self.get_response(request)

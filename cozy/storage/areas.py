@@ -37,14 +37,16 @@ class Area:
     path: str  # instance area: "files/" or "avatar" below <db_prefix>/; system area: the bucket kind
     system: bool = False
     # fsck: check(ctx, listed) joins the area's listed objects with its index and yields anomalies
-    # (cozy.fsck.context); an area without it has its objects counted, never reported.
+    # (cozy.fsck.context); an area without it has its objects counted, never reported. A system
+    # area's check gets its whole bucket's listing, once per run, and a context with no instance.
     check: Callable[[Any, Iterable[Any]], Iterable[Any]] | None = None
     sharded: bool = False  # check is called once per key range of the area's first-level folders
     # fsck: check_index(ctx) yields anomalies of the area's index alone (the files tree).
     check_index: Callable[[Any], Iterable[Any]] | None = None
     # fsck --fix: anomaly type -> repair(ctx, anomaly) returning what was done.
     repairs: dict[str, Callable[[Any, Any], str]] | None = None
-    # fsck --fix: whether the index references this object now (name relative to the area).
+    # fsck --fix: whether the index references this object now (name relative to the area;
+    # instance None for a system area).
     referenced: Callable[[Any, str], bool] | None = None
     # Instance deletion, phase 1, in one transaction with the instance row locked: forget the index.
     forget: Callable[[Any], None] | None = None

@@ -9,8 +9,11 @@ from datetime import timedelta
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from cozy.apps import checks, gc, installs
+from cozy.apps import gc, installs
+from cozy.apps.area import KONNECTORS, WEB
+from cozy.apps.assets import ASSETS
 from cozy.apps.models import Installation, Kind
+from cozy.fsck.runner import Options, check_system
 from cozy.instances.hosts import domain_key
 from cozy.instances.models import Instance
 from s3util import sanitize_error
@@ -25,7 +28,8 @@ class Command(BaseCommand):
             cmd = sub.add_parser(name, help=helptext)
             cmd.add_argument("domain")
             if name == "install":
-                cmd.add_argument("source", help="file:///path.tar.gz or https://…tar.gz#sha256=<hex>")
+                cmd.add_argument("source", help="file:///path.tar.gz, https://…tar.gz#sha256=<hex> "
+                                                 "or registry://<slug>/<channel or version>")
             else:
                 cmd.add_argument("slug")
                 cmd.add_argument("source", nargs="?", help="default: the source it was installed from")
@@ -99,15 +103,12 @@ class Command(BaseCommand):
             }))  # fmt: skip
 
     def do_fsck(self, fix: bool, grace: float, **_: object) -> None:
-        found = 0
-        for kind in (*checks.KINDS, checks.ASSETS):
-            anomalies = list(checks.check(kind))
-            if fix:
-                checks.fix_orphans(kind, anomalies, timedelta(seconds=grace))
-            for anomaly in anomalies:
-                self.stdout.write(json.dumps({"area": kind, **anomaly.to_json()}))
-            found += len(anomalies)
-        if found:
+        """The platform's check of the system areas, limited to this app's three."""
+        names = (WEB.name, KONNECTORS.name, ASSETS.name)
+        report = check_system(Options(fix=fix, grace=grace), names=names)
+        for anomaly in report.anomalies:
+            self.stdout.write(json.dumps(anomaly.to_json()))
+        if report.anomalies:
             raise SystemExit(1)
 
     def do_gc(self, grace: float | None, **_: object) -> None:
@@ -116,7 +117,9 @@ class Command(BaseCommand):
 
 
 def slug_of(source: str) -> str:
-    """``…/cozy-drive-1.2.0.tar.gz#…`` -> ``cozy-drive``."""
+    """``…/cozy-drive-1.2.0.tar.gz#…`` -> ``cozy-drive``; ``registry://drive/stable`` -> ``drive``."""
+    if source.lower().startswith("registry://"):
+        return source[len("registry://"):].split("/", 1)[0]
     name = source.split("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    name = re.sub(r"\.(tar\.gz|tgz)$", "", name, flags=re.IGNORECASE)
+    name = re.sub(r"\.(tar\.gz|tgz|git)$", "", name, flags=re.IGNORECASE)
     return re.sub(r"[-_]v?[0-9][0-9A-Za-z.+_-]*$", "", name).lower()

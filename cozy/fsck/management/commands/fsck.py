@@ -1,4 +1,5 @@
-"""``manage.py fsck <domain> [--json] [--fix] [--deep] [--shards N] [--queue]`` and ``fsck --all``.
+"""``manage.py fsck <domain> [--json] [--fix] [--deep] [--shards N] [--queue]``, ``fsck --system``
+(the areas shared by instances) and ``fsck --all`` (every ready instance, then the system areas).
 
 A progress bar on a terminal, JSON lines otherwise (or with --json). Exit
 status: 0 clean, 1 anomalies found, 2 error. See docs/fsck.md.
@@ -14,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cozy.fsck.models import FsckRun
 from cozy.fsck.output import JsonOutput, RichOutput
-from cozy.fsck.runner import Options, Report, check_instance, count_expected
+from cozy.fsck.runner import SYSTEM, Options, Report, check_instance, check_system, count_expected
 from cozy.fsck.tasks import fsck_run
 from cozy.instances.hosts import domain_key
 from cozy.instances.models import Instance
@@ -28,7 +29,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("domain", nargs="?", help="the instance to check")
-        parser.add_argument("--all", action="store_true", help="check every ready instance")
+        parser.add_argument("--all", action="store_true", help="check every ready instance, then the system areas")
+        parser.add_argument("--system", action="store_true",
+                            help="check the system areas (app releases, assets), shared by instances")
         parser.add_argument("--json", action="store_true", help="JSON lines even on a terminal")
         parser.add_argument("--fix", action="store_true", help="repair what is safe and report each action")
         parser.add_argument("--deep", action="store_true", help="re-read every object and recompute its MD5")
@@ -38,16 +41,16 @@ class Command(BaseCommand):
                             help="run the checks on the Celery workers and wait for their reports")
 
     def handle(self, *args, **opts) -> None:
-        if bool(opts["domain"]) == bool(opts["all"]):
-            raise CommandError("give one domain, or --all", returncode=2)
+        if sum(map(bool, (opts["domain"], opts["all"], opts["system"]))) != 1:
+            raise CommandError("give one domain, --system or --all", returncode=2)
         if not 1 <= opts["shards"] <= 256:
             raise CommandError("--shards must be between 1 and 256", returncode=2)
-        instances = self._instances(opts)
+        targets = self._targets(opts)
         options = Options(fix=opts["fix"], deep=opts["deep"], shards=opts["shards"])
         tty = not opts["json"] and self.stdout.isatty()
         stream: IO[str] = self.stdout._out  # type: ignore[assignment]  # the raw stream: OutputWrapper would add a newline to each chunk rich writes
         out = RichOutput(stream) if tty else JsonOutput(stream)
-        reports = queued_reports(instances, options) if opts["queue"] else local_reports(instances, options, out)
+        reports = queued_reports(targets, options) if opts["queue"] else local_reports(targets, options, out)
         found = failed = 0
         for domain, report in reports:
             if isinstance(report, str):
@@ -61,9 +64,12 @@ class Command(BaseCommand):
         if found:
             raise SystemExit(1)
 
-    def _instances(self, opts) -> list[Instance]:
+    def _targets(self, opts) -> list[Instance | None]:
+        """The instances to check; None stands for the system areas."""
+        if opts["system"]:
+            return [None]
         if opts["all"]:
-            return list(Instance.objects.filter(state=Instance.State.READY).order_by("domain"))
+            return [*Instance.objects.filter(state=Instance.State.READY).order_by("domain"), None]
         instance = Instance.objects.filter(domain=domain_key(opts["domain"])).first()
         if instance is None:
             raise CommandError("no such instance", returncode=2)
@@ -73,25 +79,27 @@ class Command(BaseCommand):
 Reports = Iterator[tuple[str, "Report | str"]]  # (domain, its report or an error message)
 
 
-def local_reports(instances: list[Instance], options: Options, out: JsonOutput | RichOutput) -> Reports:
-    for instance in instances:
+def local_reports(targets: list[Instance | None], options: Options, out: JsonOutput | RichOutput) -> Reports:
+    for instance in targets:
+        domain = instance.domain if instance else SYSTEM
         try:
-            with out.progress(instance.domain, count_expected(instance)) as tick:
-                yield instance.domain, check_instance(instance, options, tick)
+            with out.progress(domain, count_expected(instance) if instance else 0) as tick:
+                yield domain, check_instance(instance, options, tick) if instance else check_system(options, tick)
         except Exception as err:  # noqa: BLE001 - report it, go on with the next instance
-            yield instance.domain, sanitize_error(err)
+            yield domain, sanitize_error(err)
 
 
-def queued_reports(instances: list[Instance], options: Options) -> Reports:
+def queued_reports(targets: list[Instance | None], options: Options) -> Reports:
     """One run per instance on the workers (shards become tasks); reports in the order asked."""
     runs = []
-    for instance in instances:
-        run = FsckRun.objects.create(instance=instance, fix=options.fix, deep=options.deep, shards=options.shards)
+    for instance in targets:
+        shards = options.shards if instance else 1
+        run = FsckRun.objects.create(instance=instance, fix=options.fix, deep=options.deep, shards=shards)
         fsck_run.delay(run.pk)
         runs.append(run)
     for run in runs:
         while run.state not in (FsckRun.State.DONE, FsckRun.State.FAILED):
             time.sleep(POLL_SECONDS)
             run.refresh_from_db()
-        domain = run.instance.domain
+        domain = run.instance.domain if run.instance else SYSTEM
         yield domain, Report.from_json(run.report or {}) if run.state == FsckRun.State.DONE else run.error
