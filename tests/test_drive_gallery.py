@@ -137,6 +137,19 @@ def test_thumbnails_in_the_list_and_the_grid_remembered(worker_page):
     expect(page.get_by_role("button", name="Grid view")).to_have_attribute("aria-pressed", "false")
     expect(page.locator("#files")).not_to_have_class(re.compile(r"\bgrid\b"))
 
+    # A page left open past the links' 10 minutes: the old link answers 410 (at the network
+    # edge here), the listing is fetched again, and the picture comes with its fresh link.
+    img = row(page, "holiday.jpg").locator("img.thumb-img")
+    expect(img).to_have_attribute("data-state", "loaded")
+    page.route(re.compile(r"/thumbnails/[^/]+/small$"), lambda route: route.fulfill(status=410, body=GONE), times=1)
+    with page.expect_request(re.compile(r"/files/io\.cozy\.files\.root-dir\?")):
+        page.get_by_role("button", name="Grid view").click()
+    expect(img).to_have_attribute("data-state", "loaded")
+    assert_shows(img, stored_thumb(page, "holiday.jpg", "small"))
+
+
+GONE = '{"errors": [{"status": "410", "title": "Gone", "detail": "this link has expired"}]}'
+
 
 def focus_in_viewer(page: Page) -> bool:
     return page.evaluate("document.querySelector('dialog.viewer')?.contains(document.activeElement) ?? false")
@@ -152,7 +165,12 @@ def test_the_viewer(worker_page, tmp_path):
     for name in ("a.jpg", "b.png"):
         expect(row(page, name).locator("img.thumb-img")).to_have_attribute("data-state", "loaded", timeout=90_000)
 
-    row(page, "a.jpg").get_by_role("link", name="a.jpg").click()
+    # its large thumbnail's link has expired (410 at the network edge): the viewer gets the
+    # file's document again, and shows the picture with the fresh link
+    page.route(re.compile(r"/thumbnails/[^/]+/large$"), lambda route: route.fulfill(status=410, body=GONE), times=1)
+    a_id = Node.objects.get(instance=page.site.instance, name="a.jpg").doc_id  # type: ignore[attr-defined]
+    with page.expect_request(re.compile(rf"/files/{a_id}\?page")):
+        row(page, "a.jpg").get_by_role("link", name="a.jpg").click()
     viewer = page.get_by_role("dialog", name="a.jpg")
     expect(viewer).to_be_visible()
     picture = page.locator("dialog.viewer img.viewer-img")  # whichever file it shows

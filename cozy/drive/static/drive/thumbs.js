@@ -45,6 +45,7 @@ export function showThumbs(container) {
     if (img.dataset.shown !== img.dataset.key) {
       img.dataset.shown = img.dataset.key;
       img.dataset.tries = "0";
+      img.dataset.state = "loading"; // what it showed is another content or size
       observer.observe(img);
     }
   }
