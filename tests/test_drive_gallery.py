@@ -16,13 +16,13 @@ from cozy.files.models import Node
 from cozy.storage.buckets import ensure_org_bucket
 from cozy.thumbnails.store import thumb_name, thumbs_store
 from tests.images import GREEN, close, encoded, jpeg_with_orientation, marked, pdf_page
-from tests.test_drive_ui import browser, login_ok, make_site, open_page, row, shot  # noqa: F401 (browser: a fixture)
+from tests.test_drive_ui import ARTIFACTS, browser, login_ok, make_site, open_page, row, shot  # noqa: F401 (browser: a fixture)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @pytest.fixture
-def worker_page(live_server, celery_worker, browser) -> Iterator[Page]:  # noqa: F811
+def worker_page(live_server, celery_worker, browser, request) -> Iterator[Page]:  # noqa: F811
     """Logged in on a site whose uploads get their thumbnails from a real worker."""
     site = make_site(live_server)
     ensure_org_bucket(site.instance.org_id)
@@ -31,6 +31,8 @@ def worker_page(live_server, celery_worker, browser) -> Iterator[Page]:  # noqa:
     yield page
     errors = page.js_errors  # type: ignore[attr-defined]
     page.context.close()
+    # The worker's log beside the screenshots: what it received, when a picture never came.
+    (ARTIFACTS / f"worker-{request.node.name}.log").write_text(celery_worker.log())
     assert errors == [], errors
 
 
