@@ -192,6 +192,8 @@ COZY_MAX_UPLOADS_PER_INSTANCE = int(os.environ.get("COZY_MAX_UPLOADS_PER_INSTANC
 COZY_THUMBS_MAX_BYTES = int(os.environ.get("COZY_THUMBS_MAX_BYTES", str(100 * 1024 * 1024)))
 COZY_THUMBS_MAX_PIXELS = int(os.environ.get("COZY_THUMBS_MAX_PIXELS", "89478485"))
 COZY_THUMBS_TIME_LIMIT = float(os.environ.get("COZY_THUMBS_TIME_LIMIT", "30"))
+# Tests only: a pause after each stored thumbnail, so a test can kill a worker mid-job.
+COZY_THUMBS_PAUSE_MS = int(os.environ.get("COZY_THUMBS_PAUSE_MS", "0"))
 # PDF previews (cozy/thumbnails/previews.py) not served for this many days are removed.
 COZY_PREVIEWS_MAX_AGE = int(os.environ.get("COZY_PREVIEWS_MAX_AGE", "30"))
 # PUT /settings/avatar: bodies over this many bytes (counted as they arrive) get 413.

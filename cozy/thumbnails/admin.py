@@ -5,10 +5,11 @@ from cozy.thumbnails.models import ThumbnailJob
 
 @admin.register(ThumbnailJob)
 class ThumbnailJobAdmin(admin.ModelAdmin):
-    """Contents whose thumbnails are queued or failed, and why (read-only: the jobs own these rows)."""
+    """Contents whose thumbnails or preview are queued, running or failed, and why (read-only)."""
 
-    list_display = ("instance", "file_id", "content_id", "state", "reason", "permanent", "attempts", "updated_at")
-    list_filter = ("state", "reason", "permanent")
+    list_display = ("instance", "file_id", "content_id", "kind", "state", "reason", "permanent", "attempts",
+                    "updated_at")  # fmt: skip
+    list_filter = ("kind", "state", "reason", "permanent")
     search_fields = ("instance__domain", "file_id", "content_id")
 
     def has_add_permission(self, request) -> bool:

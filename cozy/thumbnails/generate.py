@@ -8,7 +8,10 @@ leaves nothing behind that its content's cleanup already missed.
 from __future__ import annotations
 
 import io
+import time
 from dataclasses import dataclass
+
+from django.conf import settings
 
 from cozy.files.content import content_name, files_store
 from cozy.files.models import Node, Version
@@ -55,9 +58,12 @@ def generate(instance: Instance, file_id: str, content_id: str, names: tuple[str
         thumbs = thumbnails_of(io.BufferedReader(opened.file, READ_BUFFER), source.mime, names,
                                size=source.size, limits=limits)  # fmt: skip
     store = thumbs_store(instance)
+    pause = getattr(settings, "COZY_THUMBS_PAUSE_MS", 0) / 1000
     for thumb in thumbs.values():
         store.put(thumb_name(file_id, content_id, thumb.format), thumb.data, length=len(thumb.data),
                   expected_md5=thumb.md5, content_type=MIME)  # fmt: skip
+        if pause:  # tests only: holds a job between two PUTs, for the test that kills its worker there
+            time.sleep(pause)
     if source_of(instance, file_id, content_id) is None:
         delete_thumbnails(instance, [(file_id, content_id)])  # deleted meanwhile: its cleanup may be done
         return []

@@ -61,19 +61,30 @@ class DeadlineReader:
 
     Pillow decodes in a Python loop over reads, so a slow decode stops at its next
     read; a single long C call (a PDF page render) is bounded by the task's hard limit.
+    ``failure`` keeps what a read raised: PDFium turns it into "cannot load", which
+    must not be taken for a corrupt file when it was the clock or the store.
     """
 
     def __init__(self, raw: IO[bytes], deadline: Deadline) -> None:
         self._raw = raw
         self._deadline = deadline
+        self.failure: Exception | None = None
 
     def read(self, size: int = -1) -> bytes:
-        self._deadline.check()
-        return self._raw.read(size)
+        try:
+            self._deadline.check()
+            return self._raw.read(size)
+        except Exception as exc:
+            self.failure = exc
+            raise
 
     def readinto(self, buffer: Any) -> int:
-        self._deadline.check()
-        return self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        try:
+            self._deadline.check()
+            return self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        except Exception as exc:
+            self.failure = exc
+            raise
 
     def seek(self, offset: int, whence: int = 0) -> int:
         return self._raw.seek(offset, whence)

@@ -21,9 +21,12 @@ MAX_SCALE = 300 / 72
 def render_first_page(fp: IO[bytes], boxes: list[tuple[int, int, bool]], limits: Limits,
                       deadline: Deadline) -> Image.Image:  # fmt: skip
     """Page 1 as RGB on white, big enough for every ``(width, height, crop)`` box."""
+    reader = DeadlineReader(fp, deadline)
     try:
-        doc = pdfium.PdfDocument(DeadlineReader(fp, deadline))
+        doc = pdfium.PdfDocument(reader)
     except pdfium.PdfiumError as exc:
+        if reader.failure is not None:  # the time limit or the store, not the file
+            raise reader.failure from None
         raise CorruptSource(f"not a readable PDF ({exc})") from None
     try:
         if len(doc) < 1:
@@ -37,6 +40,8 @@ def render_first_page(fp: IO[bytes], boxes: list[tuple[int, int, bool]], limits:
         finally:
             page.close()
     except pdfium.PdfiumError as exc:
+        if reader.failure is not None:
+            raise reader.failure from None
         raise CorruptSource(f"the PDF's first page cannot be drawn ({exc})") from None
     finally:
         doc.close()

@@ -44,11 +44,11 @@ def preview_name(file_id: str, content_id: str) -> str:
     return f"{checked_id(file_id, 'file id')}/{checked_id(content_id, 'content id')}-preview"
 
 
-def make_preview(instance: Instance, file_id: str, content_id: str, limits: Limits | None = None) -> bool:
-    """Render and store the preview of a PDF content; False when the content is gone or not a PDF."""
+def make_preview(instance: Instance, file_id: str, content_id: str, limits: Limits | None = None) -> bytes | None:
+    """Render and store the preview of a PDF content, its bytes; None when the content is gone or not a PDF."""
     source = source_of(instance, file_id, content_id)
     if source is None or source.mime != PDF_MIME:
-        return False
+        return None
     limits = limits or Limits.from_settings()
     limits.check_bytes(source.size)
     with files_store(instance).open(content_name(file_id, content_id), "rb") as opened:
@@ -60,8 +60,8 @@ def make_preview(instance: Instance, file_id: str, content_id: str, limits: Limi
                                      defaults={"file_id": file_id, "last_used": timezone.now()})  # fmt: skip
     if source_of(instance, file_id, content_id) is None:  # deleted meanwhile: its cleanup may be done
         delete_previews(instance, [(file_id, content_id)])
-        return False
-    return True
+        return None
+    return preview.data
 
 
 def touch(instance: Instance, content_id: str) -> None:

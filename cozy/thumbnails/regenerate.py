@@ -60,7 +60,8 @@ def regenerate(instance: Instance, *, missing_only: bool = False, on_each: OnEac
         else:
             try:
                 outcome = "made" if generate(instance, file_id, content_id) else "skipped"
-                ThumbnailJob.objects.filter(instance=instance, content_id=content_id).delete()
+                ThumbnailJob.objects.filter(instance=instance, content_id=content_id,
+                                            kind=ThumbnailJob.Kind.THUMBS).delete()  # fmt: skip
             except ThumbnailError as err:
                 record_failure(instance, file_id, content_id, err.reason, str(err), err.permanent)
                 outcome = "failed"

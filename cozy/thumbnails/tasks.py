@@ -1,9 +1,12 @@
 """The Celery task that makes a content's thumbnails, and how it is queued.
 
-``acks_late``: a worker killed mid-job leaves its message to be delivered again,
-and the job is idempotent (same keys, same bytes). Store and database outages
-and the time limit are retried with backoff; a source that cannot have
-thumbnails (too large, a bomb, corrupt) is recorded once and not retried.
+``acks_late``: a worker killed mid-job leaves its message to be delivered again
+(Redis, after its visibility timeout), and the job is idempotent (same keys, same
+bytes). The embedded filesystem broker cannot redeliver a dead worker's message, so
+a job marks its content ``running`` while it works and a starting worker re-queues
+what is still marked so; a duplicate only writes the same objects again. Store and
+database outages and the time limit are retried with backoff; a source that cannot
+have thumbnails (too large, a bomb, corrupt) is recorded once and not retried.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import logging
 import random
 
 from celery import Task, shared_task
+from celery.signals import worker_ready
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError
 from django.utils import timezone
 
 from cozy.instances.models import Instance
@@ -25,6 +29,7 @@ from cozy.thumbnails.models import ThumbnailJob
 log = logging.getLogger("cozy.thumbnails")
 RETRIED = (OSError, OperationalError, InterfaceError)
 MAX_RETRIES = 3
+THUMBS = ThumbnailJob.Kind.THUMBS
 _LIMIT = getattr(settings, "COZY_THUMBS_TIME_LIMIT", DEFAULT_TIME_LIMIT)
 
 
@@ -42,6 +47,7 @@ def make_thumbnails(self: Task, instance_id: int, file_id: str, content_id: str)
     instance = Instance.objects.filter(pk=instance_id, state=Instance.State.READY).first()
     if instance is None:
         return "no instance"
+    mark(instance, file_id, content_id, ThumbnailJob.State.RUNNING, permanent=False)
     try:
         made = generate(instance, file_id, content_id)
     except ThumbnailError as err:
@@ -55,27 +61,35 @@ def make_thumbnails(self: Task, instance_id: int, file_id: str, content_id: str)
             raise self.retry(exc=err, countdown=retry_delay(self.request.retries)) from None
         record_failure(instance, file_id, content_id, "storage", type(err).__name__, permanent=False)
         return "storage"
-    ThumbnailJob.objects.filter(instance=instance, content_id=content_id).delete()
+    ThumbnailJob.objects.filter(instance=instance, content_id=content_id, kind=THUMBS).delete()
     return f"made {len(made)}"
 
 
-def record_failure(instance: Instance, file_id: str, content_id: str, reason: str, detail: str,
-                   permanent: bool) -> None:  # fmt: skip
-    """One row per content; its attempts give the route's backoff."""
-    fields = {"file_id": file_id, "state": ThumbnailJob.State.FAILED, "reason": reason, "detail": detail[:255],
-              "permanent": permanent, "updated_at": timezone.now()}  # fmt: skip
-    if not ThumbnailJob.objects.filter(instance=instance, content_id=content_id).update(**fields):
+def mark(instance: Instance, file_id: str, content_id: str, state: str, kind: str = THUMBS,
+         **fields: object) -> None:  # fmt: skip
+    """Set the one row of this content and kind (made if missing); a row made meanwhile stands."""
+    fields.update(file_id=file_id, state=state, updated_at=timezone.now())
+    rows = ThumbnailJob.objects.filter(instance=instance, content_id=content_id, kind=kind)
+    if not rows.update(**fields):
         try:
-            ThumbnailJob.objects.create(instance=instance, content_id=content_id, **fields)
+            ThumbnailJob.objects.create(instance=instance, content_id=content_id, kind=kind, **fields)
         except IntegrityError:  # recorded meanwhile by another run: that record stands
             pass
-    log.info("no thumbnails for file %s: %s", file_id, reason)
+
+
+def record_failure(instance: Instance, file_id: str, content_id: str, reason: str, detail: str,
+                   permanent: bool, kind: str = THUMBS) -> None:  # fmt: skip
+    """One row per content and kind; its attempts give the routes' backoff."""
+    mark(instance, file_id, content_id, ThumbnailJob.State.FAILED, kind,
+         reason=reason, detail=detail[:255], permanent=permanent)  # fmt: skip
+    log.info("no %s for file %s: %s", "preview" if kind == ThumbnailJob.Kind.PREVIEW else "thumbnails", file_id,
+             reason)  # fmt: skip
 
 
 def request(instance: Instance, file_id: str, content_id: str) -> bool:
     """Queue a content whose thumbnails were asked for and are missing, unless it is queued
     or failed recently (backoff) or for good. True when a job went out."""
-    job = ThumbnailJob.objects.filter(instance=instance, content_id=content_id).first()
+    job = ThumbnailJob.objects.filter(instance=instance, content_id=content_id, kind=THUMBS).first()
     if job is None:
         try:
             ThumbnailJob.objects.create(instance=instance, file_id=file_id, content_id=content_id)
@@ -98,6 +112,24 @@ def queue(instance_id: int, file_id: str, content_id: str) -> bool:
     except Exception as err:  # noqa: BLE001 - an upload must not fail for its thumbnails
         log.warning("could not queue thumbnails of %s: %s", file_id, type(err).__name__)
         return False
+
+
+def requeue_running() -> int:
+    """Queue again the jobs marked running: after a crash no worker is on them any more."""
+    rows = ThumbnailJob.objects.filter(kind=THUMBS, state=ThumbnailJob.State.RUNNING)
+    jobs = list(rows.values_list("instance_id", "file_id", "content_id"))
+    return sum(queue(*job) for job in jobs)
+
+
+@worker_ready.connect
+def requeue_on_start(**_: object) -> None:
+    try:
+        count = requeue_running()
+    except DatabaseError as err:
+        log.warning("could not re-queue the running thumbnail jobs: %s", type(err).__name__)
+        return
+    if count:
+        log.info("re-queued %d thumbnail job(s) left running", count)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)

@@ -17,8 +17,10 @@ from cozy.instances.models import Instance
 from cozy.thumbnails.errors import ThumbnailError
 from cozy.thumbnails.formats import PDF_MIME, THUMBNAIL_FORMATS
 from cozy.thumbnails.generate import Source, source_of
+from cozy.thumbnails.models import REQUEUE_AFTER
 from cozy.thumbnails.placeholder import placeholder_png
-from cozy.thumbnails.previews import make_preview, preview_name, previews_store, touch
+from cozy.thumbnails.preview_jobs import PreviewHeld, preview_or_failure
+from cozy.thumbnails.previews import preview_name, previews_store, touch
 from cozy.thumbnails.render import MIME
 from cozy.thumbnails.signing import ExpiredSecret, InvalidSecret, check_secret
 from cozy.thumbnails.store import thumb_name, thumbs_store
@@ -110,17 +112,34 @@ def preview(request: HttpRequest, file_id: str, secret: str) -> HttpResponse:
     if _not_modified(request, etag):
         touch(instance, content_id)
         return _secured(_cached(HttpResponse(status=304), etag))
-    name = preview_name(file_id, content_id)
     try:
-        try:
-            data = b"".join(previews_store(instance).read(name))
-            touch(instance, content_id)
-        except FileNotFoundError:
-            make_preview(instance, file_id, content_id)  # bounded by the thumbnail limits
-            data = b"".join(previews_store(instance).read(name))
-    except ThumbnailError as err:
-        return _error(404, "Not Found", f"this PDF has no preview ({err.reason})")
+        data = _preview_bytes(instance, file_id, content_id)
+    except PreviewHeld as held:
+        return _held(held)
+    except ThumbnailError as err:  # recorded: the next requests are answered from the record
+        return _held(PreviewHeld(err.reason, None if err.permanent else int(REQUEUE_AFTER.total_seconds())))
     except OSError as err:
         log.warning("could not read or make a preview: %s", type(err).__name__)
         return _error(503, "Service Unavailable", "the object storage is unavailable, try again later")
+    if data is None:
+        return _error(404, "Not Found", "this content of the file is gone")
     return _secured(_cached(HttpResponse(data, content_type=MIME), etag))
+
+
+def _preview_bytes(instance: Instance, file_id: str, content_id: str) -> bytes | None:
+    try:
+        data = b"".join(previews_store(instance).read(preview_name(file_id, content_id)))
+    except FileNotFoundError:
+        return preview_or_failure(instance, file_id, content_id)
+    touch(instance, content_id)
+    return data
+
+
+def _held(held: PreviewHeld) -> HttpResponse:
+    """A recorded failure, answered without trying again."""
+    if held.retry_after is None:
+        return _error(404, "Not Found", f"this PDF has no preview ({held.reason})")
+    response = _error(503, "Service Unavailable", f"this PDF's preview could not be made ({held.reason}), "
+                      "try again later")  # fmt: skip
+    response["Retry-After"] = str(held.retry_after)
+    return response

@@ -43,11 +43,11 @@ const KIND_LABELS = {
   zip: "Archive", code: "Code", spreadsheet: "Spreadsheet", slide: "Presentation", files: "File",
 };
 
-// The box where a file's icon sits; a thumbnail can replace the icon later.
-export function thumb(attrs) {
+// The box where a file's icon sits; a thumbnail (thumbs.js) covers it once loaded.
+export function thumb(attrs, picture = null) {
   const kind = kindOf(attrs);
   return h("span.thumb", { dataset: { kind }, title: KIND_LABELS[kind] }, icon(kind, "icon-file"),
-    h("span.visually-hidden", {}, KIND_LABELS[kind]));
+    h("span.visually-hidden", {}, KIND_LABELS[kind]), picture);
 }
 
 const UNITS = ["B", "kB", "MB", "GB", "TB"];

@@ -1,17 +1,21 @@
-// The Drive page: browse, sort, upload, download, rename, move, trash, versions.
+// The Drive page: browse, sort, upload, download, rename, move, trash, versions, view.
 // Every read and write goes through the files API (api.js).
 
 import * as api from "./api.js";
+import { initAvatar } from "./avatar.js";
 import { confirmDialog, promptDialog } from "./dialogs.js";
 import { formatDate, formatSize, h, icon, stemLength, thumb, timeEl } from "./dom.js";
 import { closeMenu, initMenu, menuIsOpenFor, menuTrigger, moveMenuTo, openMenu, toast } from "./menu.js";
 import { actionMessage } from "./messages.js";
 import { syncChildren } from "./morph.js";
 import { dirOf, droppedTree, makeTree, pickedFiles } from "./folders.js";
+import { initLayout, thumbFormat } from "./layout.js";
 import { Selection } from "./selection.js";
 import { moveDialog, versionsDialog } from "./panels.js";
+import { initThumbs, showThumbs, thumbImg } from "./thumbs.js";
 import { ancestors, displayName, forget, remember } from "./tree.js";
 import { Uploads } from "./uploads.js";
+import { isViewable, openViewer } from "./viewer.js";
 
 const $ = (id) => document.getElementById(id);
 const SORT_KEY = "cozy.drive.sort";
@@ -250,6 +254,7 @@ function renderRows() {
   // Recent is in the server's order (last changed first); the other lists in the chosen one.
   const entries = state.view === "recent" ? [...state.children] : [...state.children].sort(compareEntries);
   syncChildren($("rows"), entries.map(row), (tr) => tr.dataset.id);
+  showThumbs($("rows"));
   if (menuRow) keepMenu(menuRow);
   selection.prune();
   renderSelection();
@@ -275,7 +280,7 @@ function row(entry) {
   const check = h("input.row-check", { type: "checkbox", "aria-label": `Select ${a.name}` });
   return h("tr", { dataset: { id: entry.id, name: a.name, kind: a.type } },
     h("td.col-check", {}, check),
-    h("td.col-icon", {}, thumb(a)),
+    h("td.col-icon", {}, thumb(a, thumbImg(entry, thumbFormat()))),
     h("td.col-name", {}, nameCell(entry), h("span.row-sub", {}, [formatDate(a.updated_at), isDir ? "" : size]
       .filter(Boolean).join(" · "))),
     h("td.col-where", { hidden: state.view !== "trash" && !isList(state.view) }, whereOf(entry)),
@@ -295,7 +300,29 @@ function nameCell(entry) {
   const a = entry.attributes;
   if (state.view === "trash") return h("span.name", { tabIndex: -1 }, a.name);
   if (a.type === "directory") return h("a.name", { href: dirHref(entry.id) }, a.name);
-  return h("a.name", { href: api.downloadUrl(entry.id), download: "", title: `Download ${a.name}` }, a.name);
+  const verb = isViewable(entry) ? "View" : "Download"; // a plain click on a picture or a PDF opens the viewer
+  return h("a.name", { href: api.downloadUrl(entry.id), download: "", title: `${verb} ${a.name}` }, a.name);
+}
+
+// -- the viewer -----------------------------------------------------------------------------
+// A plain click on the name of an image or a PDF opens it in the page; other files download.
+function onNameClick(event) {
+  const link = event.target.closest("a.name");
+  if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+  const entry = state.children.find((c) => c.id === link.closest("tr").dataset.id);
+  if (!isViewable(entry)) return;
+  event.preventDefault();
+  openViewer(entry, {
+    entries: () => {
+      const byId = new Map(state.children.map((c) => [c.id, c]));
+      return [...$("rows").rows].map((tr) => byId.get(tr.dataset.id)).filter(isViewable);
+    },
+    reload: (id) => api.getNode(id).catch(() => null),
+    onClose: (id) => {
+      if ([...$("rows").rows].some((tr) => tr.dataset.id === id)) focusRow(id);
+      else $("crumbs-current").focus({ preventScroll: true });
+    },
+  });
 }
 
 // -- several rows at once ---------------------------------------------------------------
@@ -728,6 +755,10 @@ function init() {
   initMenu();
   initSort();
   initUploads();
+  initThumbs({ expired: refresh });
+  initLayout(renderRows);
+  initAvatar();
+  $("rows").addEventListener("click", onNameClick);
   $("new-folder").addEventListener("click", () => state.dir && newFolder());
   $("empty-trash").addEventListener("click", emptyTrash);
   $("rows").addEventListener("keydown", onRowKey);

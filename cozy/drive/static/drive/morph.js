@@ -23,9 +23,12 @@ export function morph(old, fresh) {
   return old;
 }
 
+// An element marked data-morph-keep keeps the attributes its fresh copy lacks: a script owns
+// them (thumbs.js sets a thumbnail's src and state once, a refresh must not take them away).
 function syncAttributes(old, fresh) {
+  const keep = fresh.hasAttribute("data-morph-keep");
   for (const { name } of [...old.attributes]) {
-    if (!fresh.hasAttribute(name)) old.removeAttribute(name);
+    if (!keep && !fresh.hasAttribute(name)) old.removeAttribute(name);
   }
   for (const { name, value } of fresh.attributes) {
     if (old.getAttribute(name) !== value) old.setAttribute(name, value);
