@@ -106,8 +106,7 @@ def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) ->
     chunks = _body_chunks(upload, left)
     try:
         with upload_slot(instance):
-            if not upload.in_hand:
-                _release_database()
+            _release_database(upload)
             result = files_store(instance).put(content_name(doc_id, content_id), chunks, length=upload.length,
                                                expected_md5=upload.expected_md5, content_type=mime)
     except ChecksumMismatch:
@@ -120,10 +119,16 @@ def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) ->
     return content_id, result, mime
 
 
-def _release_database() -> None:
+def _release_database(upload: Upload) -> None:
     """Hand the database connection back while the body streams: a slow client must not hold
-    one of the few the server has (a pool of them on PostgreSQL). The commit takes one again."""
-    if not connection.in_atomic_block:
+    one of the few the server has (a pool of them on PostgreSQL). The commit takes one again.
+
+    A pooled connection goes back even for a body in hand (cheap: the pool keeps it open),
+    as a stalled store must not hold the pool either. An unpooled one (SQLite) stays when the
+    body is in hand: no one waits for it, and closing and opening it again costs."""
+    if connection.in_atomic_block:
+        return
+    if not upload.in_hand or connection.settings_dict.get("OPTIONS", {}).get("pool"):
         connection.close()
 
 
