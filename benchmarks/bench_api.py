@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks.bench_api            # full run (figures in docs/benchmarks.md)
     .venv/bin/python -m benchmarks.bench_api --quick    # small sizes, a smoke run
+    .venv/bin/python -m benchmarks.bench_api --postgres postgres://postgres@127.0.0.1:5432/cozy_bench
 
 Everything runs in one process tree on one machine: SeaweedFS, gunicorn (the
 options of the real run, from cozy.core.launcher) and this client, which
@@ -10,7 +11,10 @@ minio SDK from this process against the same SeaweedFS, in the same run, with
 the part size and parallelism of vfs_s3's writer. The RSS row runs on a fresh
 gunicorn: the largest VmHWM-after minus VmRSS-before of its workers around a
 1 GiB upload, the high-water marks reset first through /proc/PID/clear_refs.
-The server uses a temporary SQLite database, as the default run does.
+The server uses a temporary SQLite database, as the default run does. With
+``--postgres URL`` the 1 KiB upload rows run a second time on a fresh gunicorn
+whose database is PostgreSQL: the bench creates the database the URL names (it
+must not exist), and drops it at the end.
 
 With ``--pin-store`` SeaweedFS runs on CPU 0 and everything else (this client,
 gunicorn) on the other CPUs, as when the store is a machine of its own: the
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import http.client
 import json
@@ -41,7 +46,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psutil
 from minio import Minio
@@ -62,17 +67,22 @@ RATIO_TARGET = 0.9
 HEADER = "| benchmark | cozy API | raw minio | ratio | target | met |"
 
 
+SMALL_TARGETS = {1: 0.4, 8: 0.5}  # clients -> the ratio to raw minio that 1 KiB uploads must reach (issue 14)
+
+
 @dataclass(frozen=True)
 class Sizes:
     big: int  # upload / download row
-    small_count: int  # 1 KiB uploads per series
+    small_count: int  # 1 KiB uploads per series, and 1 KiB downloads
     rss_big: int  # the upload watched for RSS
     repeat: int  # series per throughput row (median reported)
     clients: int  # concurrent clients for the concurrent small row
+    listing: int  # entries of the listed directory
+    listings: int  # GETs of that directory
 
 
-FULL = Sizes(big=256 * MiB, small_count=1000, rss_big=1024 * MiB, repeat=3, clients=8)
-QUICK = Sizes(big=16 * MiB, small_count=40, rss_big=32 * MiB, repeat=1, clients=4)
+FULL = Sizes(big=256 * MiB, small_count=1000, rss_big=1024 * MiB, repeat=3, clients=8, listing=1000, listings=100)
+QUICK = Sizes(big=16 * MiB, small_count=40, rss_big=32 * MiB, repeat=1, clients=4, listing=40, listings=10)
 
 
 # -- payload --------------------------------------------------------------------
@@ -118,16 +128,17 @@ class Api:
 
     port: int
     token: str
+    host: str = DOMAIN  # the instance's domain
     _names: Iterator[int] = field(default_factory=lambda: iter(range(10**9)))
 
     def connect(self) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
 
     def _headers(self, **extra: str) -> dict[str, str]:
-        return {"Host": DOMAIN, "Authorization": f"Bearer {self.token}", **extra}
+        return {"Host": self.host, "Authorization": f"Bearer {self.token}", **extra}
 
-    def _path(self) -> str:
-        return f"/files/{ROOT_ID}?Type=file&Name={quote(f'f{next(self._names)}')}"
+    def _path(self, dir_id: str = ROOT_ID) -> str:
+        return f"/files/{dir_id}?Type=file&Name={quote(f'f{next(self._names)}')}"
 
     def upload(self, payload: Payload, md5: bool = True) -> str:
         """A connection of its own: gunicorn closes idle keep-alive ones after 2 s.
@@ -147,10 +158,24 @@ class Api:
                 conn.send(block)
             return _doc_id(conn.getresponse())
 
-    def upload_small(self, conn: http.client.HTTPConnection, data: bytes, md5: str) -> str:
+    def upload_small(self, conn: http.client.HTTPConnection, data: bytes, md5: str, dir_id: str = ROOT_ID) -> str:
         headers = self._headers(**{"Content-Type": "application/octet-stream", "Content-MD5": md5})
-        conn.request("POST", self._path(), body=data, headers=headers)  # one send: headers and body
+        conn.request("POST", self._path(dir_id), body=data, headers=headers)  # one send: headers and body
         return _doc_id(conn.getresponse())
+
+    def mkdir(self, name: str) -> str:
+        with contextlib.closing(self.connect()) as conn:
+            conn.request("POST", f"/files/{ROOT_ID}?Type=directory&Name={quote(name)}", headers=self._headers())
+            return _doc_id(conn.getresponse())
+
+    def get(self, conn: http.client.HTTPConnection, path: str) -> int:
+        """A GET on a keep-alive connection; the body's length."""
+        conn.request("GET", path, headers=self._headers())
+        resp = conn.getresponse()
+        body = resp.read()
+        if resp.status != 200:
+            raise RuntimeError(f"GET: HTTP {resp.status} {body[:200]!r}")
+        return len(body)
 
     def download(self, doc_id: str) -> int:
         with contextlib.closing(self.connect()) as conn:
@@ -178,7 +203,7 @@ class Raw:
                                part_size=PART_SIZE, num_parallel_uploads=PARALLEL_PARTS)
         return key
 
-    def upload_small(self, data: bytes) -> str:
+    def upload_bytes(self, data: bytes) -> str:
         key = self._key()
         self.client.put_object(self.bucket, key, _BytesReader(data), len(data))  # type: ignore[arg-type]
         return key
@@ -237,19 +262,24 @@ def manage(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
-_SETUP_INSTANCE = f"""
+_SETUP_INSTANCE = """
 from django.contrib.auth import get_user_model
 from cozy.instances.models import Token
 from cozy.instances.services import create_instance
-get_user_model().objects.create_user("bench")
-print(Token.issue(create_instance("{DOMAIN}", "bench"))[1])
+get_user_model().objects.create_user({user!r})
+print(Token.issue(create_instance({domain!r}, {user!r}))[1])
 """
 
 
 def setup_database(env: dict[str, str]) -> str:
-    """Migrate the temporary SQLite database, create user + instance; return a token."""
+    """Migrate the temporary database, create user + instance; return a token."""
     manage(env, "migrate", "--no-input", "-v", "0")
-    return manage(env, "shell", "-c", _SETUP_INSTANCE).strip().splitlines()[-1]
+    return add_instance(env, DOMAIN, "bench")
+
+
+def add_instance(env: dict[str, str], domain: str, user: str) -> str:
+    """A user and an instance at ``domain``; a token of it."""
+    return manage(env, "shell", "-c", _SETUP_INSTANCE.format(domain=domain, user=user)).strip().splitlines()[-1]
 
 
 @dataclass
@@ -372,7 +402,7 @@ def small_series_raw(raw: Raw, count: int, clients: int) -> None:
 
     def one_client(n: int) -> None:
         for _ in range(n):
-            raw.upload_small(data)
+            raw.upload_bytes(data)
 
     _fan_out(one_client, count, clients)
 
@@ -386,15 +416,56 @@ def _fan_out(one_client: Callable[[int], None], count: int, clients: int) -> Non
             fut.result()
 
 
-def small_rows(api: Api, raw: Raw, sizes: Sizes) -> list[Row]:
+def small_rows(api: Api, raw: Raw, sizes: Sizes, database: str) -> list[Row]:
     rows = []
     for clients in (1, sizes.clients):
         count = sizes.small_count - sizes.small_count % clients
         t_api, t_raw = interleaved(lambda c=clients, n=count: small_series_api(api, n, c),
                                    lambda c=clients, n=count: small_series_raw(raw, n, c), sizes.repeat)
         who = "sequential" if clients == 1 else f"{clients} clients"
-        rows.append(Row(f"{count} x 1 KiB uploads ({who}), req/s", count / t_api, count / t_raw, "report", None))
+        target = SMALL_TARGETS[1 if clients == 1 else 8]
+        ratio = t_raw / t_api
+        rows.append(Row(f"{count} x 1 KiB uploads ({who}, {database}), req/s", count / t_api, count / t_raw,
+                        f">= {target}x raw", ratio >= target))
     return rows
+
+
+def latencies(request: Callable[[], object], count: int) -> tuple[float, float, float]:
+    """(requests/s, p50 ms, p99 ms) of ``count`` requests one after another."""
+    times = [timed(request) for _ in range(count)]
+    ms = sorted(t * 1000 for t in times)
+    return count / sum(times), statistics.median(ms), ms[max(0, int(len(ms) * 0.99) - 1)]
+
+
+def latency_rows(name: str, api: tuple[float, float, float], raw: tuple[float, float, float] | None) -> list[Row]:
+    units = ("req/s", "p50 ms", "p99 ms")
+    return [Row(f"{name}, {unit}", api[i], raw[i] if raw else None, "report", None) for i, unit in enumerate(units)]
+
+
+def small_read_rows(api: Api, raw: Raw, count: int) -> list[Row]:
+    """1 KiB downloads one after another: cozy's on one keep-alive connection, raw minio's on its pool."""
+    data = os.urandom(SMALL)
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324
+    with contextlib.closing(api.connect()) as conn:
+        path = f"/files/download/{api.upload_small(conn, data, md5)}"
+        key = raw.upload_bytes(data)
+        api_side = latencies(lambda: _check(api.get(conn, path), SMALL), count)
+    raw_side = latencies(lambda: _check(raw.download(key), SMALL), count)
+    return latency_rows(f"{count} x 1 KiB downloads (sequential)", api_side, raw_side)
+
+
+def listing_rows(api: Api, entries: int, count: int) -> list[Row]:
+    """``GET /files/{id}`` of a directory of ``entries`` files, the whole of it in one page."""
+    dir_id = api.mkdir("listed")
+    data = os.urandom(SMALL)
+    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324
+    with contextlib.closing(api.connect()) as conn:
+        for _ in range(entries):
+            api.upload_small(conn, data, md5, dir_id)
+        path = f"/files/{dir_id}?page[limit]={entries}"
+        api.get(conn, path)  # warm
+        api_side = latencies(lambda: api.get(conn, path), count)
+    return latency_rows(f"GET /files/{{id}} of a directory of {entries} files (one page)", api_side, None)
 
 
 def _status_kib(pid: int, name: str) -> int:
@@ -461,7 +532,7 @@ def context_line(sizes: Sizes, quick: bool, pinned: bool) -> str:
     cores = (f"SeaweedFS pinned to 1 of {os.cpu_count()} CPU cores, client and gunicorn on the others"
              if pinned else f"{os.cpu_count()} CPU core(s) shared by client, gunicorn and SeaweedFS")
     return (f"{'quick (sizes too small for the targets to mean much)' if quick else 'full'} run; "
-            f"{cores}; Python "
+            f"{cores}; load average at the end {', '.join(f'{x:.2f}' for x in os.getloadavg())}; Python "
             f"{platform.python_version()}; throughput rows: median of {sizes.repeat}, api and raw alternating")
 
 
@@ -477,7 +548,38 @@ def pin_store(s3: SeaweedFS) -> None:
             os.sched_setaffinity(int(tid), cpus[:1])
 
 
-def run(sizes: Sizes, tmp: Path, pinned: bool = False) -> list[Row]:
+@contextlib.contextmanager
+def throwaway_database(url: str) -> Iterator[str]:
+    """Create the PostgreSQL database ``url`` names (refused if it exists: never drop someone's),
+    yield the URL, drop it at the end."""
+    import psycopg  # only for --postgres
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise SystemExit("--postgres: the URL must name a database (lowercase letters, digits, _)")
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def postgres_rows(env: dict[str, str], raw: Raw, buf: bytearray, sizes: Sizes, url: str, log: Path) -> list[Row]:
+    with throwaway_database(url):
+        env = {**env, "DATABASE_URL": url}
+        api = Api(0, setup_database(env))
+        with gunicorn(env, log) as server:
+            api.port = server.port
+            warm_up(api, raw, buf)
+            return progress(small_rows(api, raw, sizes, "PostgreSQL"))
+
+
+def run(sizes: Sizes, tmp: Path, pinned: bool = False, postgres: str | None = None) -> list[Row]:
     buf = bytearray(os.urandom(BLOCK))
     with SeaweedFS(data_dir=tmp / "s3") as s3:  # the defaults of the real run
         if pinned:
@@ -490,7 +592,11 @@ def run(sizes: Sizes, tmp: Path, pinned: bool = False) -> list[Row]:
             api.port = server.port
             warm_up(api, raw, buf)
             rows = progress(big_rows(api, raw, Payload(sizes.big, buf), sizes.repeat))
-            rows += progress(small_rows(api, raw, sizes))
+            rows += progress(small_rows(api, raw, sizes, "SQLite"))
+            rows += progress(small_read_rows(api, raw, sizes.small_count))
+            rows += progress(listing_rows(api, sizes.listing, sizes.listings))
+        if postgres:
+            rows += postgres_rows(env, raw, buf, sizes, postgres, tmp / "gunicorn-pg.log")
         with gunicorn(env, tmp / "gunicorn-rss.log") as server:
             api.port = server.port
             rows += progress(rss_rows(server, api, Payload(sizes.rss_big, buf), sizes.clients))
@@ -511,14 +617,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     parser.add_argument("--pin-store", action="store_true",
                         help="SeaweedFS on CPU 0, client and gunicorn on the others (a store with its own CPU)")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="also run the 1 KiB upload rows on PostgreSQL, in the database this URL names "
+                             "(created, then dropped; it must not exist)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.repeat:
-        sizes = Sizes(sizes.big, sizes.small_count, sizes.rss_big, args.repeat, sizes.clients)
+        sizes = dataclasses.replace(sizes, repeat=args.repeat)
     tmp = Path(tempfile.mkdtemp(prefix="cozy-bench-"))
     keep = args.keep
     try:
-        rows = run(sizes, tmp, args.pin_store)
+        rows = run(sizes, tmp, args.pin_store, args.postgres)
     except BaseException:
         keep = True  # the gunicorn logs tell why
         raise

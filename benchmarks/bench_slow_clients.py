@@ -16,6 +16,13 @@ the same run with no slow client. Scenarios:
 - slow downloads: a 4 MiB file, each client reading 1 KiB a second.
 
 The workers' RSS (sum of VmRSS) is sampled during each scenario.
+
+In each scenario, once the slow clients are connected and the workers are done
+with what they sent, one fast upload and one fast download of ``--size`` MiB (256
+by default; bench_api's client, with ``Content-MD5``, on a second instance) are
+timed; the baselines are the same transfers through cozy with no slow client, and
+raw minio's on the same SeaweedFS, both in the same run. The table at the end gives
+each as a ratio to both (target: at least 0.9x raw).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import resource
 import select
 import socket
@@ -33,11 +41,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.bench_api import DOMAIN, Gunicorn, gunicorn, server_env, setup_database
+from benchmarks.bench_api import (
+    BLOCK,
+    DOMAIN,
+    Api,
+    Gunicorn,
+    Payload,
+    Raw,
+    add_instance,
+    gunicorn,
+    server_env,
+    setup_database,
+    timed,
+)
 from s3util import bucket_name, make_client
 from s3util.seaweedfs import SeaweedFS
 
 KiB = 1024
+MiB = 1024 * KiB
+FAST_DOMAIN = "fast.localhost"
+FAST_TARGET = 0.9  # fast transfers beside slow clients, against raw minio without them (issue 14)
 
 
 @dataclass
@@ -143,6 +166,66 @@ def wait_all_cut(socks: list[socket.socket], deadline_s: float) -> tuple[int, fl
     return len(socks) - len(left), time.monotonic() - start
 
 
+@dataclass
+class Fast:
+    """A fast upload and download through cozy (MB/s), with ``Content-MD5`` as cozy's clients send it."""
+
+    api: Api
+    payload: Payload
+    doc_id: str = ""
+
+    def measure(self) -> tuple[float, float]:
+        mb = self.payload.size / 1e6
+        up = timed(lambda: setattr(self, "doc_id", self.api.upload(self.payload)))
+        down = timed(lambda: _check(self.api.download(self.doc_id), self.payload.size))
+        return mb / up, mb / down
+
+
+def raw_transfers(raw: Raw, payload: Payload) -> tuple[float, float]:
+    mb, key = payload.size / 1e6, ""
+
+    def upload() -> None:
+        nonlocal key
+        key = raw.upload(payload)
+
+    up = timed(upload)
+    return mb / up, mb / timed(lambda: _check(raw.download(key), payload.size))
+
+
+def _check(got: int, want: int) -> None:
+    if got != want:
+        raise RuntimeError(f"read {got} bytes, expected {want}")
+
+
+def fast_table(alone: tuple[float, float], raw: tuple[float, float], beside: dict[str, tuple[float, float]],
+               size_mib: int) -> str:
+    lines = [f"| {size_mib} MiB transfer | beside | MB/s | cozy alone | raw minio | vs alone | vs raw | target | met |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+    for scenario, figures in beside.items():
+        for i, what in enumerate(("upload", "download")):
+            vs_raw = figures[i] / raw[i]
+            lines.append(f"| {what} | {scenario} | {figures[i]:.0f} | {alone[i]:.0f} | {raw[i]:.0f} | "
+                         f"{figures[i] / alone[i]:.2f} | {vs_raw:.2f} | >= {FAST_TARGET}x raw | "
+                         f"{'yes' if vs_raw >= FAST_TARGET else 'NO'} |")
+    return "\n".join(lines)
+
+
+def settle(server: Gunicorn, deadline_s: float = 20) -> None:
+    """Wait until the workers are done with what the slow clients just sent (each idle
+    keep-alive client's GET, each stalled upload's start): a quarter second in which they
+    used under a tenth of it in CPU. The fast transfers then meet slow clients, not a burst."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        before = _cpu_s(server)
+        time.sleep(0.25)
+        if _cpu_s(server) - before < 0.025:
+            return
+
+
+def _cpu_s(server: Gunicorn) -> float:
+    return sum(sum(w.cpu_times()[:2]) for w in server.workers())
+
+
 def rss_mib(server: Gunicorn) -> float:
     return sum(w.memory_info().rss for w in server.workers()) / (1024 * 1024)
 
@@ -160,9 +243,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--gets", type=int, default=500)
     parser.add_argument("--idle-timeout", type=int, default=15, help="COZY_HTTP_IDLE_TIMEOUT of the server")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer GETs")
+    parser.add_argument("--size", type=int, default=256, help="MiB of the fast upload and download")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer GETs, 16 MiB fast transfers")
     args = parser.parse_args()
     count = 50 if args.quick else args.gets
+    size = 16 if args.quick else args.size
     raise_file_limit()
     with tempfile.TemporaryDirectory(prefix="cozy-bench-slow-") as tmp_name:
         tmp = Path(tmp_name)
@@ -170,9 +255,16 @@ def main() -> None:
         try:
             env = server_env(tmp, store.config().to_url())
             env["COZY_HTTP_IDLE_TIMEOUT"] = str(args.idle_timeout)
+            env["ALLOWED_HOSTS"] = f"{DOMAIN},{FAST_DOMAIN}"
             token = setup_database(env)
+            # The fast transfers are another family's: the stalled uploads hold all of their own
+            # instance's upload slots (COZY_MAX_UPLOADS_PER_INSTANCE), by design.
+            fast_token = add_instance(env, FAST_DOMAIN, "fast")
             with gunicorn(env, tmp / "gunicorn.log") as server:
-                run(server, token, args.clients, count, args.idle_timeout, store)
+                payload = Payload(size * MiB, bytearray(os.urandom(BLOCK)))
+                fast = Fast(Api(server.port, fast_token, FAST_DOMAIN), payload)
+                raw = Raw(make_client(store.config()), bucket_name(store.config().bucket_prefix, None))
+                run(server, token, Scenario(args.clients, count, args.idle_timeout), store, fast, raw)
         finally:
             store.stop()
 
@@ -194,16 +286,31 @@ def stored_names(store: SeaweedFS) -> int:
     return sum(1 for _ in client.list_objects(bucket_name("cozy", None), recursive=True))
 
 
-def run(server: Gunicorn, token: str, clients: int, count: int, idle_timeout: int, store: SeaweedFS) -> None:
+@dataclass
+class Scenario:
+    clients: int  # slow clients held open
+    count: int  # GETs timed
+    idle_timeout: int  # seconds, the server's
+
+
+def run(server: Gunicorn, token: str, sc: Scenario, store: SeaweedFS, fast: Fast, raw: Raw) -> None:
+    clients, count, idle_timeout = sc.clients, sc.count, sc.idle_timeout
     file_id = upload(server.port, token, "target.txt", b"hello\n")
     big_id = upload(server.port, token, "big.bin", b"x" * (4 * 1024 * KiB))
     path = f"/files/{file_id}"
     print(f"gunicorn: {len(server.workers())} workers; {clients} slow clients per scenario; {count} GETs each")
+    fast.measure()  # warm: SeaweedFS grows its volumes on the first large writes
+    raw_transfers(raw, fast.payload)
+    alone, raw_alone = fast.measure(), raw_transfers(raw, fast.payload)
+    beside: dict[str, tuple[float, float]] = {}
     base = gets(server.port, path, token, count)
     print(f"| baseline, no slow client | {base} | RSS {rss_mib(server):.0f} MiB |")
     before = stored_names(store)
 
     socks = open_sockets(server.port, clients, stalled_upload(token))
+    settle(server)
+    beside[f"{clients} stalled uploads"] = fast.measure()
+    before += 1  # the fast upload's object
     loaded = gets(server.port, path, token, count)
     rss = rss_mib(server)
     cut, seconds = wait_all_cut(socks, idle_timeout + 60)
@@ -213,6 +320,8 @@ def run(server: Gunicorn, token: str, clients: int, count: int, idle_timeout: in
           f"{seconds:.0f} s (idle timeout {idle_timeout} s); {left} object(s) stored |")
 
     socks = open_sockets(server.port, clients, idle_keepalive(token))
+    settle(server)
+    beside[f"{clients} idle keep-alive connections"] = fast.measure()
     loaded = gets(server.port, path, token, count)
     print(f"| {clients} idle keep-alive connections | {loaded} | RSS {rss_mib(server):.0f} MiB |")
     close_all(socks)
@@ -220,10 +329,16 @@ def run(server: Gunicorn, token: str, clients: int, count: int, idle_timeout: in
     socks = open_sockets(server.port, clients, slow_download(token, big_id))
     readers = SlowReaders(socks)
     readers.tick()
+    settle(server)
+    beside[f"{clients} slow downloads"] = fast.measure()
+    readers.tick()
     loaded = gets(server.port, path, token, count)
     readers.tick()
     print(f"| {clients} slow downloads (1 KiB/s) | {loaded} | RSS {rss_mib(server):.0f} MiB |")
     close_all(socks)
+    print()
+    print(fast_table(alone, raw_alone, beside, fast.payload.size // MiB))
+    print(f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The Drive web UI in a real browser: Debian's Chromium driven by Playwright.
 
-The page talks only to the files API of a live server, which stores on the
-session's real S3 server. Screenshots of the main views go to test-artifacts/.
+The page talks only to the files API of the web server of the real run (gunicorn's
+gevent worker, cozy.core.web), which stores on the session's real S3 server.
+Screenshots of the main views go to test-artifacts/.
 """
 
 from __future__ import annotations
@@ -17,13 +18,16 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.test import Client
+from django.test.utils import modify_settings
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from cozy.files.errors import error_document
 from cozy.files.models import Node, Version
 from cozy.instances.models import Instance
 from tests.cozyclient import make_instance, md5_b64
+from tests.httpserver import start_gunicorn, stop
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -41,6 +45,35 @@ MiB = 1024 * 1024
 class Site:
     url: str
     instance: Instance
+
+
+class RealServer:
+    """Where pytest-django's live_server runs Django's threaded test server, this is the
+    web server of the real run, so the pages meet its timeouts, body reading and streaming.
+    The same interface: ``url``."""
+
+    def __init__(self, port: int):
+        self.url = f"http://localhost:{port}"
+        # pytest-django's _live_server_helper enables this around every test that names a
+        # live_server fixture, this one included: the test's own client gets the host too.
+        self._live_server_modified_settings = modify_settings(ALLOWED_HOSTS={"append": "localhost"})
+
+
+@pytest.fixture(scope="module")
+def static_files() -> None:
+    """The real run serves what collectstatic gathered (whitenoise reads it at start-up)."""
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+@pytest.fixture
+def live_server(transactional_db, fs_url, static_files, tmp_path) -> Iterator[RealServer]:
+    """gunicorn as ``./scripts/run`` starts it (cozy.core.web.web_command), on the test database
+    and this test's storage; stopped after the test (tests/httpserver.py)."""
+    server = start_gunicorn(fs_url, tmp_path / "gunicorn.log")
+    try:
+        yield RealServer(server.port)
+    finally:
+        stop(server)
 
 
 @pytest.fixture(scope="module")

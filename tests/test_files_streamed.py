@@ -16,7 +16,7 @@ from gunicorn.http.body import Body, ChunkedReader, LengthReader
 from gunicorn.http.unreader import SocketUnreader
 
 from benchmarks.bench_api import DOMAIN, gunicorn, server_env, setup_database
-from cozy.files.body import socket_reader
+from cozy.files.body import socket_body, socket_reader
 from cozy.files.models import Node, Version
 from cozy.instances.services import org_bucket
 from tests.cozyclient import ROOT, Cozy, content_key, doc_id, make_instance, md5_b64
@@ -92,6 +92,18 @@ def test_socket_reader_reads_exactly_the_body(sockets):
     assert stream.reader.length == 0  # gunicorn knows the body is consumed
     assert stream.read() == b""
     assert ours.recv(100) == b"NEXT REQUEST"  # nothing read past the body
+
+
+def test_a_body_that_came_with_its_headers_is_in_hand(sockets):
+    ours, _ = sockets
+    unreader = SocketUnreader(ours)
+    unreader.unread(b"whole body")  # gunicorn read it along with the headers
+    body = socket_body(Body(LengthReader(unreader, 10)), 10)
+    assert body is not None and body.held() == 10
+    unreader = SocketUnreader(ours)
+    unreader.unread(b"part")
+    body = socket_body(Body(LengthReader(unreader, 10)), 10)
+    assert body is not None and body.held() == 4  # the rest is still on the wire: not in hand
 
 
 def test_socket_reader_leaves_the_rest_for_gunicorn_to_drain(sockets):

@@ -44,23 +44,31 @@ def body_upload(request: HttpRequest) -> Upload:
         if not _LENGTH.fullmatch(raw_length):
             raise BadRequest("invalid Content-Length")
         length: int | None = int(raw_length)
-        read = socket_reader(request.META.get("wsgi.input"), int(raw_length)) or request.read
+        direct = socket_body(request.META.get("wsgi.input"), int(raw_length))
+        read = direct.read if direct else request.read
+        in_hand = direct is not None and direct.held() >= int(raw_length)
     elif request.META.get("HTTP_TRANSFER_ENCODING", "").lower() == "chunked" or request.META.get(
         "wsgi.input_terminated"
     ):
-        length, read = None, request.META["wsgi.input"].read  # chunked: read to the end
+        length, read, in_hand = None, request.META["wsgi.input"].read, False  # chunked: read to the end
     else:
-        length, read = 0, request.read
+        length, read, in_hand = 0, request.read, True
     md5_header = request.headers.get("Content-MD5")
     try:
         expected = normalize_md5(md5_header) if md5_header else None
     except ValueError:
         raise BadRequest("Content-MD5 must be the base64 of a 16-byte MD5") from None
-    return Upload(read=read, length=length, expected_md5=expected, mime=ctype or None)
+    return Upload(read=read, length=length, expected_md5=expected, mime=ctype or None, in_hand=in_hand)
 
 
 def socket_reader(stream: Any, length: int) -> Callable[[int], bytes] | None:
     """A ``read(n)`` straight from gunicorn's socket, or None when that is not safe."""
+    body = socket_body(stream, length)
+    return body.read if body else None
+
+
+def socket_body(stream: Any, length: int) -> _SocketBody | None:
+    """The body, read straight from gunicorn's socket, or None when that is not safe."""
     if Body is None or type(stream) is not Body:
         return None
     reader = stream.reader
@@ -68,7 +76,7 @@ def socket_reader(stream: Any, length: int) -> Callable[[int], bytes] | None:
         return None
     if stream.buf.seek(0, io.SEEK_END) or reader.length != length:
         return None  # someone read part of the body already
-    return _SocketBody(stream).read
+    return _SocketBody(stream)
 
 
 class _SocketBody:
@@ -77,11 +85,15 @@ class _SocketBody:
         self._reader = stream.reader
         self._unreader = stream.reader.unreader
 
+    def held(self) -> int:
+        """Body bytes that came with the headers, read from the socket already."""
+        return self._unreader.buf.seek(0, io.SEEK_END)
+
     def read(self, n: int) -> bytes:
         n = min(n, self._reader.length)
         if n <= 0:
             return b""
-        held = self._unreader.buf.seek(0, io.SEEK_END)  # body bytes that came with the headers
+        held = self.held()
         try:
             data = self._unreader.read(min(n, held)) if held else self._unreader.sock.recv(n)
         except Exception:

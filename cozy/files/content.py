@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Sum
+from django.db.models import F, Func, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cozy.files.errors import (
@@ -31,7 +32,7 @@ from cozy.files.jsonapi import b64_md5
 from cozy.files.models import Node, Version
 from cozy.files.names import check_name, guess_mime
 from cozy.files.slots import upload_slot
-from cozy.files.tree import get_dir, get_node, is_in_trash, lock_tree, name_taken
+from cozy.files.tree import get_dir, get_dir_and_clash, get_node, is_in_trash, lock_tree
 from cozy.instances.models import Instance
 from cozy.storage.stores import store_for
 from vfs_s3.errors import ChecksumMismatch, ObjectTooLarge
@@ -53,6 +54,7 @@ class Upload:
     length: int | None  # Content-Length, when known
     expected_md5: str | None  # hex
     mime: str | None
+    in_hand: bool = False  # the whole body is in memory already: no slow client to wait for
 
 
 def files_store(instance: Instance) -> S3Storage:
@@ -64,10 +66,18 @@ def content_name(file_id: str, content_id: str) -> str:
     return f"{checked_id(file_id, 'file id')}/{checked_id(content_id, 'content id')}"
 
 
+def _total_size(rows: QuerySet) -> Coalesce:
+    """SUM(size) of ``rows`` as a subquery (no GROUP BY: one total)."""
+    return Coalesce(Subquery(rows.order_by().annotate(total=Func(F("size"), function="SUM")).values("total")), 0)
+
+
 def used_bytes(instance: Instance) -> int:
-    files = Node.objects.filter(instance=instance, type=Node.Type.FILE).aggregate(s=Sum("size"))["s"] or 0
-    versions = Version.objects.filter(file__instance=instance).aggregate(s=Sum("size"))["s"] or 0
-    return files + versions
+    """Bytes of current contents and kept versions, in one query."""
+    files = Node.objects.filter(instance=OuterRef("pk"), type=Node.Type.FILE)
+    versions = Version.objects.filter(file__instance=OuterRef("pk"))
+    totals = Instance.objects.filter(pk=instance.pk).annotate(files=_total_size(files), versions=_total_size(versions))
+    used = totals.values_list("files", "versions").first()
+    return sum(used) if used else 0
 
 
 def room_left(instance: Instance) -> int | None:
@@ -88,14 +98,15 @@ def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) ->
     The store picks the way (one PUT, a streamed PUT the store checks, or multipart);
     the body is counted here against its Content-Length and the room left.
     """
-    if upload.length is not None:
-        _check_room(instance, upload.length)
+    left = room_left(instance)
+    if upload.length is not None and left is not None and upload.length > left:
+        raise TooLarge("this upload would exceed the instance's quota")
     mime = guess_mime(name, upload.mime)
     content_id = new_content_id()
-    chunks = _body_chunks(upload, room_left(instance))
+    chunks = _body_chunks(upload, left)
     try:
         with upload_slot(instance):
-            _release_database()
+            _release_database(upload)
             result = files_store(instance).put(content_name(doc_id, content_id), chunks, length=upload.length,
                                                expected_md5=upload.expected_md5, content_type=mime)
     except ChecksumMismatch:
@@ -108,10 +119,16 @@ def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) ->
     return content_id, result, mime
 
 
-def _release_database() -> None:
+def _release_database(upload: Upload) -> None:
     """Hand the database connection back while the body streams: a slow client must not hold
-    one of the few the server has (a pool of them on PostgreSQL). The commit takes one again."""
-    if not connection.in_atomic_block:
+    one of the few the server has (a pool of them on PostgreSQL). The commit takes one again.
+
+    A pooled connection goes back even for a body in hand (cheap: the pool keeps it open),
+    as a stalled store must not hold the pool either. An unpooled one (SQLite) stays when the
+    body is in hand: no one waits for it, and closing and opening it again costs."""
+    if connection.in_atomic_block:
+        return
+    if not upload.in_hand or connection.settings_dict.get("OPTIONS", {}).get("pool"):
         connection.close()
 
 
@@ -163,7 +180,10 @@ def _discard(instance: Instance, name: str) -> None:
 
 
 def _writable_dir(instance: Instance, dir_id: str, *, for_update: bool = False) -> Node:
-    parent = get_dir(instance, dir_id, for_update=for_update)
+    return _check_writable(get_dir(instance, dir_id, for_update=for_update))
+
+
+def _check_writable(parent: Node) -> Node:
     if parent.trashed or is_in_trash(parent) or parent.doc_id == "io.cozy.files.trash-dir":
         raise BadRequest("nothing can be created in the trash")
     return parent
@@ -175,15 +195,19 @@ def create_directory(instance: Instance, dir_id: str, name: str, **fields) -> No
         with transaction.atomic():
             lock_tree(instance)
             parent = _writable_dir(instance, dir_id)  # under the lock: not trashed meanwhile
-            return Node.objects.create(instance=instance, type=Node.Type.DIRECTORY, name=name, parent=parent, **fields)
+            node = Node.objects.create(instance=instance, type=Node.Type.DIRECTORY, name=name, parent=parent,
+                                       **fields)
     except IntegrityError:
         raise Conflict("a file or directory with this name already exists") from None
+    node.mark_new()
+    return node
 
 
 def create_file(instance: Instance, dir_id: str, name: str, upload: Upload, **fields) -> Node:
     name = check_name(name)
-    parent = _writable_dir(instance, dir_id)
-    if name_taken(parent, name):
+    parent, taken = get_dir_and_clash(instance, dir_id, name)
+    _check_writable(parent)
+    if taken:  # before the bytes are sent to the store (the unique constraint decides at the commit)
         raise Conflict("a file or directory with this name already exists")
     node = Node(instance=instance, type=Node.Type.FILE, name=name, parent=parent, **fields)
     content_id, result, mime = write_content(instance, node.doc_id, upload, name)
@@ -202,6 +226,7 @@ def create_file(instance: Instance, dir_id: str, name: str, upload: Upload, **fi
     except BaseException:
         _discard(instance, key)
         raise
+    node.mark_new()
     return node
 
 

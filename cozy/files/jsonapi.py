@@ -6,6 +6,7 @@ import base64
 from datetime import datetime
 from typing import Annotated, Any
 
+from django.db.models import prefetch_related_objects
 from ninja import Schema
 from ninja.renderers import JSONRenderer
 from pydantic import ConfigDict, Field, WithJsonSchema
@@ -145,6 +146,8 @@ def version_resource(version: Version) -> dict[str, Any]:
 
 
 def file_document(node: Node) -> dict[str, Any]:
+    if not node.is_dir:
+        prefetch_related_objects([node], "versions")  # one query for both uses below (none if done already)
     doc: dict[str, Any] = {"data": node_resource(node, with_versions=not node.is_dir)}
     if not node.is_dir:
         doc["included"] = [version_resource(v) for v in node.versions.all()]

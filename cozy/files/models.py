@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -104,6 +104,14 @@ class Node(models.Model):
         super().save(*args, **kwargs)
 
 
+    def mark_new(self) -> None:
+        """Tell the ORM that a node just inserted has no versions and no references, as a
+        prefetch would: its document then costs no query for them."""
+        self._prefetched_objects_cache = {  # Django's prefetch cache
+            "versions": Version.objects.none(), "references": Reference.objects.none(),
+        }
+
+
 class Version(models.Model):
     """A previous content of a file; its object stays in the file's folder."""
 
@@ -143,7 +151,11 @@ class Tombstone(models.Model):
 
 def next_seq(instance_id: int, count: int = 1) -> int:
     """Reserve ``count`` numbers of the instance's feed; returns the first."""
-    with transaction.atomic():
+    # No savepoint of its own (two statements less on every save): an error here fails the
+    # caller's transaction anyway. The first number of an instance keeps one, for its race.
+    with transaction.atomic(savepoint=False):
+        if (last := _add_returning(instance_id, count)) is not None:
+            return last - count + 1
         counter = Sequence.objects.filter(instance_id=instance_id)
         if not counter.update(last=F("last") + count):
             try:
@@ -153,6 +165,19 @@ def next_seq(instance_id: int, count: int = 1) -> int:
             except IntegrityError:  # created meanwhile
                 counter.update(last=F("last") + count)
         return counter.values_list("last", flat=True).get() - count + 1
+
+
+def _add_returning(instance_id: int, count: int) -> int | None:
+    """The counter after adding ``count``, in one statement (UPDATE ... RETURNING, which the
+    ORM has no call for); None when the counter is missing or the database cannot."""
+    if not connection.features.can_return_columns_from_insert:  # PostgreSQL, SQLite 3.35+
+        return None
+    table, qn = Sequence._meta.db_table, connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {qn(table)} SET {qn('last')} = {qn('last')} + %s "  # noqa: S608 - names, not input
+                       f"WHERE {qn('instance_id')} = %s RETURNING {qn('last')}", [count, instance_id])
+        row = cursor.fetchone()
+    return None if row is None else int(row[0])
 
 
 class Reference(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 
 from cozy.files.errors import BadRequest, Conflict, Gone, NotFound
 from cozy.files.models import ROOT_ID, TRASH_ID, TRASH_NAME, Node
@@ -37,10 +38,12 @@ def lock_tree(instance: Instance) -> None:
 
 
 def get_node(instance: Instance, doc_id: str, *, for_update: bool = False) -> Node:
-    """A node of this instance; another instance's id is just as missing (404)."""
+    """A node of this instance; another instance's id is just as missing (404).
+
+    Its parent comes in the same query (its document names it), except when locking:
+    on PostgreSQL that would lock the parent's row too."""
     qs = Node.objects.filter(instance=instance, doc_id=doc_id)
-    if for_update:
-        qs = qs.select_for_update()
+    qs = qs.select_for_update() if for_update else qs.select_related("parent")
     node = qs.first()
     if node is None:
         raise NotFound("no such file or directory")
@@ -52,6 +55,17 @@ def get_dir(instance: Instance, doc_id: str, *, for_update: bool = False) -> Nod
     if not node.is_dir:
         raise BadRequest("this id is a file, not a directory")
     return node
+
+
+def get_dir_and_clash(instance: Instance, doc_id: str, name: str) -> tuple[Node, bool]:
+    """The directory, and whether ``name`` is taken in it, in one query (an upload's early checks)."""
+    clash = Node.objects.filter(parent=OuterRef("pk"), name=name)
+    node = Node.objects.filter(instance=instance, doc_id=doc_id).annotate(clash=Exists(clash)).first()
+    if node is None:
+        raise NotFound("no such file or directory")
+    if not node.is_dir:
+        raise BadRequest("this id is a file, not a directory")
+    return node, node.clash  # the annotation
 
 
 def ancestors(node: Node) -> Iterator[Node]:
