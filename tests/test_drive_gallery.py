@@ -3,9 +3,11 @@ worker), the grid, the viewer, and the owner's avatar. Screenshots go to test-ar
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -15,16 +17,49 @@ from cozy.avatars.models import Avatar
 from cozy.files.models import Node
 from cozy.storage.buckets import ensure_org_bucket
 from cozy.thumbnails.store import thumb_name, thumbs_store
+from tests.httpserver import start_gunicorn, stop
 from tests.images import GREEN, close, encoded, jpeg_with_orientation, marked, pdf_page
-from tests.test_drive_ui import ARTIFACTS, browser, login_ok, make_site, open_page, row, shot  # noqa: F401 (browser: a fixture)
+from tests.test_drive_ui import (  # noqa: F401 (browser, static_files: fixtures)
+    ARTIFACTS,
+    RealServer,
+    browser,
+    login_ok,
+    make_site,
+    open_page,
+    row,
+    shot,
+    static_files,
+)
+
+AVATAR_MAX_BYTES = 1000
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
+@contextlib.contextmanager
+def real_server(fs_url: str, tmp_path: Path, **env: str) -> Iterator[RealServer]:
+    """The real run's web server on ``fs_url``, with ``env`` (its settings come from there)."""
+    server = start_gunicorn(fs_url, tmp_path / "gunicorn.log", extra_env=env)
+    real = RealServer(server.port)
+    real._live_server_modified_settings.enable()  # what live_server gets from pytest-django
+    try:
+        yield real
+    finally:
+        real._live_server_modified_settings.disable()
+        stop(server)
+
+
 @pytest.fixture
-def worker_page(live_server, celery_worker, browser, request) -> Iterator[Page]:  # noqa: F811
+def worker_server(celery_worker, static_files, tmp_path) -> Iterator[RealServer]:  # noqa: F811
+    """Sending its jobs to the test's worker, on the worker's storage."""
+    with real_server(celery_worker.fs_url, tmp_path, COZY_CELERY_QUEUE=celery_worker.queue) as server:
+        yield server
+
+
+@pytest.fixture
+def worker_page(worker_server, celery_worker, browser, request) -> Iterator[Page]:  # noqa: F811
     """Logged in on a site whose uploads get their thumbnails from a real worker."""
-    site = make_site(live_server)
+    site = make_site(worker_server)
     ensure_org_bucket(site.instance.org_id)
     page = open_page(browser, site)
     page.site = site  # type: ignore[attr-defined]
@@ -37,8 +72,14 @@ def worker_page(live_server, celery_worker, browser, request) -> Iterator[Page]:
 
 
 @pytest.fixture
-def page(live_server, fs_url, s3_client, browser) -> Iterator[Page]:  # noqa: F811
-    site = make_site(live_server)
+def page(transactional_db, fs_url, static_files, tmp_path, browser) -> Iterator[Page]:  # noqa: F811
+    """Avatars over AVATAR_MAX_BYTES are refused: small enough for a test picture to pass it."""
+    with real_server(fs_url, tmp_path, COZY_AVATAR_MAX_BYTES=str(AVATAR_MAX_BYTES)) as server:
+        yield from _logged_page(server, browser)
+
+
+def _logged_page(server: RealServer, browser) -> Iterator[Page]:  # noqa: F811
+    site = make_site(server)
     page = open_page(browser, site)
     page.site = site  # type: ignore[attr-defined]
     yield page
@@ -259,7 +300,7 @@ def wait_centre(page: Page, selector: str, green: bool) -> None:
     )
 
 
-def test_the_avatar_in_the_header(page, settings):
+def test_the_avatar_in_the_header(page):
     login_ok(page)
     header = "#avatar-button img"
     wait_centre(page, header, green=False)  # the initials
@@ -284,7 +325,6 @@ def test_the_avatar_in_the_header(page, settings):
     expect(alert).to_have_text(re.compile("not a picture the cozy takes"))
     wait_centre(page, "dialog .avatar-preview", green=True)
     shot(page, "avatar-refused", full_page=False)
-    settings.COZY_AVATAR_MAX_BYTES = 1000
     page.locator("#avatar-input").set_input_files(
         {"name": "big.png", "mimeType": "image/png", "buffer": encoded(marked(400, 400, 30), "PNG", compress_level=0)}
     )
