@@ -165,7 +165,7 @@ def test_api_precheck_and_import_through_a_worker(celery_worker, settings):
     assert attrs["state"] == "done", (attrs, celery_worker.log()[-3000:])
     assert attrs["bytes_done"] == attrs["bytes_total"] > 2 * MiB
     assert_same_instance(source.instance, instance)
-    assert ImportJob.objects.get(instance=instance).source == ""  # the token is not kept
+    assert ImportJob.objects.get(instance=instance).sources == []  # the token is not kept
 
 
 def test_import_from_another_cozy_over_http(http_server, settings):
