@@ -27,6 +27,7 @@ from typing import IO, Any
 
 from django.db import transaction
 
+from cozy.exports import stack_layout
 from cozy.exports.snapshot import FORMAT, FORMAT_VERSION, METADATA_ENTRY
 from cozy.files.content import content_name, room_left
 from cozy.files.errors import APIError
@@ -71,6 +72,11 @@ def instance_is_empty(instance: Instance) -> bool:
 
 def read_metadata(zips: list[zipfile.ZipFile]) -> dict[str, Any]:
     holder = next((z for z in reversed(zips) if METADATA_ENTRY in z.namelist()), None)
+    if holder is None and stack_layout.is_stack_export(zips):
+        try:
+            return stack_layout.metadata(zips)
+        except (ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as err:
+            raise ImportRefused("the documents of this cozy-stack export are unreadable") from err
     if holder is None:
         raise ImportRefused("no export metadata in these zip parts (give every part, or the manifest URL)")
     try:
