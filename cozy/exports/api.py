@@ -60,6 +60,13 @@ def create_export(request: HttpRequest):
     return JsonResponse(document(request, export), status=201)
 
 
+@api.get("/move/exports", auth=InstanceAuth(), response={200: dict, **ERRORS},
+         summary="The instance's recent exports, newest first (the owner)")  # fmt: skip
+def list_exports(request: HttpRequest):
+    recent = Export.objects.filter(instance=request.auth).exclude(state=Export.State.EXPIRED)[:10]  # type: ignore[attr-defined]
+    return JsonResponse({"data": [document(request, export)["data"] for export in recent]})
+
+
 def _export(request: HttpRequest, token: str) -> Export:
     try:
         return export_for_token(request_instance(request), token)
