@@ -184,3 +184,6 @@ def import_rollback(request: HttpRequest, job_id: int):
         return JsonResponse(import_document(rollback(_job(request, job_id))))
     except NotResumable as err:
         raise Conflict(str(err)) from None
+    except OSError:
+        raise APIError("the storage failed during the rollback: try again", status=503,
+                       title="Service Unavailable") from None

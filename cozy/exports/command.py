@@ -16,6 +16,7 @@ from cozy.exports.services import ExportRunning, request_export, token_for
 from cozy.files.models import Node
 from cozy.instances.hosts import domain_key
 from cozy.instances.models import Instance
+from s3util import sanitize_error
 
 POLL_SECONDS = 0.5
 
@@ -126,6 +127,8 @@ def _rollback(job: ImportJob, out: IO[str]) -> None:
         done = imports.rollback(job)
     except imports.NotResumable as err:
         raise CommandError(f"cannot roll back: {err}") from None
+    except OSError as err:
+        raise CommandError(f"the rollback failed, try again: {sanitize_error(err)}") from None
     out.write(f"import {done.pk} rolled back: {len(done.contents):,} content(s) removed, the instance is as before\n")
 
 

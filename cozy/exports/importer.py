@@ -311,12 +311,12 @@ def import_parts(instance: Instance, parts: Iterable[IO[bytes]], progress: Calla
 def discard(instance: Instance, names: list[str], *, avatar: bool) -> None:
     """Remove what an import wrote and the index does not hold (best effort: fsck reports the rest)."""
     with contextlib.suppress(OSError):
-        store_for(instance, "files").delete_many(_unreferenced(instance, names))
+        store_for(instance, "files").delete_many(unreferenced(instance, names))
         if avatar:
             store_for(instance, "avatar").delete("avatar")
 
 
-def _unreferenced(instance: Instance, names: list[str]) -> list[str]:
+def unreferenced(instance: Instance, names: list[str]) -> list[str]:
     """The written names that the index does not hold: a concurrent import of the same export
     that committed first wrote the same names, and keeps them."""
     held = {f"{f}/{c}" for f, c in Node.objects.filter(instance=instance).values_list("doc_id", "content_id")}

@@ -38,6 +38,7 @@ from cozy.exports.importer import (
     commit_index,
     digest,
     discard,
+    unreferenced,
     write_avatar,
     write_pieces,
 )
@@ -105,7 +106,7 @@ def is_stale(job: ImportJob) -> bool:
 def _claim(job_id: int) -> tuple[ImportJob, str] | None:
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().select_related("instance").filter(pk=job_id).first()
-        if job is None or job.finished:
+        if job is None or job.finished or job.state == State.ROLLING_BACK:
             return None
         if not is_stale(job):
             raise ImportBusy(job_id)
@@ -195,10 +196,13 @@ def _run(job: ImportJob, checkpoint: Checkpoint) -> None:
 
 
 def _fail(job: ImportJob, rows: QuerySet[ImportJob], message: str) -> None:
-    """A refused archive: remove what this job wrote (in this run or an earlier one)."""
-    if rows.update(state=State.FAILED, sources=[], error=message[:300], finished_at=timezone.now()):
+    """A refused archive: remove what this job wrote (in this run or an earlier one) while it
+    still blocks any other import of the instance (one of the same archive writes the same
+    names), then mark it failed."""
+    if rows.exists():
         job.refresh_from_db()
         discard(job.instance, job.contents, avatar=job.avatar_written)
+        rows.update(state=State.FAILED, sources=[], error=message[:300], finished_at=timezone.now())
     log.warning("import %s failed: %s", job.pk, message)
 
 
@@ -218,14 +222,23 @@ def resume(job: ImportJob) -> ImportJob:
 
 def rollback(job: ImportJob) -> ImportJob:
     """Undo an unfinished import: its objects go, the index was never changed (an instance
-    confirmed for a wipe keeps all its data: the wipe happens only with the final commit)."""
+    confirmed for a wipe keeps all its data: the wipe happens only with the final commit).
+    The job stays unfinished (``rolling_back``) until they are gone, so that no other import
+    writes the same names meanwhile; a failed removal leaves it stopped, to roll back again."""
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().select_related("instance").get(pk=job.pk)
-        if job.finished or not is_stale(job):
+        if job.state not in (State.STOPPED, State.RUNNING, State.QUEUED) or not is_stale(job):
             raise NotResumable(f"the import is {job.state}" + (" and alive" if job.state == State.RUNNING else ""))
-        ImportJob.objects.filter(pk=job.pk).update(state=State.ROLLED_BACK, attempt="", sources=[],
-                                                   finished_at=timezone.now())  # fmt: skip
-    discard(job.instance, job.contents, avatar=job.avatar_written)
+        ImportJob.objects.filter(pk=job.pk).update(state=State.ROLLING_BACK, attempt="")
+    rows = ImportJob.objects.filter(pk=job.pk, state=State.ROLLING_BACK)
+    try:
+        store_for(job.instance, "files").delete_many(unreferenced(job.instance, job.contents))
+        if job.avatar_written:
+            store_for(job.instance, "avatar").delete("avatar")
+    except OSError as err:
+        rows.update(state=State.STOPPED, error=f"the rollback failed: {sanitize_error(err)}"[:300])
+        raise
+    rows.update(state=State.ROLLED_BACK, sources=[], error="", finished_at=timezone.now())
     job.refresh_from_db()
     return job
 

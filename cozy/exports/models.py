@@ -81,11 +81,12 @@ class ImportJob(models.Model):
         QUEUED = "queued"
         RUNNING = "running"
         STOPPED = "stopped"  # failed half-way (storage, network, killed): resume it or roll it back
+        ROLLING_BACK = "rolling_back"  # its objects are being removed (it still blocks another import)
         DONE = "done"
         FAILED = "failed"  # refused, and rolled back
         ROLLED_BACK = "rolled_back"
 
-    UNFINISHED = (State.QUEUED, State.RUNNING, State.STOPPED)
+    UNFINISHED = (State.QUEUED, State.RUNNING, State.STOPPED, State.ROLLING_BACK)
 
     instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="imports")
     # manifest URL or local part paths; a URL holds a token: cleared once the import is over
@@ -108,9 +109,10 @@ class ImportJob(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
-            # One at a time: a stopped import holds objects until it is resumed or rolled back.
+            # One at a time: a stopped import holds objects until it is resumed or rolled back, and
+            # another import of the same archive would write the same names.
             models.UniqueConstraint(
-                fields=["instance"], condition=Q(state__in=["queued", "running", "stopped"]),
+                fields=["instance"], condition=Q(state__in=["queued", "running", "stopped", "rolling_back"]),
                 name="one_unfinished_import",
             ),
         ]
