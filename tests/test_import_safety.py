@@ -16,7 +16,7 @@ from django.test import Client
 from django.utils import timezone
 
 from cozy.exports.models import Export, ImportJob
-from cozy.exports.runner import run_export
+from cozy.exports.runner import exports_store, run_export
 from cozy.exports.services import token_for
 from cozy.files.models import Node
 from cozy.instances.models import Instance
@@ -168,3 +168,16 @@ def test_the_command_resumes_and_rolls_back_by_id(settings, fs_url, s3_client):
     with pytest.raises(CommandError, match="cannot roll back: the import is done"):
         call_command("instances", "import", instance.domain, "--rollback", str(job.pk), stdout=io.StringIO())
     assert all(store_for(instance, "files").exists(name) for name in ImportJob.objects.get(pk=job.pk).contents)
+
+
+def test_a_stored_part_of_another_size_than_its_manifest_is_refused(settings, fs_url, s3_client):
+    source, export = make_export(settings)
+    instance, token = make_instance("sized.localhost", "sue", org="imp")
+    own_tree(Cozy(instance, token, Client()))
+    objects_before = objects(s3_client, instance)
+    name = export.part_name(export.parts[0]["n"])
+    exports_store(export).put(name, part_bytes(export, 1)[:-10])  # shortened after the export was checked
+    url = f"https://{source.host}/move/exports/{token_for(export)}"
+    with pytest.raises(CommandError, match="not the size its manifest records"):
+        call_command("instances", "import", instance.domain, url, "--wipe", stdout=io.StringIO())
+    assert objects(s3_client, instance) == objects_before

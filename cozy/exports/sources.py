@@ -22,6 +22,7 @@ from cozy.exports.runner import exports_store
 from cozy.exports.services import BadToken, export_for_token
 from cozy.instances.middleware import instance_for_host
 from cozy.instances.models import Instance
+from vfs_s3.storage import S3Storage
 
 MANIFEST_PATH = "/move/exports/"
 SKIP_LIMIT = 1024 * 1024  # a forward seek up to this far reads on rather than opening a new GET
@@ -34,7 +35,7 @@ class ForwardSeeking(io.RawIOBase):
     past the previous entry's data (its data descriptor): one GET then reads a whole part,
     instead of one GET and one new connection per entry."""
 
-    def __init__(self, raw: IO[bytes]):
+    def __init__(self, raw: Any):  # the store's S3File, or a RangeReader: seek, tell, read
         super().__init__()
         self.raw = raw
 
@@ -66,8 +67,8 @@ class ForwardSeeking(io.RawIOBase):
         super().close()
 
 
-def buffered(raw: IO[bytes]) -> IO[bytes]:
-    return io.BufferedReader(ForwardSeeking(raw), BUFFER)  # type: ignore[return-value]
+def buffered(raw: Any) -> IO[bytes]:
+    return io.BufferedReader(ForwardSeeking(raw), BUFFER)
 
 
 def check_manifest_url(url: str) -> None:
@@ -95,6 +96,15 @@ def remote_allowed(url: str, remote: bool | Collection[str]) -> bool:
     return (urlsplit(url).hostname or "") in remote
 
 
+def _stored_part(store: S3Storage, export: Export, part: dict[str, Any]) -> Any:
+    """The part's object, if it has the size its export recorded (checked when it was made)."""
+    opened = store.open(export.part_name(part["n"]))
+    if opened.size != part["size"]:
+        opened.close()
+        raise ImportRefused(f"part {part['n']} of the export is not the size its manifest records")
+    return opened
+
+
 @contextlib.contextmanager
 def opened_parts(sources: list[str], *, remote: bool | Collection[str] = True,
                  prefer_local: bool = True) -> Iterator[list[IO[bytes]]]:  # fmt: skip
@@ -111,7 +121,7 @@ def opened_parts(sources: list[str], *, remote: bool | Collection[str] = True,
             if local is not None:
                 export = export_of_manifest(url, local)
                 store = exports_store(export)
-                files = [stack.enter_context(buffered(store.open(export.part_name(p["n"])))) for p in export.parts]
+                files = [stack.enter_context(buffered(_stored_part(store, export, p))) for p in export.parts]
             elif remote_allowed(url, remote):
                 files = [stack.enter_context(buffered(RangeReader(p))) for p in fetch_manifest(url)]
             else:
