@@ -31,8 +31,8 @@ from cozy.exports import stack_layout
 from cozy.exports.snapshot import FORMAT, FORMAT_VERSION, METADATA_ENTRY
 from cozy.files.content import content_name, room_left
 from cozy.files.errors import APIError
-from cozy.files.models import ROOT_ID, TRASH_ID, Node, Version
-from cozy.files.names import check_name
+from cozy.files.models import ROOT_ID, TRASH_ID, Node, Version, next_seq
+from cozy.files.names import check_name, mime_class
 from cozy.files.trash import wipe_tree
 from cozy.files.tree import lock_tree
 from cozy.instances.models import Instance
@@ -253,27 +253,44 @@ def commit_index(instance: Instance, plan: Plan, *, wipe: bool, in_commit: Calla
         _check_target(instance, plan, wipe=wipe)
         if wipe:
             wipe_tree(instance)
-        pks = dict(Node.objects.filter(instance=instance, doc_id__in=SPECIAL).values_list("doc_id", "pk"))
-        created: list[Node] = []
-        for rec in plan.nodes:
-            node = Node.objects.create(
-                instance=instance, doc_id=rec["id"], type=rec["type"], name=rec["name"], parent_id=pks[rec["dir_id"]],
-                trashed=bool(rec.get("trashed")), restore_path=str(rec.get("restore_path") or ""),
-                size=int(rec.get("size") or 0), md5=rec.get("md5") or "", mime=str(rec.get("mime") or ""),
-                content_id=rec.get("content_id") or "", revision=int(rec.get("revision") or 1),
-            )  # fmt: skip
-            node.created_at, node.updated_at = rec["created_at"], rec["updated_at"]
-            created.append(node)
-            pks[rec["id"]] = node.pk
-            Version.objects.bulk_create([
-                Version(file=node, content_id=v["id"], size=v["size"], md5=v["md5"], mime=str(v.get("mime") or ""),
-                        created_at=v["created_at"]) for v in rec.get("versions", ())
-            ])  # fmt: skip
-        # create() stamps the auto dates with now: put the archive's back (update() leaves them alone).
-        Node.objects.bulk_update(created, ["created_at", "updated_at"], batch_size=500)
-        for doc_id, (created_at, updated_at) in plan.special_dates.items():
-            Node.objects.filter(instance=instance, doc_id=doc_id).update(created_at=created_at, updated_at=updated_at)
+        _create_tree(instance, plan)
         in_commit()
+
+
+def _create_tree(instance: Instance, plan: Plan) -> None:
+    """The archive's rows, in bulk: one level of the tree at a time (a level's parents have
+    their keys by then), each with its place in the change feed, as Node.save would give."""
+    pks = dict(Node.objects.filter(instance=instance, doc_id__in=SPECIAL).values_list("doc_id", "pk"))
+    depth = dict.fromkeys(SPECIAL, 0)
+    levels: dict[int, list[dict[str, Any]]] = {}
+    for rec in plan.nodes:  # parents first
+        depth[rec["id"]] = depth[rec["dir_id"]] + 1
+        levels.setdefault(depth[rec["id"]], []).append(rec)
+    seq = next_seq(instance.pk, len(plan.nodes)) if plan.nodes else 0
+    versions: list[Version] = []
+    for level in sorted(levels):
+        nodes = [_node(instance, rec, pks[rec["dir_id"]], seq + i) for i, rec in enumerate(levels[level])]
+        seq += len(nodes)
+        Node.objects.bulk_create(nodes, batch_size=500)
+        for rec, node in zip(levels[level], nodes, strict=True):
+            pks[rec["id"]] = node.pk
+            versions += [Version(file=node, content_id=v["id"], size=v["size"], md5=v["md5"],
+                                 mime=str(v.get("mime") or ""), created_at=v["created_at"])
+                         for v in rec.get("versions", ())]  # fmt: skip
+    Version.objects.bulk_create(versions, batch_size=500)
+    for doc_id, (created_at, updated_at) in plan.special_dates.items():
+        Node.objects.filter(instance=instance, doc_id=doc_id).update(created_at=created_at, updated_at=updated_at)
+
+
+def _node(instance: Instance, rec: dict[str, Any], parent_pk: int, seq: int) -> Node:
+    mime = str(rec.get("mime") or "")
+    return Node(
+        instance=instance, doc_id=rec["id"], type=rec["type"], name=rec["name"], parent_id=parent_pk,
+        trashed=bool(rec.get("trashed")), restore_path=str(rec.get("restore_path") or ""),
+        size=int(rec.get("size") or 0), md5=rec.get("md5") or "", mime=mime,
+        mime_class=mime_class(mime) if rec["type"] == "file" else "", content_id=rec.get("content_id") or "",
+        revision=int(rec.get("revision") or 1), created_at=rec["created_at"], updated_at=rec["updated_at"], seq=seq,
+    )  # fmt: skip
 
 
 def check_archive(instance: Instance, parts: Iterable[IO[bytes]], *,
