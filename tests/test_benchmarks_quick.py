@@ -112,3 +112,18 @@ def test_thumbnails_benchmark():
         assert float(cozy) > 0 and float(stack) > 0 and float(one) > 0, name
         assert met in ("yes", "NO", "-")
     assert rows[-1][-1] in ("yes", "NO")
+
+
+def test_exports_benchmark():
+    stdout, (header, *rows) = run_quick("bench_exports", timeout=300)
+    assert stdout.startswith("quick ")
+    assert header[0] == "what"
+    assert [row[0].split(" (")[0] for row in rows] == [
+        "cozy export", "raw copy into a zip", "cozy import", "raw unzip copy",
+        "export worker peak RSS, MiB", "import worker peak RSS, MiB",
+    ]
+    for name, contents, mib, seconds, rate, ratio, _target, met in rows[:4]:
+        assert int(contents.replace(",", "")) == 200 and float(mib) > 0 and float(seconds) > 0 and float(rate) > 0
+        assert (ratio.endswith("x") and met in ("yes", "NO")) if name.startswith("cozy") else ratio == met == ""
+    for _name, _contents, peak, *_, met in rows[4:]:
+        assert float(peak) > 0 and met in ("yes", "NO")

@@ -18,7 +18,8 @@ from cozy.exports.models import Export, ImportJob
 from cozy.exports.runner import run_export
 from cozy.exports.services import token_for
 from cozy.exports.sources import opened_parts
-from cozy.files.models import Node, Version
+from cozy.files.models import ROOT_ID, TRASH_ID, Node, Version
+from cozy.files.names import mime_class
 from cozy.instances.models import Instance
 from cozy.instances.services import org_bucket
 from cozy.storage.stores import store_for
@@ -70,6 +71,10 @@ def assert_same_instance(source: Instance, target: Instance) -> None:
     for node in Node.objects.filter(instance=target, type="file"):  # each content where the index says
         assert md5(b"".join(store_for(target, "files").read(f"{node.doc_id}/{node.content_id}"))) == node.md5
     assert b"".join(store_for(target, "avatar").read("avatar")) == b"\x89PNG avatar bytes"
+    rows = Node.objects.filter(instance=target).exclude(doc_id__in=(ROOT_ID, TRASH_ID))
+    seqs = [n.seq for n in rows]
+    assert 0 not in seqs and len(set(seqs)) == len(seqs)  # each row has its place in the change feed
+    assert all(n.mime_class == mime_class(n.mime) for n in rows if n.type == "file")
 
 
 def test_import_from_a_manifest_url_restores_everything(exported, s3_client):
@@ -165,7 +170,7 @@ def test_api_precheck_and_import_through_a_worker(celery_worker, settings):
     assert attrs["state"] == "done", (attrs, celery_worker.log()[-3000:])
     assert attrs["bytes_done"] == attrs["bytes_total"] > 2 * MiB
     assert_same_instance(source.instance, instance)
-    assert ImportJob.objects.get(instance=instance).source == ""  # the token is not kept
+    assert ImportJob.objects.get(instance=instance).sources == []  # the token is not kept
 
 
 def test_import_from_another_cozy_over_http(http_server, settings):

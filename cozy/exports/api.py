@@ -17,7 +17,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from cozy.exports.importer import ImportRefused
-from cozy.exports.imports import ImportRunning, precheck, request_import
+from cozy.exports.imports import ImportRunning, NotResumable, precheck, request_import, resume, rollback
 from cozy.exports.models import Export, ImportJob
 from cozy.exports.runner import exports_store
 from cozy.exports.services import BadToken, ExportRunning, export_for_token, request_export, token_for
@@ -58,6 +58,13 @@ def create_export(request: HttpRequest):
     except ExportRunning as err:
         raise Conflict(str(err)) from None
     return JsonResponse(document(request, export), status=201)
+
+
+@api.get("/move/exports", auth=InstanceAuth(), response={200: dict, **ERRORS},
+         summary="The instance's recent exports, newest first (the owner)")  # fmt: skip
+def list_exports(request: HttpRequest):
+    recent = Export.objects.filter(instance=request.auth).exclude(state=Export.State.EXPIRED)[:10]  # type: ignore[attr-defined]
+    return JsonResponse({"data": [document(request, export)["data"] for export in recent]})
 
 
 def _export(request: HttpRequest, token: str) -> Export:
@@ -108,13 +115,18 @@ def part(request: HttpRequest, token: str, n: str) -> HttpResponseBase:
 # -- imports ---------------------------------------------------------------------
 class ImportRequest(Schema):
     manifest_url: str
+    # The owner's confirmation that the instance's files, versions and trash are replaced (they
+    # go only once the whole archive is stored and checked); without it, only an empty instance.
+    wipe: bool = False
 
 
 def import_document(job: ImportJob) -> dict[str, Any]:
-    attributes = {"state": job.state, "error": job.error or None, "bytes_total": job.bytes_total,
-                  "bytes_done": job.bytes_done, "created_at": job.created_at.isoformat()}  # fmt: skip
+    attributes = {"state": job.state, "error": job.error or None, "wipe": job.wipe, "bytes_total": job.bytes_total,
+                  "bytes_done": job.bytes_done, "contents_total": len(job.contents),
+                  "contents_done": job.pieces_done, "created_at": job.created_at.isoformat()}  # fmt: skip
+    base = f"/move/imports/{job.pk}"
     return {"data": {"type": "io.cozy.imports", "id": str(job.pk), "attributes": attributes,
-                     "links": {"self": f"/move/imports/{job.pk}"}}}  # fmt: skip
+                     "links": {"self": base, "resume": f"{base}/resume", "rollback": f"{base}/rollback"}}}  # fmt: skip
 
 
 def _refused(err: ImportRefused) -> APIError:
@@ -126,17 +138,17 @@ def _refused(err: ImportRefused) -> APIError:
           summary="Whether an export could be imported here (412 unreadable, 413 over quota)")  # fmt: skip
 def import_precheck(request: HttpRequest, body: ImportRequest):
     try:
-        precheck(request.auth, body.manifest_url)  # type: ignore[attr-defined]
+        precheck(request.auth, body.manifest_url, wipe=body.wipe)  # type: ignore[attr-defined]
     except ImportRefused as err:
         raise _refused(err) from None
     return HttpResponse(status=204)
 
 
 @api.post("/move/imports", auth=InstanceAuth(), response={202: dict, **ERRORS},
-          summary="Import an export into this (empty) instance")  # fmt: skip
+          summary="Import an export into this instance (empty, or with wipe: true)")  # fmt: skip
 def create_import(request: HttpRequest, body: ImportRequest):
     try:
-        job = request_import(request.auth, body.manifest_url)  # type: ignore[attr-defined]
+        job = request_import(request.auth, body.manifest_url, wipe=body.wipe)  # type: ignore[attr-defined]
     except ImportRefused as err:
         raise _refused(err) from None
     except ImportRunning as err:
@@ -144,9 +156,34 @@ def create_import(request: HttpRequest, body: ImportRequest):
     return JsonResponse(import_document(job), status=202)
 
 
-@api.get("/move/imports/{job_id}", auth=InstanceAuth(), response={200: dict, **ERRORS}, summary="An import's state")
-def import_state(request: HttpRequest, job_id: int):
+def _job(request: HttpRequest, job_id: int) -> ImportJob:
     job = ImportJob.objects.filter(pk=job_id, instance=request.auth).first()  # type: ignore[attr-defined]
     if job is None:
         raise NotFound("no such import")
-    return JsonResponse(import_document(job))
+    return job
+
+
+@api.get("/move/imports/{job_id}", auth=InstanceAuth(), response={200: dict, **ERRORS}, summary="An import's state")
+def import_state(request: HttpRequest, job_id: int):
+    return JsonResponse(import_document(_job(request, job_id)))
+
+
+@api.post("/move/imports/{job_id}/resume", auth=InstanceAuth(), response={202: dict, **ERRORS},
+          summary="Resume a stopped import (what it stored and verified is not written again)")  # fmt: skip
+def import_resume(request: HttpRequest, job_id: int):
+    try:
+        return JsonResponse(import_document(resume(_job(request, job_id))), status=202)
+    except NotResumable as err:
+        raise Conflict(str(err)) from None
+
+
+@api.post("/move/imports/{job_id}/rollback", auth=InstanceAuth(), response={200: dict, **ERRORS},
+          summary="Roll back an unfinished import: what it wrote goes, the instance is as before")  # fmt: skip
+def import_rollback(request: HttpRequest, job_id: int):
+    try:
+        return JsonResponse(import_document(rollback(_job(request, job_id))))
+    except NotResumable as err:
+        raise Conflict(str(err)) from None
+    except OSError:
+        raise APIError("the storage failed during the rollback: try again", status=503,
+                       title="Service Unavailable") from None

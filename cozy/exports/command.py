@@ -1,4 +1,4 @@
-"""``manage.py instances export <domain> [--wait]``: queue an export, follow it, print its URL."""
+"""``manage.py instances export|import``: queue an export and follow it; run, resume or roll back an import."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ from typing import IO
 from django.conf import settings
 from django.core.management.base import CommandError
 
-from cozy.exports.models import Export
+from cozy.exports import imports
+from cozy.exports.models import Export, ImportJob
 from cozy.exports.services import ExportRunning, request_export, token_for
+from cozy.files.models import Node
 from cozy.instances.hosts import domain_key
 from cozy.instances.models import Instance
+from s3util import sanitize_error
 
 POLL_SECONDS = 0.5
 
@@ -81,30 +84,68 @@ def follow(export_id: str, out: IO[str]) -> Export:
         return _poll(export_id, show)
 
 
-def import_into(domain: str, sources: list[str], *, out: IO[str]) -> None:
-    """Import in this process (the parts are read from the store or local files, never copied)."""
-    from cozy.exports.importer import ImportRefused, import_parts
-    from cozy.exports.sources import opened_parts
-    from s3util import sanitize_error
-
+def import_into(domain: str, sources: list[str], *, wipe: bool = False, resume: int | None = None,
+                rollback: int | None = None, out: IO[str]) -> None:  # fmt: skip
+    """Run an import job in this process (the parts are read from the store or local files,
+    never copied); ``resume`` or ``rollback`` an unfinished one instead."""
     instance = Instance.objects.filter(domain=domain_key(domain)).first()
     if instance is None or instance.state != Instance.State.READY:
         raise CommandError(f"no instance with domain {domain!r}")
+    if resume is not None or rollback is not None:
+        job = ImportJob.objects.filter(instance=instance, pk=resume if resume is not None else rollback or 0).first()
+        if job is None:
+            raise CommandError("no such import of this instance")
+        if rollback is not None:
+            _rollback(job, out)
+            return
+        _check_resumable(job)
+    elif not sources:
+        raise CommandError("give an export's manifest URL or its zip parts (or --resume/--rollback ID)")
+    else:
+        try:
+            job = imports.create_job(instance, sources, wipe=wipe, remote_any=True)
+        except imports.ImportRunning as err:
+            last = ImportJob.objects.filter(instance=instance, state__in=ImportJob.UNFINISHED).first()
+            raise CommandError(f"{err} (--resume {last.pk if last else '?'} or --rollback ...)") from None
+    with _bar(out) as (start, show):
+
+        def watch(done: int, total: int) -> None:
+            start(total)
+            show(done)
+
+        imports.run_import(job.pk, watch=watch)
+    _report(ImportJob.objects.get(pk=job.pk), out)
+
+
+def _check_resumable(job: ImportJob) -> None:
+    if job.finished or not imports.is_stale(job):
+        raise CommandError(f"import {job.pk} is {job.state}: nothing to resume")
+
+
+def _rollback(job: ImportJob, out: IO[str]) -> None:
     try:
-        with opened_parts(sources) as parts, _bar(out) as (start, advance):
-            plan = import_parts(instance, parts, progress=advance, on_plan=lambda p: start(p.total_bytes))
-    except ImportRefused as err:
-        raise CommandError(f"nothing imported: {err}") from None
+        done = imports.rollback(job)
+    except imports.NotResumable as err:
+        raise CommandError(f"cannot roll back: {err}") from None
     except OSError as err:
-        raise CommandError(f"nothing imported: {sanitize_error(err)}") from None
-    files = sum(1 for n in plan.nodes if n["type"] == "file")
-    out.write(f"imported {files:,} files, {len(plan.pieces):,} contents ({human_bytes(plan.total_bytes)}) "
-              f"into {instance.domain}\n")  # fmt: skip
+        raise CommandError(f"the rollback failed, try again: {sanitize_error(err)}") from None
+    out.write(f"import {done.pk} rolled back: {len(done.contents):,} content(s) removed, the instance is as before\n")
+
+
+def _report(job: ImportJob, out: IO[str]) -> None:
+    if job.state == ImportJob.State.FAILED:
+        raise CommandError(f"nothing imported: {job.error}")
+    if job.state != ImportJob.State.DONE:
+        raise CommandError(f"import {job.pk} {job.state}: {job.error}; the instance is unchanged: "
+                           f"--resume {job.pk} to go on, --rollback {job.pk} to undo")  # fmt: skip
+    files = Node.objects.filter(instance=job.instance, type="file").count()
+    out.write(f"imported {files:,} files, {len(job.contents):,} contents ({human_bytes(job.bytes_total)}) "
+              f"into {job.instance.domain}\n")  # fmt: skip
 
 
 @contextlib.contextmanager
 def _bar(out: IO[str]) -> Iterator[tuple[Callable[[int], None], Callable[[int], None]]]:
-    """(start(total), advance(n)): a rich bar on a terminal, nothing otherwise."""
+    """(start(total), show(done)): a rich bar on a terminal, nothing otherwise."""
     if not out.isatty():
         yield (lambda total: None), (lambda n: None)
         return
@@ -114,4 +155,4 @@ def _bar(out: IO[str]) -> Iterator[tuple[Callable[[int], None], Callable[[int], 
     with Progress(TextColumn("importing"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
                   console=Console(file=out)) as bar:  # fmt: skip
         task = bar.add_task("import", total=None)
-        yield (lambda total: bar.update(task, total=total)), (lambda n: bar.advance(task, n))
+        yield (lambda total: bar.update(task, total=total)), (lambda n: bar.update(task, completed=n))

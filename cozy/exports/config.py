@@ -34,3 +34,8 @@ def stale_seconds() -> int:
 def pause_seconds() -> float:
     """A pause after each content (0: none): slows an export down, for tests that catch one mid-way."""
     return _int("COZY_EXPORT_PAUSE_MS", 0) / 1000
+
+
+def import_pause_seconds() -> float:
+    """A pause after each content an import writes (0: none), for tests that catch one mid-way."""
+    return _int("COZY_IMPORT_PAUSE_MS", 0) / 1000

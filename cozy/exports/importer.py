@@ -1,18 +1,22 @@
-"""Import an export's zip parts into an empty instance.
+"""Import an export's zip parts into an instance: empty, or one whose owner confirmed a wipe.
 
-Everything is read and checked before the index changes: the metadata is
+Everything is read and checked before anything is written: the metadata is
 validated (ids, names, parents, sizes, MD5s), every entry it names must be in
-its part, and the quota must hold the whole. Then each content is written
-through the files store with its expected MD5 (the store refuses a mismatch),
-read straight from its zip entry (zipfile over a seekable reader: an S3 object
-read by ranged GETs, or a local file); the index is created in one transaction
-at the end. On any failure the written objects are removed and the index was
-never touched: the instance is left as it was, empty.
+its part with its recorded size, and the quota must hold the whole. Then each
+content is written through the files store with its expected MD5 (the store
+refuses a mismatch), read straight from its zip entry (zipfile over a seekable
+reader: an S3 object read by ranged GETs, or a local file), under fresh names
+that no existing object has. Only once every content is stored and verified
+does one transaction wipe the old tree (if confirmed) and create the new index;
+the old objects go after that commit (DESIGN.md's ordering rule). So a failure
+at any point leaves the instance's index, and every object it points at, as
+they were.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import zipfile
@@ -23,16 +27,18 @@ from typing import IO, Any
 
 from django.db import transaction
 
+from cozy.exports import stack_layout
 from cozy.exports.snapshot import FORMAT, FORMAT_VERSION, METADATA_ENTRY
 from cozy.files.content import content_name, room_left
 from cozy.files.errors import APIError
-from cozy.files.models import ROOT_ID, TRASH_ID, Node, Version
-from cozy.files.names import check_name
+from cozy.files.models import ROOT_ID, TRASH_ID, Node, Version, next_seq
+from cozy.files.names import check_name, mime_class
+from cozy.files.trash import wipe_tree
 from cozy.files.tree import lock_tree
 from cozy.instances.models import Instance
 from cozy.storage.stores import store_for
 from vfs_s3.errors import ChecksumMismatch, ObjectTooLarge
-from vfs_s3.layout import checked_id, new_content_id
+from vfs_s3.layout import checked_id
 from vfs_s3.storage import S3Storage
 from vfs_s3.writer import normalize_md5
 
@@ -66,6 +72,11 @@ def instance_is_empty(instance: Instance) -> bool:
 
 def read_metadata(zips: list[zipfile.ZipFile]) -> dict[str, Any]:
     holder = next((z for z in reversed(zips) if METADATA_ENTRY in z.namelist()), None)
+    if holder is None and stack_layout.is_stack_export(zips):
+        try:
+            return stack_layout.metadata(zips)
+        except (ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as err:
+            raise ImportRefused("the documents of this cozy-stack export are unreadable") from err
     if holder is None:
         raise ImportRefused("no export metadata in these zip parts (give every part, or the manifest URL)")
     try:
@@ -114,10 +125,11 @@ class Plan:
         return sum(p.size for p in self.pieces)
 
 
-def plan_import(doc: dict[str, Any], zips: list[zipfile.ZipFile]) -> Plan:
-    """The validated records and the contents to write; ImportRefused on anything wrong."""
+def plan_import(doc: dict[str, Any], zips: list[zipfile.ZipFile], salt: str = "") -> Plan:
+    """The validated records and the contents to write; ImportRefused on anything wrong.
+    ``salt`` (the target's key prefix) derives the fresh content ids."""
     try:
-        return _plan(doc, zips)
+        return _plan(doc, zips, salt)
     except (ValueError, TypeError, KeyError, APIError) as err:
         detail = err.detail if isinstance(err, APIError) else str(err)
         raise ImportRefused(f"the export metadata is invalid: {detail}") from None
@@ -134,15 +146,31 @@ def taken_content_ids(ids: list[str]) -> set[str]:
     return taken
 
 
-def _content_id(value: Any, taken: set[str]) -> str:
-    checked_id(value, "content id")
-    return new_content_id() if value in taken else value
+def _derived(value: str, salt: str) -> str:
+    return hashlib.sha256(f"{salt}:{value}".encode()).hexdigest()[:32]
 
 
-def _plan(doc: dict[str, Any], zips: list[zipfile.ZipFile]) -> Plan:
+def fresh_ids(ids: list[str], salt: str) -> dict[str, str]:
+    """Each id mapped to itself, or, if this cozy uses it already, to one derived from it and
+    ``salt`` that it does not use: the same archive maps the same way every time, so that a
+    resumed import finds what it wrote, and never the name of an existing object."""
+    mapping = {value: value for value in ids}
+    pending = taken_content_ids(ids)
+    while pending:
+        candidates = {value: _derived(mapping[value], salt) for value in pending}
+        for value, candidate in candidates.items():
+            mapping[value] = candidate
+        used = taken_content_ids(list(candidates.values()))
+        pending = {value for value, candidate in candidates.items() if candidate in used}
+    return mapping
+
+
+def _plan(doc: dict[str, Any], zips: list[zipfile.ZipFile], salt: str) -> Plan:
     records = [r for r in doc["files"] if r["type"] == "file"]
-    taken = taken_content_ids([r["content_id"] for r in records if r.get("content_id")]
-                              + [v["id"] for r in records for v in r["versions"]])  # fmt: skip
+    ids = [r["content_id"] for r in records if r.get("content_id")] + [v["id"] for r in records for v in r["versions"]]
+    for value in ids:
+        checked_id(value, "content id")
+    fresh = fresh_ids(ids, salt)
     seen, names, pieces, nodes = set(SPECIAL), set(), [], []
     special: dict[str, tuple[datetime, datetime]] = {}
     for rec in doc["files"]:
@@ -161,10 +189,10 @@ def _plan(doc: dict[str, Any], zips: list[zipfile.ZipFile]) -> Plan:
         node = {**rec, "name": name, "created_at": _date(rec["created_at"]), "updated_at": _date(rec["updated_at"])}
         if rec["type"] == "file":
             if rec.get("content_id"):
-                node["content_id"] = _content_id(rec["content_id"], taken)
+                node["content_id"] = fresh[rec["content_id"]]
                 pieces.append(_piece(rec, file_id, node["content_id"], zips))
             for version in rec["versions"]:
-                version["id"] = _content_id(version["id"], taken)
+                version["id"] = fresh[version["id"]]
                 version["created_at"] = _date(version["created_at"])
                 pieces.append(_piece(version, file_id, version["id"], zips))
         nodes.append(node)
@@ -173,91 +201,139 @@ def _plan(doc: dict[str, Any], zips: list[zipfile.ZipFile]) -> Plan:
                 special)
 
 
-def _write_contents(instance: Instance, plan: Plan, zips: list[zipfile.ZipFile], written: list[str],
-                    progress: Callable[[int], None]) -> None:  # fmt: skip
+def digest(plan: Plan) -> str:
+    """What identifies the contents a plan writes: a resume trusts a checkpoint only of the same."""
+    lines = "\n".join(f"{p.part} {p.entry} {p.name} {p.size} {p.md5}" for p in plan.pieces)
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def room_for(instance: Instance, *, wipe: bool) -> int | None:
+    """Bytes the import may bring: what is left, or, over a confirmed wipe, the whole quota."""
+    return instance.quota_bytes if wipe else room_left(instance)
+
+
+def _check_target(instance: Instance, plan: Plan, *, wipe: bool) -> None:
+    if not wipe and not instance_is_empty(instance):
+        raise ImportRefused("the instance is not empty: import into an empty one, or confirm the wipe", 409)
+    left = room_for(instance, wipe=wipe)
+    if left is not None and plan.total_bytes > left:
+        raise ImportRefused("the export is larger than the instance's quota", 413)
+
+
+def write_pieces(instance: Instance, plan: Plan, zips: list[zipfile.ZipFile], *,
+                 skip: Callable[[int, Piece], bool] = lambda i, p: False,
+                 done: Callable[[int, Piece], None] = lambda i, p: None) -> None:  # fmt: skip
+    """Write every content that ``skip`` does not say is stored already; ``done`` after each."""
     store = store_for(instance, "files")
-    for piece in plan.pieces:
-        _write_piece(store, piece.name, piece, zips)
-        written.append(piece.name)
-        progress(piece.size)
+    for index, piece in enumerate(plan.pieces):
+        if not skip(index, piece):
+            try:
+                _write_piece(store, piece.name, piece, zips)
+            except (ChecksumMismatch, ObjectTooLarge, zipfile.BadZipFile, EOFError):
+                raise ImportRefused("a part is damaged: a content does not match the export's metadata") from None
+        done(index, piece)
 
 
-def _create_index(instance: Instance, plan: Plan, in_commit: Callable[[], None]) -> None:
+def write_avatar(instance: Instance, plan: Plan, zips: list[zipfile.ZipFile], before: Callable[[], None]) -> None:
+    """The archive's avatar, unless the instance has one of its own (kept, wipe or not)."""
+    avatar = store_for(instance, "avatar")
+    if plan.avatar and not avatar.exists("avatar"):
+        before()
+        try:
+            _write_piece(avatar, "avatar", plan.avatar, zips)
+        except (ChecksumMismatch, ObjectTooLarge, zipfile.BadZipFile, EOFError):
+            raise ImportRefused("a part is damaged: the avatar does not match the export's metadata") from None
+
+
+def commit_index(instance: Instance, plan: Plan, *, wipe: bool, in_commit: Callable[[], None]) -> None:
+    """The one step that changes the index: the wipe (if confirmed) and the new tree together.
+    The wiped tree's objects are deleted after the commit."""
     with transaction.atomic():
         lock_tree(instance)
-        if not instance_is_empty(instance):
-            raise ImportRefused("the instance is not empty: import only goes into an empty instance", 409)
-        left = room_left(instance)
-        if left is not None and plan.total_bytes > left:
-            raise ImportRefused("the export is larger than the instance's quota", 413)
-        pks = dict(Node.objects.filter(instance=instance, doc_id__in=SPECIAL).values_list("doc_id", "pk"))
-        created: list[Node] = []
-        for rec in plan.nodes:
-            node = Node.objects.create(
-                instance=instance, doc_id=rec["id"], type=rec["type"], name=rec["name"], parent_id=pks[rec["dir_id"]],
-                trashed=bool(rec.get("trashed")), restore_path=str(rec.get("restore_path") or ""),
-                size=int(rec.get("size") or 0), md5=rec.get("md5") or "", mime=str(rec.get("mime") or ""),
-                content_id=rec.get("content_id") or "", revision=int(rec.get("revision") or 1),
-            )  # fmt: skip
-            node.created_at, node.updated_at = rec["created_at"], rec["updated_at"]
-            created.append(node)
-            pks[rec["id"]] = node.pk
-            Version.objects.bulk_create([
-                Version(file=node, content_id=v["id"], size=v["size"], md5=v["md5"], mime=str(v.get("mime") or ""),
-                        created_at=v["created_at"]) for v in rec.get("versions", ())
-            ])  # fmt: skip
-        # create() stamps the auto dates with now: put the archive's back (update() leaves them alone).
-        Node.objects.bulk_update(created, ["created_at", "updated_at"], batch_size=500)
-        for doc_id, (created_at, updated_at) in plan.special_dates.items():
-            Node.objects.filter(instance=instance, doc_id=doc_id).update(created_at=created_at, updated_at=updated_at)
+        _check_target(instance, plan, wipe=wipe)
+        if wipe:
+            wipe_tree(instance)
+        _create_tree(instance, plan)
         in_commit()
 
 
-def check_archive(instance: Instance, parts: Iterable[IO[bytes]]) -> tuple[Plan, list[zipfile.ZipFile]]:
-    """What an import would write, once the parts, the metadata, the instance's emptiness and
-    its quota are checked; ImportRefused otherwise. Nothing is written."""
+def _create_tree(instance: Instance, plan: Plan) -> None:
+    """The archive's rows, in bulk: one level of the tree at a time (a level's parents have
+    their keys by then), each with its place in the change feed, as Node.save would give."""
+    pks = dict(Node.objects.filter(instance=instance, doc_id__in=SPECIAL).values_list("doc_id", "pk"))
+    depth = dict.fromkeys(SPECIAL, 0)
+    levels: dict[int, list[dict[str, Any]]] = {}
+    for rec in plan.nodes:  # parents first
+        depth[rec["id"]] = depth[rec["dir_id"]] + 1
+        levels.setdefault(depth[rec["id"]], []).append(rec)
+    seq = next_seq(instance.pk, len(plan.nodes)) if plan.nodes else 0
+    versions: list[Version] = []
+    for level in sorted(levels):
+        nodes = [_node(instance, rec, pks[rec["dir_id"]], seq + i) for i, rec in enumerate(levels[level])]
+        seq += len(nodes)
+        Node.objects.bulk_create(nodes, batch_size=500)
+        for rec, node in zip(levels[level], nodes, strict=True):
+            pks[rec["id"]] = node.pk
+            versions += [Version(file=node, content_id=v["id"], size=v["size"], md5=v["md5"],
+                                 mime=str(v.get("mime") or ""), created_at=v["created_at"])
+                         for v in rec.get("versions", ())]  # fmt: skip
+    Version.objects.bulk_create(versions, batch_size=500)
+    for doc_id, (created_at, updated_at) in plan.special_dates.items():
+        Node.objects.filter(instance=instance, doc_id=doc_id).update(created_at=created_at, updated_at=updated_at)
+
+
+def _node(instance: Instance, rec: dict[str, Any], parent_pk: int, seq: int) -> Node:
+    mime = str(rec.get("mime") or "")
+    return Node(
+        instance=instance, doc_id=rec["id"], type=rec["type"], name=rec["name"], parent_id=parent_pk,
+        trashed=bool(rec.get("trashed")), restore_path=str(rec.get("restore_path") or ""),
+        size=int(rec.get("size") or 0), md5=rec.get("md5") or "", mime=mime,
+        mime_class=mime_class(mime) if rec["type"] == "file" else "", content_id=rec.get("content_id") or "",
+        revision=int(rec.get("revision") or 1), created_at=rec["created_at"], updated_at=rec["updated_at"], seq=seq,
+    )  # fmt: skip
+
+
+def check_archive(instance: Instance, parts: Iterable[IO[bytes]], *,
+                  wipe: bool = False) -> tuple[Plan, list[zipfile.ZipFile]]:  # fmt: skip
+    """What an import would write, once the parts, the metadata, the instance (empty, unless a
+    wipe is confirmed) and its quota are checked; ImportRefused otherwise. Nothing is written."""
     try:
         zips = [zipfile.ZipFile(part) for part in parts]
     except zipfile.BadZipFile:
         raise ImportRefused("a part is not a zip file") from None
-    if not instance_is_empty(instance):
-        raise ImportRefused("the instance is not empty: import only goes into an empty instance", 409)
-    plan = plan_import(read_metadata(zips), zips)
-    left = room_left(instance)
-    if left is not None and plan.total_bytes > left:
-        raise ImportRefused("the export is larger than the instance's quota", 413)
+    if not wipe and not instance_is_empty(instance):
+        raise ImportRefused("the instance is not empty: import into an empty one, or confirm the wipe", 409)
+    plan = plan_import(read_metadata(zips), zips, salt=instance.db_prefix)
+    _check_target(instance, plan, wipe=wipe)
     return plan, zips
 
 
 def import_parts(instance: Instance, parts: Iterable[IO[bytes]], progress: Callable[[int], None] = lambda n: None,
-                 on_plan: Callable[[Plan], object] = lambda plan: None,
-                 in_commit: Callable[[], None] = lambda: None) -> Plan:  # fmt: skip
-    """Import the zip parts (seekable binary files, in order) into ``instance``, which must be
-    empty; ImportRefused (nothing changed) or an OSError (storage; nothing kept). ``in_commit``
-    runs inside the index's transaction (a job marks itself done there)."""
-    plan, zips = check_archive(instance, parts)
+                 on_plan: Callable[[Plan], object] = lambda plan: None, *, wipe: bool = False) -> Plan:  # fmt: skip
+    """Import the zip parts (seekable binary files, in order) in one go, without a job (no
+    resume): ImportRefused or an OSError, and then what was written is removed."""
+    plan, zips = check_archive(instance, parts, wipe=wipe)
     on_plan(plan)
-    written: list[str] = []
-    avatar = store_for(instance, "avatar")
-    wrote_avatar = False
+    wrote_avatar = []
     try:
-        _write_contents(instance, plan, zips, written, progress)
-        if plan.avatar and not avatar.exists("avatar"):  # an avatar of the instance's own stays
-            _write_piece(avatar, "avatar", plan.avatar, zips)
-            wrote_avatar = True
-        _create_index(instance, plan, in_commit)
-    except BaseException as err:
-        with contextlib.suppress(OSError):
-            store_for(instance, "files").delete_many(_unreferenced(instance, written))
-            if wrote_avatar:
-                avatar.delete("avatar")
-        if isinstance(err, (ChecksumMismatch, ObjectTooLarge, zipfile.BadZipFile, EOFError)):
-            raise ImportRefused("a part is damaged: a content does not match the export's metadata") from None
+        write_pieces(instance, plan, zips, done=lambda i, p: progress(p.size))
+        write_avatar(instance, plan, zips, before=lambda: wrote_avatar.append(True))
+        commit_index(instance, plan, wipe=wipe, in_commit=lambda: None)
+    except BaseException:
+        discard(instance, [p.name for p in plan.pieces], avatar=bool(wrote_avatar))
         raise
     return plan
 
 
-def _unreferenced(instance: Instance, names: list[str]) -> list[str]:
+def discard(instance: Instance, names: list[str], *, avatar: bool) -> None:
+    """Remove what an import wrote and the index does not hold (best effort: fsck reports the rest)."""
+    with contextlib.suppress(OSError):
+        store_for(instance, "files").delete_many(unreferenced(instance, names))
+        if avatar:
+            store_for(instance, "avatar").delete("avatar")
+
+
+def unreferenced(instance: Instance, names: list[str]) -> list[str]:
     """The written names that the index does not hold: a concurrent import of the same export
     that committed first wrote the same names, and keeps them."""
     held = {f"{f}/{c}" for f, c in Node.objects.filter(instance=instance).values_list("doc_id", "content_id")}

@@ -70,19 +70,36 @@ class Export(models.Model):
 
 
 class ImportJob(models.Model):
-    """An import requested through the API, run by a worker (the command runs its own)."""
+    """An import, run by a worker (API) or by the command; resumable and revocable until done.
+
+    ``contents`` lists the names (in the files area) that the import writes, in order; the first
+    ``pieces_done`` of them were written and verified by the store. A resume of the same archive
+    (same ``plan_digest``) skips those; a rollback removes them (those the index does not hold).
+    """
 
     class State(models.TextChoices):
         QUEUED = "queued"
         RUNNING = "running"
+        STOPPED = "stopped"  # failed half-way (storage, network, killed): resume it or roll it back
+        ROLLING_BACK = "rolling_back"  # its objects are being removed (it still blocks another import)
         DONE = "done"
-        FAILED = "failed"
+        FAILED = "failed"  # refused, and rolled back
+        ROLLED_BACK = "rolled_back"
 
-    UNFINISHED = (State.QUEUED, State.RUNNING)
+    UNFINISHED = (State.QUEUED, State.RUNNING, State.STOPPED, State.ROLLING_BACK)
 
     instance = models.ForeignKey(Instance, on_delete=models.CASCADE, related_name="imports")
-    source = models.CharField(max_length=2000)  # a manifest URL (holds a token: cleared once finished)
-    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    # manifest URL or local part paths; a URL holds a token: cleared once the import is over
+    sources = models.JSONField(default=list, blank=True)
+    remote_any = models.BooleanField(default=False)  # started by the operator: any host may be fetched
+    wipe = models.BooleanField(default=False)  # the owner confirmed that the instance's files go
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
+    attempt = models.CharField(max_length=32, blank=True, default="")  # the live run's; a stale one stops
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    plan_digest = models.CharField(max_length=64, blank=True, default="")
+    contents = models.JSONField(default=list, blank=True)
+    pieces_done = models.IntegerField(default=0)
+    avatar_written = models.BooleanField(default=False)
     bytes_total = models.BigIntegerField(default=0)
     bytes_done = models.BigIntegerField(default=0)
     error = models.CharField(max_length=300, blank=True, default="")  # sanitized
@@ -92,8 +109,11 @@ class ImportJob(models.Model):
     class Meta:
         ordering = ["-created_at"]
         constraints = [
+            # One at a time: a stopped import holds objects until it is resumed or rolled back, and
+            # another import of the same archive would write the same names.
             models.UniqueConstraint(
-                fields=["instance"], condition=Q(state__in=["queued", "running"]), name="one_running_import"
+                fields=["instance"], condition=Q(state__in=["queued", "running", "stopped", "rolling_back"]),
+                name="one_unfinished_import",
             ),
         ]
 

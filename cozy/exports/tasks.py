@@ -3,8 +3,9 @@
 The task is ``acks_late``: a worker killed mid-export leaves its message to be
 delivered again, and the new run starts over under a fresh attempt (runner.py).
 The embedded filesystem broker cannot redeliver a dead worker's message, so a
-starting worker also re-queues the unfinished exports; a duplicate finds the
-export busy or finished and does nothing.
+starting worker also re-queues the unfinished exports, and the queued imports
+and those whose worker died (a stopped import waits for its owner: resume or
+roll back); a duplicate finds the job busy or finished and does nothing.
 """
 
 from __future__ import annotations
@@ -35,9 +36,13 @@ def export_instance(self: Task, export_id: str) -> str:
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def import_instance(job_id: int) -> str:
-    from cozy.exports.imports import run_import
+    from cozy.exports.imports import ImportBusy, run_import
 
-    return run_import(job_id)
+    try:
+        return run_import(job_id)
+    except ImportBusy:
+        import_instance.apply_async((job_id,), countdown=config.stale_seconds())
+        return "busy"
 
 
 @shared_task(ignore_result=True)
@@ -47,10 +52,12 @@ def remove_expired_exports() -> int:
 
 
 def requeue_unfinished() -> int:
+    from cozy.exports.imports import requeue_unfinished as requeue_imports
+
     ids = list(Export.objects.filter(state__in=Export.UNFINISHED).values_list("pk", flat=True))
     for export_id in ids:
         export_instance.delay(export_id)
-    return len(ids)
+    return len(ids) + requeue_imports()
 
 
 @worker_ready.connect
@@ -58,7 +65,7 @@ def requeue_on_start(**_: object) -> None:
     try:
         count = requeue_unfinished()
     except DatabaseError as err:
-        log.warning("could not re-queue unfinished exports: %s", type(err).__name__)
+        log.warning("could not re-queue unfinished exports and imports: %s", type(err).__name__)
         return
     if count:
-        log.info("re-queued %d unfinished export(s)", count)
+        log.info("re-queued %d unfinished export(s) and import(s)", count)

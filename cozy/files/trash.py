@@ -117,3 +117,11 @@ def empty_trash(instance: Instance) -> int:
         lock_tree(instance)
         trash_dir = Node.objects.select_for_update().get(instance=instance, doc_id=TRASH_ID)
         return _destroy(instance, list(trash_dir.children.all()))
+
+
+def wipe_tree(instance: Instance) -> int:
+    """Delete every entry but the root and the trash (inside the caller's transaction, under
+    the tree lock): rows now, their objects after the commit (an import confirmed to wipe)."""
+    tops = list(Node.objects.filter(instance=instance, parent__doc_id__in=(ROOT_ID, TRASH_ID))
+                .exclude(doc_id__in=(ROOT_ID, TRASH_ID)))  # fmt: skip
+    return _destroy(instance, tops) if tops else 0

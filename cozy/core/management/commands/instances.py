@@ -41,9 +41,13 @@ class Command(BaseCommand):
         export = sub.add_parser("export", help="export all the data of an instance as zip parts")
         export.add_argument("domain")
         export.add_argument("--wait", action="store_true", help="wait for the export and show its progress")
-        imp = sub.add_parser("import", help="import an export into an empty instance (runs here, with progress)")
+        imp = sub.add_parser("import", help="import an export into an instance (runs here, with progress)")
         imp.add_argument("domain")
-        imp.add_argument("sources", nargs="+", metavar="SOURCE", help="an export's manifest URL, or its zip parts")
+        imp.add_argument("sources", nargs="*", metavar="SOURCE", help="an export's manifest URL, or its zip parts")
+        imp.add_argument("--wipe", action="store_true",
+                         help="replace the instance's files (only once the whole archive is stored and checked)")
+        imp.add_argument("--resume", type=int, metavar="ID", help="resume the unfinished import ID")
+        imp.add_argument("--rollback", type=int, metavar="ID", help="undo the unfinished import ID")
 
     def handle(self, *args, action: str, **opts) -> None:
         getattr(self, f"do_{action}")(**opts)
@@ -109,7 +113,9 @@ class Command(BaseCommand):
 
         export(domain, wait=wait, out=self.stdout._out)  # type: ignore[arg-type]
 
-    def do_import(self, domain: str, sources: list[str], **_: object) -> None:
+    def do_import(self, domain: str, sources: list[str], wipe: bool, resume: int | None, rollback: int | None,
+                  **_: object) -> None:  # fmt: skip
         from cozy.exports.command import import_into
 
-        import_into(domain, sources, out=self.stdout._out)  # type: ignore[arg-type]
+        import_into(domain, sources, wipe=wipe, resume=resume, rollback=rollback,
+                    out=self.stdout._out)  # type: ignore[arg-type]
