@@ -14,14 +14,14 @@ from playwright.sync_api import Page, expect
 
 from cozy.exports.models import Export
 from tests.cozyclient import Cozy
-from tests.test_drive_ui import PASSWORD, Site, browser, make_site, open_page, shot  # noqa: F401 - browser: a fixture
+from tests.test_drive_ui import PASSWORD, Site, browser, make_site, open_page, shot, static_files, worker_server  # noqa: F401 - browser, static_files, worker_server: fixtures
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 @pytest.fixture
-def site(live_server, celery_worker, browser) -> Site:  # noqa: F811 - the fixture imported above
-    return make_site(live_server)
+def site(worker_server, celery_worker, browser) -> Site:  # noqa: F811 - the fixture imported above
+    return make_site(worker_server)
 
 
 @pytest.fixture

@@ -3,11 +3,9 @@ worker), the grid, the viewer, and the owner's avatar. Screenshots go to test-ar
 
 from __future__ import annotations
 
-import contextlib
 import io
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -17,43 +15,24 @@ from cozy.avatars.models import Avatar
 from cozy.files.models import Node
 from cozy.storage.buckets import ensure_org_bucket
 from cozy.thumbnails.store import thumb_name, thumbs_store
-from tests.httpserver import start_gunicorn, stop
 from tests.images import GREEN, close, encoded, jpeg_with_orientation, marked, pdf_page
-from tests.test_drive_ui import (  # noqa: F401 (browser, static_files: fixtures)
+from tests.test_drive_ui import (  # noqa: F401 (browser, static_files, worker_server: fixtures)
     ARTIFACTS,
     RealServer,
     browser,
     login_ok,
     make_site,
     open_page,
+    real_server,
     row,
     shot,
     static_files,
+    worker_server,
 )
 
 AVATAR_MAX_BYTES = 1000
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-@contextlib.contextmanager
-def real_server(fs_url: str, tmp_path: Path, **env: str) -> Iterator[RealServer]:
-    """The real run's web server on ``fs_url``, with ``env`` (its settings come from there)."""
-    server = start_gunicorn(fs_url, tmp_path / "gunicorn.log", extra_env=env)
-    real = RealServer(server.port)
-    real._live_server_modified_settings.enable()  # what live_server gets from pytest-django
-    try:
-        yield real
-    finally:
-        real._live_server_modified_settings.disable()
-        stop(server)
-
-
-@pytest.fixture
-def worker_server(celery_worker, static_files, tmp_path) -> Iterator[RealServer]:  # noqa: F811
-    """Sending its jobs to the test's worker, on the worker's storage."""
-    with real_server(celery_worker.fs_url, tmp_path, COZY_CELERY_QUEUE=celery_worker.queue) as server:
-        yield server
 
 
 @pytest.fixture

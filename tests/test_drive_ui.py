@@ -7,6 +7,7 @@ Screenshots of the main views go to test-artifacts/.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -74,6 +75,26 @@ def live_server(transactional_db, fs_url, static_files, tmp_path) -> Iterator[Re
         yield RealServer(server.port)
     finally:
         stop(server)
+
+
+@contextlib.contextmanager
+def real_server(fs_url: str, tmp_path: Path, **env: str) -> Iterator[RealServer]:
+    """The real run's web server on ``fs_url``, with ``env`` (its settings come from there)."""
+    server = start_gunicorn(fs_url, tmp_path / "gunicorn.log", extra_env=env)
+    real = RealServer(server.port)
+    real._live_server_modified_settings.enable()  # what live_server gets from pytest-django
+    try:
+        yield real
+    finally:
+        real._live_server_modified_settings.disable()
+        stop(server)
+
+
+@pytest.fixture
+def worker_server(celery_worker, static_files, tmp_path) -> Iterator[RealServer]:
+    """Sending its jobs to the test's worker, on the worker's storage."""
+    with real_server(celery_worker.fs_url, tmp_path, COZY_CELERY_QUEUE=celery_worker.queue) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
