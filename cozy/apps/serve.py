@@ -52,6 +52,9 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     if row is None or row.release is None:
         return plain_text(404, "no such app on this instance")
     release = row.release  # one release for the whole request: the old files or the new, never a mix
+    path = _clean(path)
+    if path is None:
+        return plain_text(404, "no such file in this app")
     route, rest = _route(release, path)
     if not route:
         return plain_text(404, "no such route")
@@ -67,6 +70,16 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     if is_index and entry.size <= MAX_INDEX:
         return _index(request, instance, release, entry, bool(route.get("public")))
     return file_response(request, release, entry)
+
+
+def _clean(path: str) -> str | None:
+    """The path with ``.`` and ``..`` resolved, as a browser would, *before* a route is picked:
+    ``/public/../secret.json`` is ``/secret.json``, served (or not) by the route of that
+    (``..`` at the root stays there). None for a path with NUL or control characters."""
+    if any(ord(c) < 32 or c == "\x7f" for c in path):
+        return None
+    clean = posixpath.normpath("/" + path).lstrip("/")
+    return clean + "/" if path.endswith("/") and clean else clean
 
 
 @lru_cache(maxsize=8192)
