@@ -86,3 +86,16 @@ def test_dot_dot_at_the_root_stays_there(app):
     resp, _ = _get("/../../public/ok.txt")
     assert resp.status_code == 200 and _get("/../../public/ok.txt")[1] == b"ok"
     assert _get("/public/x/../ok.txt")[1] == b"ok"
+
+
+def test_selectors_just_under_the_bounds_run(cozy):
+    from cozy.files.mango import MAX_TERMS, MAX_VALUES
+
+    cozy.upload("a.txt", b"a")
+    wide = {"$or": [{"size": {"$gt": i}} for i in range(MAX_TERMS // 2 - 1)]}
+    status, body = _find(cozy, {"selector": wide})
+    assert status == 200 and [d["attributes"]["name"] for d in body["data"]] == ["a.txt"]
+    many = {"$or": [{"_id": {"$in": [f"x{i}-{j}" for j in range(1000)]}} for i in range(MAX_VALUES // 1000 - 1)]}
+    assert _find(cozy, {"selector": many})[0] == 200
+    status, body = _find(cozy, {"selector": {"$or": [{"name": "a"}] * MAX_TERMS}})
+    assert status == 400 and "at most" in body["errors"][0]["detail"]

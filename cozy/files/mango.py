@@ -110,6 +110,29 @@ def json_type(value: Any) -> str:
 MAX_DEPTH = 16  # nested $and/$or/$not: deeper is no query a client sends
 
 
+MAX_TERMS = 200  # conditions in a whole selector: SQLite refuses an expression over 1000 deep
+MAX_VALUES = 5000  # array items in a whole selector: bound parameters (PostgreSQL takes 65535)
+
+
+def check_size(selector: Any) -> None:
+    """Refuse a selector too wide to become one SQL statement, before any Q is built: a
+    ``$or`` of thousands of terms, or dozens of ``$in`` lists of 1000 values."""
+    terms = values = 0
+    stack = [selector]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            terms += len(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            values += len(node)
+            stack.extend(node)
+        if terms > MAX_TERMS:
+            raise MangoError(f"a selector holds at most {MAX_TERMS} conditions")
+        if values > MAX_VALUES:
+            raise MangoError(f"a selector's arrays hold at most {MAX_VALUES} values in all")
+
+
 def selector_q(selector: Any, depth: int = 0, scope: int | None = None) -> Q:
     """The whole selector as one Q (fields are ANDed, as in Mango). ``scope`` is the
     instance's id: with it, ids of directories are resolved first (see _dir_id)."""
@@ -398,6 +421,7 @@ def parse(body: Any, scope: int | None = None) -> MangoQuery:
                            "execution_stats", "r", "conflicts", "stable", "update"}
     if unknown:
         raise MangoError(f"unsupported query option(s): {', '.join(sorted(unknown))}")
+    check_size(body.get("selector", {}))
     where = selector_q(body.get("selector", {}), scope=scope)
     limit = _bounded(body.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     skip = _bounded(body.get("skip"), "skip", 0, 0, 10**9)
