@@ -99,3 +99,73 @@ def test_selectors_just_under_the_bounds_run(cozy):
     assert _find(cozy, {"selector": many})[0] == 200
     status, body = _find(cozy, {"selector": {"$or": [{"name": "a"}] * MAX_TERMS}})
     assert status == 400 and "at most" in body["errors"][0]["detail"]
+
+
+# -- isolation: another instance's ids, secrets and tokens -------------------------------------
+@pytest.fixture
+def pair(fs_url, s3_client) -> tuple[Cozy, Cozy]:
+    a, ta = make_instance("alice.localhost", "alice", org="org-a")
+    b, tb = make_instance("bob.localhost", "bob", org="org-b")
+    return Cozy(a, ta, Client()), Cozy(b, tb, Client())
+
+
+@pytest.mark.parametrize("condition", [{"$eq": None}, None, {"$in": ["io.cozy.files.root-dir"]},
+                                       {"$eq": "io.cozy.files.root-dir", "$ne": None}, {"$gt": None}])
+def test_find_by_dir_id_sees_only_this_instance(pair, condition):
+    alice, bob = pair
+    bob.upload("bob-secret.txt", b"b")
+    alice.upload("mine.txt", b"a")
+    status, body = _find(alice, {"selector": {"dir_id": condition}})
+    assert status in (200, 400), body
+    names = [d["attributes"]["name"] for d in body.get("data", [])]
+    assert "bob-secret.txt" not in names
+    assert len(names) == len({d["id"] for d in body.get("data", [])})
+
+
+# -- copies ----------------------------------------------------------------------------------
+def _copy(cozy: Cozy, file_id: str, query: str = ""):
+    return cozy.client.post(f"/files/{file_id}/copy{query}", **cozy._h())
+
+
+@pytest.mark.parametrize("name", ["é" * 126 + ".t", "x" * 255, "a" * 250 + ".jpeg", "a." + "b" * 252],
+                         ids=["two-byte", "no-dot", "jpeg", "long-ext"])
+def test_a_copy_of_a_long_name_stays_within_255_bytes(cozy, name):
+    source = cozy.upload(name, b"long")
+    assert source.status_code == 201, source.content
+    for _ in range(2):
+        resp = _copy(cozy, source.json()["data"]["id"])
+        assert resp.status_code == 201, resp.content
+        copied = resp.json()["data"]["attributes"]["name"]
+        assert len(copied.encode()) <= 255 and "(copy)" in copied
+        assert copied.endswith(".jpeg") if name.endswith(".jpeg") else True
+        assert copied == copied.strip()
+
+
+def test_copies_and_versions_never_cross_instances(pair):
+    alice, bob = pair
+    theirs = bob.upload("theirs.txt", b"bob's").json()["data"]["id"]
+    their_dir = bob.mkdir("Inbox").json()["data"]["id"]
+    mine = alice.upload("mine.txt", b"alice's").json()["data"]["id"]
+    assert _copy(alice, theirs).status_code == 404
+    assert _copy(alice, mine, f"?DirID={their_dir}").status_code == 404
+    meta = json.dumps({"data": {"type": "io.cozy.files.metadata", "attributes": {"k": "v"}}})
+    assert alice.client.post(f"/files/{theirs}/versions", data=meta, content_type="application/json",
+                             **alice._h()).status_code == 404
+    resp = bob.get(f"/files/{their_dir}")
+    assert resp.json()["meta"]["count"] == 0 if "meta" in resp.json() else resp.json()["included"] == []
+    assert bob.download(theirs) == b"bob's"
+
+
+def test_references_never_cross_instances(pair):
+    alice, bob = pair
+    theirs = bob.upload("theirs.txt", b"bob's").json()["data"]["id"]
+    body = json.dumps({"data": [{"type": "io.cozy.files", "id": theirs}]})
+    resp = alice.client.post("/data/io.cozy.photos.albums/al1/relationships/references", data=body,
+                             content_type="application/json", **alice._h())
+    assert resp.status_code == 404, resp.content
+    ref = json.dumps({"data": {"type": "io.cozy.photos.albums", "id": "al1"}})
+    resp = alice.client.post(f"/files/{theirs}/relationships/referenced_by", data=ref,
+                             content_type="application/json", **alice._h())
+    assert resp.status_code == 404
+    resp = alice.get("/data/io.cozy.photos.albums/al1/relationships/references")
+    assert resp.status_code == 200 and resp.json()["data"] == []
