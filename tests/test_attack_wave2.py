@@ -169,3 +169,46 @@ def test_references_never_cross_instances(pair):
     assert resp.status_code == 404
     resp = alice.get("/data/io.cozy.photos.albums/al1/relationships/references")
     assert resp.status_code == 200 and resp.json()["data"] == []
+
+
+@pytest.mark.parametrize("host,status", [
+    ("DRIVE.WEB.LOCALHOST", 200), ("drive.web.localhost.", 200), ("drive.web.localhost:8000", 200),
+    ("Web-Drive.localhost", 200), ("evil.web.localhost", 404), ("drive.drive.web.localhost", 404),
+    ("xn--drve-5qa.web.localhost", 404), ("drive..web.localhost", 404), ("-drive.web.localhost", 404),
+    ("web-.localhost", 404), ("drive.web.localhost@evil.org", 400),
+])
+def test_odd_app_hosts(app, host, status):
+    resp, body = _get("/public/ok.txt", host)
+    assert resp.status_code == status, (resp.status_code, body[:200])
+    assert (body == b"ok") == (status == 200)
+
+
+# -- avatars ---------------------------------------------------------------------------------
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+HTML = b"<html><script>alert(document.cookie)</script></html>"
+
+
+@pytest.mark.parametrize("body,ctype,status", [
+    (SVG, "image/png", 415), (HTML, "image/jpeg", 415), (b"\x89PNG\r\n\x1a\n" + HTML, "image/png", 415),
+    (b"GIF89a" + SVG, "image/gif", 415), (b"", "image/png", 415),
+], ids=["svg-as-png", "html-as-jpeg", "png-magic-html", "gif-magic-svg", "empty"])
+def test_avatar_bodies_lying_about_their_type(pair, body, ctype, status):
+    alice, _ = pair
+    resp = alice.client.put("/settings/avatar", data=body, content_type=ctype, **alice._h())
+    assert resp.status_code == status and resp.json()["errors"], resp.content
+    got = Client().get("/public/avatar", HTTP_HOST=alice.host)
+    assert got.status_code == 200 and got["Content-Type"] == "image/png" and HTML not in got.content
+    assert b"<script" not in got.content
+
+
+def test_an_avatar_stays_on_its_instance(pair):
+    from tests.images import encoded, marked
+
+    alice, bob = pair
+    picture = encoded(marked(64, 64, 8), "PNG")
+    resp = alice.client.put("/settings/avatar", data=picture, content_type="image/png",
+                            **alice._h(HTTP_HOST=bob.host))
+    assert resp.status_code in (401, 403)
+    assert alice.client.delete("/settings/avatar", **alice._h(HTTP_HOST=bob.host)).status_code in (401, 403)
+    assert alice.client.put("/settings/avatar", data=picture, content_type="image/png", **alice._h()).status_code == 204
+    assert Client().get("/public/avatar?fallback=404", HTTP_HOST=bob.host).status_code == 404
