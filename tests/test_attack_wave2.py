@@ -212,3 +212,18 @@ def test_an_avatar_stays_on_its_instance(pair):
     assert alice.client.delete("/settings/avatar", **alice._h(HTTP_HOST=bob.host)).status_code in (401, 403)
     assert alice.client.put("/settings/avatar", data=picture, content_type="image/png", **alice._h()).status_code == 204
     assert Client().get("/public/avatar?fallback=404", HTTP_HOST=bob.host).status_code == 404
+
+
+# -- app sources over the API --------------------------------------------------------------
+@pytest.mark.parametrize("source", ["file:///etc/passwd", "file:///nonexistent.tar.gz", "FILE:///etc/hostname",
+                                    " file:///etc/passwd"])
+def test_an_owner_cannot_install_from_the_servers_files(pair, source):
+    alice, _ = pair
+    from urllib.parse import quote
+
+    for method in (alice.client.post, alice.client.put):
+        resp = method(f"/apps/drive?Source={quote(source)}", **alice._h())
+        assert resp.status_code in (400, 404), resp.content
+        if resp.status_code == 400:
+            assert "file://" in resp.json()["errors"][0]["detail"]
+    assert alice.get("/apps/drive").status_code == 404
