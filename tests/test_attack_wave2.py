@@ -227,3 +227,29 @@ def test_an_owner_cannot_install_from_the_servers_files(pair, source):
         if resp.status_code == 400:
             assert "file://" in resp.json()["errors"][0]["detail"]
     assert alice.get("/apps/drive").status_code == 404
+
+
+@pytest.mark.parametrize("body", [
+    {"selector": []}, {"selector": "x"}, {"selector": {"name": {"$regex": "(a+)+$"}}},
+    {"selector": {"name": {"$regex": "(?i)" + "a" * 10_000}}}, {"selector": {"size": {"$gt": "9" * 400}}},
+    {"selector": {"size": {"$gt": 1e308}}}, {"selector": {"size": {"$in": [[1], {"a": 1}]}}},
+    {"selector": {"created_at": {"$gt": "not a date"}}}, {"selector": {"metadata.": 1}},
+    {"selector": {"metadata.a": {"$gt": {"b": 1}}}}, {"selector": {}, "sort": "name"},
+    {"selector": {}, "sort": [{"name": "sideways"}]}, {"selector": {}, "limit": "ten"},
+    {"selector": {}, "limit": 10**30}, {"selector": {}, "skip": -1}, {"selector": {}, "bookmark": "%%%"},
+    {"selector": {}, "bookmark": {"a": 1}}, {"selector": {}, "fields": [1]}, {"selector": {"$where": "1"}},
+    {"selector": {"tags": {"$size": -1}}}, {"selector": {"tags": {"$elemMatch": {"$regex": "."}}}},
+    {"selector": {"referenced_by": {"$elemMatch": {"id": {"$gt": None}}}}}, {"selector": {"\x00": 1}},
+    {"selector": {"name": "\x00"}}, {"selector": {"path": {"$gt": "/"}}},
+    {"selector": {"_id": {"$in": ["\ud800"]}}}, {"selector": {"name": "\udfff"}},
+    {"selector": {"metadata.\ud800": "x"}}, {"selector": {}, "sort": [{"metadata.\ud800": "asc"}]},
+    {"selector": {"cozyMetadata.a": "\ud800"}}, {"selector": {"tags": {"$all": ["\ud800"]}}},
+    {"selector": {"path": "/\ud800"}}, {"selector": {"dir_id": "\ud800"}}, {"selector": {"name": "a\x00"}},
+], ids=lambda b: json.dumps(b)[:40])
+def test_malformed_mango_is_a_400_with_a_message(cozy, body):
+    status, doc = _find(cozy, body)
+    assert status in (200, 400), (status, doc)
+    if status == 400:
+        assert doc["errors"][0]["detail"]
+    if "\ud800" in json.dumps(body) or "\udfff" in json.dumps(body) or "\u0000" in json.dumps(body):
+        assert status == 400 and ("Unicode" in doc["errors"][0]["detail"] or "NUL" in doc["errors"][0]["detail"])
