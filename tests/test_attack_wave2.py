@@ -253,3 +253,22 @@ def test_malformed_mango_is_a_400_with_a_message(cozy, body):
         assert doc["errors"][0]["detail"]
     if "\ud800" in json.dumps(body) or "\udfff" in json.dumps(body) or "\u0000" in json.dumps(body):
         assert status == 400 and ("Unicode" in doc["errors"][0]["detail"] or "NUL" in doc["errors"][0]["detail"])
+
+
+def test_lone_surrogates_in_other_json_bodies_are_4xx(cozy):
+    file_id = cozy.upload("s.txt", b"s").json()["data"]["id"]
+    bad = "\ud800"
+    tries = [
+        ("post", "/files/_all_docs", {"keys": [bad]}),
+        ("post", f"/files/{file_id}/relationships/referenced_by", {"data": {"type": "io.cozy.x", "id": bad}}),
+        ("post", "/data/io.cozy.x/a/relationships/references", {"data": [{"type": "io.cozy.files", "id": bad}]}),
+        ("patch", f"/files/{file_id}", {"data": {"attributes": {"tags": [bad]}}}),
+        ("patch", f"/files/{file_id}", {"data": {"attributes": {"cozyMetadata": {bad: 1}}}}),
+        ("post", "/files/upload/metadata", {"data": {"type": "io.cozy.files.metadata", "attributes": {"a": bad}}}),
+        ("post", f"/files/{file_id}/versions", {"data": {"type": "io.cozy.files.metadata", "attributes": {bad: 1}}}),
+        ("post", "/files/archive", {"data": {"attributes": {"name": "a", "ids": [bad]}}}),
+    ]
+    for method, path, body in tries:
+        resp = getattr(cozy.client, method)(path, data=json.dumps(body), content_type="application/json",
+                                            **cozy._h())
+        assert 400 <= resp.status_code < 500, (path, resp.status_code, resp.content)
