@@ -14,6 +14,7 @@ from tests.apptars import make_tar, manifest
 from tests.cozyclient import Cozy, make_instance
 
 pytestmark = pytest.mark.django_db(transaction=True)
+APP_JS = b"function f(){return 1}\n" * 2000  # stored brotli
 
 
 @pytest.fixture
@@ -23,7 +24,8 @@ def app(fs_url, tmp_path):
     routes = {"/": {"folder": "/", "index": "index.html", "public": False},
               "/public": {"folder": "/pub", "index": "index.html", "public": True}}
     files = {"manifest.webapp": manifest("drive", "1.0.0", routes=routes), "index.html": b"<p>{{.Token}}</p>",
-             "secret.json": b'{"private": true}', "pub/index.html": b"<p>public</p>", "pub/ok.txt": b"ok"}
+             "secret.json": b'{"private": true}', "pub/index.html": b"<p>public</p>", "pub/ok.txt": b"ok",
+             "pub/app.js": APP_JS}
     installs.install(instance, Kind.WEB, "drive", f"file://{make_tar(tmp_path / 'd.tar.gz', files)}")
     return instance
 
@@ -272,3 +274,40 @@ def test_lone_surrogates_in_other_json_bodies_are_4xx(cozy):
         resp = getattr(cozy.client, method)(path, data=json.dumps(body), content_type="application/json",
                                             **cozy._h())
         assert 400 <= resp.status_code < 500, (path, resp.status_code, resp.content)
+
+
+# -- thumbnail secrets -----------------------------------------------------------------------
+def test_thumbnail_secrets_after_copy_trash_and_delete(pair):
+    from tests.images import encoded, marked
+
+    alice, bob = pair
+    photo = alice.upload("p.png", encoded(marked(50, 50, 5), "PNG"), content_type="image/png").json()["data"]
+    url = photo["links"]["tiny"]
+    secret = url.split("/")[4]
+    copied = _copy(alice, photo["id"]).json()["data"]["id"]
+    for path in (url.replace(photo["id"], copied), f"/files/{copied}/icon/{secret}",
+                 f"/files/{copied}/preview/{secret}"):
+        resp = Client().get(path, HTTP_HOST=alice.host)
+        assert resp.status_code == 403 and resp.json()["errors"], path
+    assert Client().get(url, HTTP_HOST=bob.host).status_code == 403
+    assert Client().get(url, HTTP_HOST=f"tiny.{alice.host}").status_code == 404  # an app host, no such app
+    assert alice.delete(f"/files/{photo['id']}").status_code == 200
+    assert alice.delete(f"/files/trash/{photo['id']}").status_code == 204
+    gone = Client().get(url, HTTP_HOST=alice.host)
+    assert gone.status_code == 404 and gone["Content-Type"].startswith("application/vnd.api+json")
+
+
+@pytest.mark.parametrize("header", ["bytes=-0", "bytes=5-2", "bytes=0-0,2-3", "bytes=99999999999999999999-",
+                                    "bytes=-99999999999999999999", "bytes=0-" + "9" * 30, "bits=0-1", "bytes=a-b",
+                                    "bytes=" + "0-1," * 2000, "bytes=46000-"])
+@pytest.mark.parametrize("encoding", ["br", ""])
+def test_odd_ranges_on_app_files(app, header, encoding):
+    resp = Client().get("/public/app.js", HTTP_HOST="drive.web.localhost", HTTP_RANGE=header,
+                        HTTP_ACCEPT_ENCODING=encoding)
+    body = b"".join(resp.streaming_content) if resp.streaming else resp.content
+    assert resp.status_code in (200, 206, 416), (resp.status_code, body[:200])
+    if resp.status_code == 206:
+        start, end = (int(x) for x in resp["Content-Range"].split()[1].split("/")[0].split("-"))
+        assert "Content-Encoding" not in resp and body == APP_JS[start:end + 1]
+    if resp.status_code == 200 and not encoding:
+        assert body == APP_JS
