@@ -52,10 +52,10 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     if row is None or row.release is None:
         return plain_text(404, "no such app on this instance")
     release = row.release  # one release for the whole request: the old files or the new, never a mix
-    path = _clean(path)
-    if path is None:
+    clean = _clean(path)
+    if clean is None:
         return plain_text(404, "no such file in this app")
-    route, rest = _route(release, path)
+    route, rest = _route(release, clean)
     if not route:
         return plain_text(404, "no such route")
     if not route.get("public") and not _is_owner(request, instance):
