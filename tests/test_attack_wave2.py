@@ -313,3 +313,16 @@ def test_odd_ranges_on_app_files(app, header, encoding):
         assert "Content-Encoding" not in resp and body == APP_JS[start:end + 1]
     if resp.status_code == 200 and not encoding:
         assert body == APP_JS
+
+
+def test_another_instances_owner_gets_no_private_app_file(app, fs_url):
+    other, _ = make_instance("other.localhost", "oscar")
+    client = Client()
+    client.force_login(other.owner)  # a session cookie shared across subdomains reaches the app host too
+    for path in ("/secret.json", "/", "/public/../secret.json"):
+        resp = client.get(path, HTTP_HOST="drive.web.localhost")
+        assert resp.status_code == 302 and resp["Location"].startswith("http://web.localhost/auth/login")
+    owner = Client()
+    owner.force_login(app.owner)
+    resp = owner.get("/public/../secret.json", HTTP_HOST="drive.web.localhost")
+    assert resp.status_code == 200 and b"".join(resp.streaming_content) == b'{"private": true}'
