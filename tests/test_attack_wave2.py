@@ -326,3 +326,30 @@ def test_another_instances_owner_gets_no_private_app_file(app, fs_url):
     owner.force_login(app.owner)
     resp = owner.get("/public/../secret.json", HTTP_HOST="drive.web.localhost")
     assert resp.status_code == 200 and b"".join(resp.streaming_content) == b'{"private": true}'
+
+
+@pytest.mark.parametrize("query", ["since=-1", "since=" + "9" * 60, "since=now%20", "since=1e5", "since=0x10",
+                                   "limit=0", "limit=" + "9" * 25, "limit=-5", "include_docs=maybe",
+                                   "since=0&fields=" + "a," * 5000, "since=%00", "skip_deleted=2"])
+def test_odd_changes_parameters_are_4xx_json(cozy, query):
+    cozy.upload("c.txt", b"c")
+    resp = cozy.get(f"/files/_changes?{query}")
+    assert resp.status_code in (200, 400), (resp.status_code, resp.content[:300])
+    assert resp["Content-Type"].startswith("application/")
+    if resp.status_code == 400:
+        assert resp.json()["errors"][0]["detail"]
+
+
+def test_the_widest_allowed_selector_answers_quickly(cozy):
+    import time
+
+    for i in range(20):
+        cozy.upload(f"f{i}.txt", b"x")
+    terms = [{"name": {"$regex": f"(?i){'a' * 200}{i}"}} for i in range(90)]
+    terms += [{"_id": {"$in": [f"id-{k}-{j}" for j in range(1000)]}} for k in range(4)]
+    started = time.monotonic()
+    status, body = _find(cozy, {"selector": {"$or": terms}, "sort": [{"name": "desc"}]})
+    elapsed = time.monotonic() - started
+    assert status == 200 and body["data"] == [], body
+    assert elapsed < 5, elapsed
+    print(f"widest selector: {elapsed:.2f} s")
