@@ -15,7 +15,8 @@ from tests.cozyclient import make_instance
 
 
 @pytest.fixture
-def owner(celery_worker):
+def owner(celery_worker, settings):
+    settings.COZY_APPS_API_FILE_SOURCES = True  # the tarballs are local files here
     ensure_system_buckets()
     instance, token = make_instance("api.localhost", "ann")
     return {"HTTP_HOST": instance.domain, "HTTP_AUTHORIZATION": f"Bearer {token}"}

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.db import OperationalError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from ninja import NinjaAPI, Query
@@ -22,6 +23,7 @@ from cozy.apps import installs
 from cozy.apps.icons import icon_response
 from cozy.apps.models import Installation, Kind
 from cozy.apps.reading import tarball
+from cozy.apps.sources import BadSource
 from cozy.apps.tasks import run_install
 from cozy.files.auth import InstanceAuth
 from cozy.files.errors import APIError, error_document
@@ -102,6 +104,16 @@ def _get(request: HttpRequest, kind: str, slug: str) -> Installation:
     return installs.get_installation(owner(request), kind, slug)
 
 
+def _api_source(text: str) -> str:
+    """A source an instance's owner may give: http(s) only. ``file://`` would let any tenant
+    read the server's files (and learn which exist); it is for ``manage.py apps install``,
+    or for the API when ``COZY_APPS_API_FILE_SOURCES`` says so (tests, a one-user cozy)."""
+    source = installs.parse_source(text)
+    if source.scheme == "file" and not getattr(settings, "COZY_APPS_API_FILE_SOURCES", False):
+        raise BadSource("file:// sources are installed by the operator (manage.py apps install)")
+    return text
+
+
 def _queue(row: Installation, source: str | None) -> None:
     transaction.on_commit(lambda: run_install.delay(row.pk, source))
 
@@ -144,7 +156,7 @@ def _routes(kind: str) -> None:
 
     @api.post(f"/{prefix}/{{slug}}", operation_id=f"{prefix}_install", summary="Install (202, installing)")
     def install(request: HttpRequest, slug: str, source: str = Query(..., alias="Source")):
-        row = installs.begin_install(owner(request), kind, slug, source)
+        row = installs.begin_install(owner(request), kind, slug, _api_source(source))
         _queue(row, source)
         if "text/event-stream" in request.headers.get("Accept", ""):
             return _events(row)
@@ -154,7 +166,7 @@ def _routes(kind: str) -> None:
     def update(request: HttpRequest, slug: str, source: str | None = Query(None, alias="Source")):
         row = _get(request, kind, slug)
         if source:
-            installs.parse_source(source)
+            _api_source(source)
         _queue(row, source)
         return document(row, 202)
 

@@ -51,7 +51,10 @@ def serve(request: HttpRequest, path: str) -> HttpResponseBase:
     if release is None:
         return plain_text(404, "no such app on this instance")
     # One release for the whole request: the old files or the new, never a mix.
-    route, rest = _route(release, path)
+    clean = _clean(path)
+    if clean is None:
+        return plain_text(404, "no such file in this app")
+    route, rest = _route(release, clean)
     if not route:
         return plain_text(404, "no such route")
     if not route.get("public") and not _is_owner(request, instance):
@@ -73,6 +76,16 @@ def release_row(pk: int) -> Release | None:
     """A release, cached in the process: what serving reads of it (slug, uid, manifest) never
     changes; which release an app is at is read on every request (cozy.apps.hosts)."""
     return Release.objects.filter(pk=pk).first()
+
+
+def _clean(path: str) -> str | None:
+    """The path with ``.`` and ``..`` resolved, as a browser would, *before* a route is picked:
+    ``/public/../secret.json`` is ``/secret.json``, served (or not) by the route of that
+    (``..`` at the root stays there). None for a path with NUL or control characters."""
+    if any(ord(c) < 32 or c == "\x7f" for c in path):
+        return None
+    clean = posixpath.normpath("/" + path).lstrip("/")
+    return clean + "/" if path.endswith("/") and clean else clean
 
 
 @lru_cache(maxsize=8192)

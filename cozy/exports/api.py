@@ -25,8 +25,10 @@ from cozy.files import api as files_api
 from cozy.files.auth import InstanceAuth, request_instance
 from cozy.files.download import stream_response
 from cozy.files.errors import APIError, Conflict, NotFound, Unauthorized
+from cozy.files.parser import StrictJsonParser
 
-api = NinjaAPI(title="cozy move API", version="1", urls_namespace="move-api", openapi_url=None, docs_url=None)
+api = NinjaAPI(title="cozy move API", version="1", urls_namespace="move-api", openapi_url=None, docs_url=None,
+               parser=StrictJsonParser())
 for _exc, _handler in ((APIError, files_api.on_api_error), (ValidationError, files_api.on_validation_error),
                        (AuthenticationError, files_api.on_auth_error), (HttpError, files_api.on_http_error),
                        (Exception, files_api.on_unexpected)):  # fmt: skip

@@ -34,6 +34,7 @@ from cozy.files.jsonapi import (
 from cozy.files.listing import node_document
 from cozy.files.models import Node, Version
 from cozy.files.names import NAME_SCHEMA
+from cozy.files.parser import StrictJsonParser
 from cozy.files.tree import get_node
 from cozy.files.upload_params import creation_fields, overwrite_fields
 
@@ -55,6 +56,7 @@ api = NinjaAPI(
     docs_url=None,
     auth=InstanceAuth(),
     renderer=JsonApiRenderer(),
+    parser=StrictJsonParser(),
 )
 
 

@@ -10,16 +10,20 @@ from cozy.files.content import _check_room, _discard, _writable_dir, content_nam
 from cozy.files.errors import BadRequest, Conflict
 from cozy.files.events import content_committed
 from cozy.files.models import Node
-from cozy.files.names import check_name
-from cozy.files.tree import free_name, get_node, lock_tree, name_taken
+from cozy.files.names import check_name, with_suffix
+from cozy.files.tree import get_node, lock_tree, name_taken
 from cozy.instances.models import Instance
 from vfs_s3.layout import new_content_id
 
 
-def copy_name(name: str) -> str:
-    """``photo (copy).jpg`` for ``photo.jpg``, as cozy-stack names a copy."""
-    stem, dot, ext = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
-    return f"{stem} (copy){dot}{ext}"
+def _free_copy_name(parent: Node, name: str) -> str:
+    """``a (copy).txt``, else ``a (copy) (2).txt``...: "(copy)" is kept whole even when the
+    stem must be cut to stay within 255 bytes."""
+    for n in range(1, 10_000):
+        candidate = with_suffix(name, " (copy)" if n == 1 else f" (copy) ({n})")
+        if not name_taken(parent, candidate):
+            return candidate
+    raise Conflict("no free name left in this directory")
 
 
 def copy_file(instance: Instance, file_id: str, *, name: str = "", dir_id: str = "") -> Node:
@@ -42,7 +46,7 @@ def copy_file(instance: Instance, file_id: str, *, name: str = "", dir_id: str =
             lock_tree(instance)
             node.parent = _writable_dir(instance, parent.doc_id)  # under the lock: not trashed meanwhile
             _check_room(instance, node.size)
-            node.name = wanted or free_name(node.parent, copy_name(source.name))
+            node.name = wanted or _free_copy_name(node.parent, source.name)
             node.save(force_insert=True)
             content_committed.send(Node, instance=instance, node=node)  # its own thumbnails, as an upload
     except IntegrityError:

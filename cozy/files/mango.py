@@ -110,6 +110,49 @@ def json_type(value: Any) -> str:
 MAX_DEPTH = 16  # nested $and/$or/$not: deeper is no query a client sends
 
 
+MAX_TERMS = 200  # conditions in a whole selector: SQLite refuses an expression over 1000 deep
+MAX_VALUES = 5000  # array items in a whole selector: bound parameters (PostgreSQL takes 65535)
+
+
+def check_size(selector: Any) -> None:
+    """Refuse a selector too wide to become one SQL statement, before any Q is built: a
+    ``$or`` of thousands of terms, or dozens of ``$in`` lists of 1000 values."""
+    terms = values = 0
+    stack = [selector]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            terms += len(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            values += len(node)
+            stack.extend(node)
+        if terms > MAX_TERMS:
+            raise MangoError(f"a selector holds at most {MAX_TERMS} conditions")
+        if values > MAX_VALUES:
+            raise MangoError(f"a selector's arrays hold at most {MAX_VALUES} values in all")
+
+
+def check_texts(body: Any) -> None:
+    """Every text of the query (keys too) is one the database can take: no lone surrogate
+    (SQLite cannot encode it: a 500), no NUL (PostgreSQL refuses it; no name holds one)."""
+    stack = [body]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            if "\x00" in node:
+                raise MangoError("texts in a query cannot contain NUL")
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                raise MangoError("texts in a query must be valid Unicode (no lone surrogates)") from None
+
+
 def selector_q(selector: Any, depth: int = 0, scope: int | None = None) -> Q:
     """The whole selector as one Q (fields are ANDed, as in Mango). ``scope`` is the
     instance's id: with it, ids of directories are resolved first (see _dir_id)."""
@@ -398,6 +441,8 @@ def parse(body: Any, scope: int | None = None) -> MangoQuery:
                            "execution_stats", "r", "conflicts", "stable", "update"}
     if unknown:
         raise MangoError(f"unsupported query option(s): {', '.join(sorted(unknown))}")
+    check_size(body.get("selector", {}))
+    check_texts(body)
     where = selector_q(body.get("selector", {}), scope=scope)
     limit = _bounded(body.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     skip = _bounded(body.get("skip"), "skip", 0, 0, 10**9)

@@ -33,6 +33,18 @@ def check_name(name: str | None) -> str:
     return name
 
 
+def with_suffix(name: str, suffix: str) -> str:
+    """``stem<suffix>.ext`` within MAX_NAME_BYTES: the stem is cut (never a character or the
+    extension), so ``photo.jpg`` gives ``photo (copy).jpg`` or ``phot… (2).jpg``. An extension
+    too long to keep whole counts as part of the stem."""
+    stem, dot, ext = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
+    tail = f"{suffix}{dot}{ext}"
+    if len(tail.encode()) > MAX_NAME_BYTES // 2:
+        stem, tail = name, suffix
+    room = MAX_NAME_BYTES - len(tail.encode())
+    return stem.encode()[: max(0, room)].decode(errors="ignore").rstrip() + tail
+
+
 def _name_pattern() -> str:
     """check_name's rules as a JSON Schema pattern, for the OpenAPI document (bytes aside: see NAME_SCHEMA).
 

@@ -9,7 +9,7 @@ from django.db.models import Exists, OuterRef
 
 from cozy.files.errors import BadRequest, Conflict, Gone, NotFound
 from cozy.files.models import ROOT_ID, TRASH_ID, TRASH_NAME, Node
-from cozy.files.names import MAX_NAME_BYTES
+from cozy.files.names import with_suffix
 from cozy.instances.models import Instance
 
 
@@ -128,18 +128,11 @@ def free_name(parent: Node, name: str, exclude_pk: int | None = None) -> str:
     """``name``, or ``name (2)``, ``name (3)``... the first one free in ``parent``, within 255 bytes."""
     if not name_taken(parent, name, exclude_pk):
         return name
-    stem, dot, ext = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
     for n in range(2, 10_000):
-        tail = f" ({n}){dot}{ext}"
-        candidate = _fit(stem, MAX_NAME_BYTES - len(tail.encode())) + tail
+        candidate = with_suffix(name, f" ({n})")
         if not name_taken(parent, candidate, exclude_pk):
             return candidate
     raise Conflict("no free name left in this directory")
-
-
-def _fit(text: str, max_bytes: int) -> str:
-    """``text`` cut to at most ``max_bytes`` of UTF-8, never inside a character."""
-    return text.encode()[: max(0, max_bytes)].decode(errors="ignore").rstrip()
 
 
 def dir_by_path(instance: Instance, path: str, *, create: bool = False) -> Node | None:
