@@ -10,11 +10,11 @@ from ninja import Schema
 from ninja.renderers import JSONRenderer
 from pydantic import ConfigDict, Field, WithJsonSchema
 
+from cozy.files.errors import JSONAPI
 from cozy.files.events import link_providers
 from cozy.files.models import ROOT_ID, Node, Version
 from cozy.files.names import NAME_SCHEMA, mime_class
 
-JSONAPI = "application/vnd.api+json"
 DOCTYPE = "io.cozy.files"
 VERSION_DOCTYPE = "io.cozy.files.versions"
 

@@ -13,7 +13,7 @@ from cozy.files import file_metadata
 from cozy.files.copy import copy_file
 from cozy.files.errors import BadRequest
 from cozy.files.jsonapi import Document, file_document
-from cozy.files.responses import ERRORS, jsonapi
+from cozy.files.responses import ERRORS, ID_ERRORS, DocId, jsonapi
 from cozy.files.tree import get_node, lock_tree
 
 router = Router(tags=["files"])
@@ -37,9 +37,9 @@ def upload_metadata(request: HttpRequest, body: MetadataDocument):
     return jsonapi({"data": data}, 201)
 
 
-@router.post("/files/{docid:file_id}/versions", response={200: Document, **ERRORS},
+@router.post("/files/{docid:file_id}/versions", response={200: Document, **ID_ERRORS},
              summary="Replace a file's metadata (a new revision of the same content)")
-def new_metadata(request: HttpRequest, file_id: str, body: MetadataDocument):
+def new_metadata(request: HttpRequest, file_id: DocId, body: MetadataDocument):
     attributes = file_metadata.check_metadata(body.data.attributes)
     with transaction.atomic():
         lock_tree(request.auth)
@@ -51,8 +51,8 @@ def new_metadata(request: HttpRequest, file_id: str, body: MetadataDocument):
     return jsonapi(file_document(node))
 
 
-@router.post("/files/{docid:file_id}/copy", response={201: Document, **ERRORS},
+@router.post("/files/{docid:file_id}/copy", response={201: Document, **ID_ERRORS},
              summary="Copy a file (a server-side copy in the store); Name and DirID optional")
-def copy(request: HttpRequest, file_id: str, Name: str = Query("", max_length=1024),
+def copy(request: HttpRequest, file_id: DocId, Name: str = Query("", max_length=1024),
          DirID: str = Query("", max_length=64)):
     return jsonapi(file_document(copy_file(request.auth, file_id, name=Name, dir_id=DirID)), 201)

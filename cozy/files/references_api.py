@@ -11,7 +11,7 @@ from ninja import Query, Router, Schema
 from cozy.files import mango, references
 from cozy.files.errors import BadRequest
 from cozy.files.jsonapi import DOCTYPE, node_resource
-from cozy.files.responses import ERRORS, jsonapi
+from cozy.files.responses import ERRORS, ID_ERRORS, DocId, jsonapi
 from cozy.files.tree import get_node
 
 router = Router(tags=["files"])
@@ -28,19 +28,19 @@ def _refs_document(node) -> dict[str, Any]:
     return {"data": refs, "meta": {"rev": node.rev, "count": len(refs)}}
 
 
-@router.get(REFERENCED_BY, response={200: dict, **ERRORS}, summary="The documents that reference this file")
-def list_referenced_by(request: HttpRequest, file_id: str):
+@router.get(REFERENCED_BY, response={200: dict, **ID_ERRORS}, summary="The documents that reference this file")
+def list_referenced_by(request: HttpRequest, file_id: DocId):
     return jsonapi(_refs_document(get_node(request.auth, file_id)))
 
 
-@router.post(REFERENCED_BY, response={200: dict, **ERRORS}, summary="Add documents that reference this file")
-def add_referenced_by(request: HttpRequest, file_id: str, body: RelationshipBody):
+@router.post(REFERENCED_BY, response={200: dict, **ID_ERRORS}, summary="Add documents that reference this file")
+def add_referenced_by(request: HttpRequest, file_id: DocId, body: RelationshipBody):
     node = references.change(request.auth, file_id, references.parse_refs(body.data), add=True)
     return jsonapi(_refs_document(node))
 
 
-@router.delete(REFERENCED_BY, response={200: dict, **ERRORS}, summary="Remove documents that reference this file")
-def remove_referenced_by(request: HttpRequest, file_id: str, body: RelationshipBody):
+@router.delete(REFERENCED_BY, response={200: dict, **ID_ERRORS}, summary="Remove documents that reference this file")
+def remove_referenced_by(request: HttpRequest, file_id: DocId, body: RelationshipBody):
     node = references.change(request.auth, file_id, references.parse_refs(body.data), add=False)
     return jsonapi(_refs_document(node))
 
