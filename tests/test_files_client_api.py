@@ -186,8 +186,9 @@ def test_download_links(cozy, monkeypatch):
     assert anonymous.get(f"/files/downloads/{secret[:-2]}xx/a.txt", HTTP_HOST=cozy.host).status_code == 404
     monkeypatch.setattr(links, "LINK_TTL", -1)
     assert anonymous.get(by_id, HTTP_HOST=cozy.host).status_code == 404
-    assert cozy.post("/files/downloads").status_code == 400
-    assert cozy.post(f"/files/downloads?Id={dir_id}").status_code == 400
+    assert cozy.post("/files/downloads").status_code == 404  # nothing named
+    assert cozy.post(f"/files/downloads?Id={dir_id}").status_code == 404  # a directory has no content
+    assert cozy.post("/files/downloads?VersionId=no-slash").status_code == 400
     assert cozy.post("/files/downloads?Path=/nope").status_code == 404
     assert anonymous.post(f"/files/downloads?Id={fid}", HTTP_HOST=cozy.host).status_code == 401
 

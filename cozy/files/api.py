@@ -155,7 +155,7 @@ def _download(request: HttpRequest, node: Node, content_id: str, size: int, md5:
 def download(request: HttpRequest, file_id: str):
     node = get_node(request.auth, file_id)
     if node.is_dir:
-        raise BadRequest("a directory cannot be downloaded")
+        raise NotFound("a directory has no content to download (see POST /files/archive)")
     return _download(request, node, node.content_id, node.size, node.md5, node.mime)
 
 

@@ -18,14 +18,20 @@ from cozy.files.jsonapi import Document, node_resource
 from cozy.files.listing import node_document
 from cozy.files.mango import DEFAULT_LIMIT, MAX_LIMIT
 from cozy.files.models import Node
+from cozy.files.names import MAX_PATH_IN_URL
 from cozy.files.responses import ERRORS, jsonapi
 from cozy.files.tree import node_by_path
 
 router = Router(tags=["files"])
+MAX_SKIP = 10**9
+# keys: a JSON array of ids, as CouchDB takes it, in the form the schema can say exactly (no
+# spaces, no escapes; ids are printable ASCII), short enough for the URL in any encoding.
+_KEY = r'"[!#-\[\]-~]*"'
+KEYS_PATTERN = rf"^(\[({_KEY}(,{_KEY})*)?\])?$"
 
 
 @router.get("/files/metadata", response={200: Document, **ERRORS}, summary="Metadata of the file or directory at Path")
-def metadata_by_path(request: HttpRequest, Path: str = Query(..., max_length=4096),
+def metadata_by_path(request: HttpRequest, Path: str = Query(..., max_length=MAX_PATH_IN_URL),
                      limit: int = Query(100, alias="page[limit]", ge=1, le=1000),
                      cursor: str = Query("", alias="page[cursor]", max_length=255)):
     node = node_by_path(request.auth, Path)
@@ -88,8 +94,8 @@ def couch_doc(node: Node, paths: dict[int, str]) -> dict[str, Any]:
 
 @router.get("/data/io.cozy.files/_all_docs", response={200: dict, **ERRORS}, summary="Files as CouchDB rows")
 def all_docs(request: HttpRequest, include_docs: bool = False,
-             wanted_ids: str = Query("", alias="keys", max_length=100_000),
-             limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT), skip: int = Query(0, ge=0)):
+             wanted_ids: str = Query("", alias="keys", max_length=2600, pattern=KEYS_PATTERN),
+             limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT), skip: int = Query(0, ge=0, le=MAX_SKIP)):
     qs = _instance_nodes(request.auth).order_by("doc_id")
     total = qs.count()
     if wanted_ids:
@@ -115,7 +121,7 @@ def all_docs(request: HttpRequest, include_docs: bool = False,
 @router.get("/data/io.cozy.files/_normal_docs", response={200: dict, **ERRORS},
             summary="Files as CouchDB documents, by page")
 def normal_docs(request: HttpRequest, limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-                skip: int = Query(0, ge=0), bookmark: str = Query("", max_length=200)):
+                skip: int = Query(0, ge=0, le=MAX_SKIP), bookmark: str = Query("", pattern=mango.BOOKMARK_PATTERN)):
     if bookmark:
         skip = mango.decode_bookmark(bookmark)
     qs = _instance_nodes(request.auth).order_by("doc_id")
