@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DataError, OperationalError
@@ -19,7 +19,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import WithJsonSchema
 
 import cozy.files.routing  # noqa: F401 - registers the docid converter used below
-from cozy.files import archive, content, disk_usage, trash
+from cozy.files import archive, content, disk_usage, mango_schema, trash
 from cozy.files.attributes import patch_node
 from cozy.files.auth import InstanceAuth
 from cozy.files.body import body_upload
@@ -48,7 +48,14 @@ BINARY = {"responses": {200: {"description": "the bytes", **_BYTES}, 206: {"desc
 TypeParam = Annotated[str, WithJsonSchema({"type": "string", "enum": ["file", "directory"]})]
 NameParam = Annotated[str, WithJsonSchema(NAME_SCHEMA)]
 
-api = NinjaAPI(
+class FilesAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(mango_schema.components())
+        return schema
+
+
+api = FilesAPI(
     title="cozy files API",
     version="1",
     urls_namespace="files-api",

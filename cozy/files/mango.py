@@ -47,6 +47,8 @@ class Column:
 def _text(value: Any) -> str:
     if not isinstance(value, str):
         raise MangoError(f"expected a string, got {json_type(value)}")
+    if "\x00" in value:  # no text PostgreSQL stores: refused alike on every database
+        raise MangoError("a string cannot contain NUL")
     return value
 
 
@@ -97,6 +99,9 @@ COLUMNS: dict[str, Column] = {
     "restore_path": Column("restore_path", _text),
 }
 JSON_PREFIXES = {"cozyMetadata.": "cozy_metadata", "metadata.": "metadata"}
+# A key of cozyMetadata or metadata, dotted for nested keys (what clients query)
+JSON_KEY_PATTERN = r"^(cozyMetadata|metadata)(\.[A-Za-z0-9_]+)+$"
+_JSON_KEY = re.compile(JSON_KEY_PATTERN)
 
 
 def json_type(value: Any) -> str:
@@ -165,7 +170,7 @@ def _field_op(name: str, op: str, value: Any, scope: int | None = None) -> Q:
     if name in COLUMNS:
         return _column(COLUMNS[name], op, value)
     for prefix, column in JSON_PREFIXES.items():
-        if name.startswith(prefix) and len(name) > len(prefix):
+        if name.startswith(prefix) and _JSON_KEY.fullmatch(name):
             return _json_key(column, name[len(prefix):], op, value)
     raise MangoError(f"queries on the field {name!r} are not supported")
 
@@ -261,6 +266,8 @@ def _json_compare(lookup: str, op: str, value: Any) -> Q:
         q = Q(**{f"{lookup}__in": [_json_value(v) for v in _values(op, value)]})
         return ~q if op == "$nin" else q
     value = _json_value(value)
+    if value is None and op in COMPARISONS:
+        raise MangoError(f"{op} on metadata keys takes a string, a boolean or a number")
     if op == "$eq":
         return Q(**{lookup: value})
     if op == "$ne":
@@ -278,7 +285,7 @@ def _tags(op: str, value: Any) -> Q:
             q &= _has_tag(_text(tag))
         return q
     if op == "$elemMatch":
-        if not isinstance(value, dict) or set(value) - {"$eq", "$in"}:
+        if not isinstance(value, dict) or not value or set(value) - {"$eq", "$in"}:
             raise MangoError("$elemMatch on tags takes $eq or $in")
         if "$eq" in value:
             return _has_tag(_text(value["$eq"]))
@@ -392,7 +399,7 @@ def parse(body: Any, scope: int | None = None) -> MangoQuery:
     where = selector_q(body.get("selector", {}), scope=scope)
     limit = _bounded(body.get("limit"), "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     skip = _bounded(body.get("skip"), "skip", 0, 0, 10**9)
-    if body.get("bookmark"):
+    if body.get("bookmark") not in (None, ""):
         skip = decode_bookmark(body["bookmark"])
     fields = body.get("fields")
     if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)):
@@ -443,7 +450,7 @@ def _sort_expr(name: str):
     if name in COLUMNS:
         return F(COLUMNS[name].name)
     for prefix, column in JSON_PREFIXES.items():
-        if name.startswith(prefix) and len(name) > len(prefix):
+        if isinstance(name, str) and name.startswith(prefix) and _JSON_KEY.fullmatch(name):
             return KeyTextTransform(name[len(prefix):], column)
     raise MangoError(f"sorting on {name!r} is not supported")
 

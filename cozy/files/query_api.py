@@ -9,10 +9,10 @@ from urllib.parse import urlencode
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Body, Query, Router, Schema
+from ninja import Query, Router, Schema
 from pydantic import Field as PydanticField
 
-from cozy.files import mango
+from cozy.files import mango, mango_schema
 from cozy.files.errors import BadRequest, NotFound
 from cozy.files.jsonapi import Document, node_resource
 from cozy.files.listing import node_document
@@ -40,8 +40,21 @@ def metadata_by_path(request: HttpRequest, Path: str = Query(..., max_length=MAX
     return jsonapi(node_document(node, limit, cursor, "/files/metadata?" + urlencode({"Path": Path})))
 
 
+# Declared exactly by cozy.files.mango_schema (in the document's components: it is recursive);
+# read here and checked by mango.parse, which names what it refuses.
+MANGO_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"$ref": mango_schema.REF + "MangoQuery"}}}}}
+
+
 class AllDocsBody(Schema):
     keys: list[str] = PydanticField(..., max_length=MAX_LIMIT)
+
+
+def _json_body(request: HttpRequest) -> Any:
+    try:
+        return json.loads(request.body)
+    except ValueError:  # UnicodeDecodeError is one
+        raise BadRequest("the body must be a JSON object with a selector") from None
 
 
 def _instance_nodes(instance) -> QuerySet[Node]:
@@ -55,10 +68,10 @@ def _project(resource: dict[str, Any], fields: list[str] | None) -> dict[str, An
     return resource
 
 
-@router.post("/files/_find", response={200: dict, **ERRORS},
+@router.post("/files/_find", response={200: dict, **ERRORS}, openapi_extra=MANGO_BODY,
              summary="Mango query on files: selector, sort, limit, skip, bookmark, fields")
-def find(request: HttpRequest, payload: dict[str, Any] = Body(...)):  # noqa: B008 - ninja's way
-    query = mango.parse(payload, scope=request.auth.pk)
+def find(request: HttpRequest):
+    query = mango.parse(_json_body(request), scope=request.auth.pk)
     base = Node.objects.select_related("parent").prefetch_related("references")
     qs = (base if query.in_scope_dirs else _instance_nodes(request.auth)).filter(query.where).order_by(*query.order)
     total = qs.count()
