@@ -352,7 +352,7 @@ def test_copy_is_a_server_side_copy(cozy, s3_client):
     assert info.content_type == "image/jpeg"
     # a taken name, a directory, over quota: 4xx and no object left behind
     assert cozy.post(f"/files/{fid}/copy?Name=other.jpg&DirID={dir_id}").status_code == 409
-    assert cozy.post(f"/files/{dir_id}/copy").status_code == 400
+    assert cozy.post(f"/files/{dir_id}/copy").status_code == 409
     type(cozy.instance).objects.filter(pk=cozy.instance.pk).update(quota_bytes=4000 * 4 + 100)
     cozy.instance.refresh_from_db()
     assert cozy.post(f"/files/{fid}/copy").status_code == 413
