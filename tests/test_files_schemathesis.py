@@ -30,8 +30,10 @@ def fuzz_config(base_url: str, token: str) -> SchemathesisConfig:
     project = config.projects.default
     project.update(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, workers=1,
                    suppress_health_check=[HealthCheck.all], request_timeout=30)
+    # No NUL in generated text: PostgreSQL refuses it in any text (a 400, cozy.files.api) and
+    # SQLite does not, which the one schema of both cannot say.
     project.generation.update(modes=["positive", "negative"], max_examples=MAX_EXAMPLES, deterministic=True,
-                              database="none")
+                              database="none", allow_x00=False)
     project.checks.update(included_check_names=["all"])
     project.phases.update(phases=["examples", "coverage", "fuzzing", "stateful"])
     return config
