@@ -53,6 +53,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "cozy.core.middleware.HeadWithoutBodyMiddleware",  # first: it sees the final response
+    "cozy.core.middleware.FrameworkErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "cozy.core.middleware.StrictQueryMiddleware",
@@ -68,6 +69,7 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "cozy.urls"
+CSRF_FAILURE_VIEW = "cozy.core.views.csrf_failure"  # JSON:API for API clients, Django's page for browsers
 WSGI_APPLICATION = "cozy.wsgi.application"
 
 TEMPLATES = [

@@ -16,4 +16,8 @@ urlpatterns = [
     re_path(r"^(?:files|data)(?:/|$)", not_found),  # after every real route: a JSON:API 404
 ]
 
+# Django's own error answers, JSON:API for API clients (cozy.core.views)
+handler400 = "cozy.core.views.bad_request"
+handler403 = "cozy.core.views.permission_denied"
 handler404 = "cozy.core.views.not_found"
+handler500 = "cozy.core.views.server_error"

@@ -83,13 +83,13 @@ def test_bad_requests(cozy):
     assert_error(cozy.client.post(f"/files/{ROOT}?Type=file", **cozy._h()), 400)
     assert_error(cozy.upload("x", b"1", dir_id="no-such-dir"), 404)
     fid = doc_id(cozy.upload("f", b"1"))
-    assert_error(cozy.upload("x", b"1", dir_id=fid), 400)
+    assert_error(cozy.upload("x", b"1", dir_id=fid), 409)  # a file is no directory: a valid request, a wrong target
     form = assert_error(cozy.client.post(f"/files/{ROOT}?Type=file&Name=form", data={"a": "b"}, **cozy._h()), 400)
     assert "form (multipart/form-data)" in form["errors"][0]["detail"]
     urlencoded = cozy.client.post(f"/files/{ROOT}?Type=file&Name=form", data=b"a=b", **cozy._h(),
                                   content_type="application/x-www-form-urlencoded")  # curl --data-binary's default
     assert "Content-Type" in assert_error(urlencoded, 400)["errors"][0]["detail"]
-    assert_error(cozy.upload("x", b"1", dir_id=TRASH), 400)
+    assert_error(cozy.upload("x", b"1", dir_id=TRASH), 409)
 
 
 def test_name_conflict(cozy, s3_client):
@@ -177,9 +177,9 @@ def test_rename_and_move_are_index_only(cozy, s3_client):
     assert resp.json()["data"]["attributes"]["dir_id"] == b
     assert cozy.get(f"/files/{b}").json()["included"][0]["attributes"]["name"] == "g.txt"
     assert objects(cozy, s3_client) == before
-    assert_error(cozy.patch(a, dir_id=b), 400)  # into its own subdirectory
-    assert_error(cozy.patch(a, dir_id=a), 400)
-    assert_error(cozy.patch(ROOT, name="x"), 400)
+    assert_error(cozy.patch(a, dir_id=b), 409)  # into its own subdirectory
+    assert_error(cozy.patch(a, dir_id=a), 409)
+    assert_error(cozy.patch(ROOT, name="x"), 403)
     cozy.upload("h.txt", b"1", dir_id=b)
     assert_error(cozy.patch(fid, name="h.txt"), 409)
     assert_error(cozy.patch(fid, name="a/b"), 400)
@@ -203,7 +203,7 @@ def test_trash_restore_destroy(cozy, s3_client):
     assert Node.objects.get(doc_id=fid).trashed is False
     # destroy removes the rows, then every object (current and versions)
     cozy.delete(f"/files/{d}")
-    assert_error(cozy.delete(f"/files/trash/{ROOT}"), 400)
+    assert_error(cozy.delete(f"/files/trash/{ROOT}"), 403)
     assert cozy.delete(f"/files/trash/{d}").status_code == 204
     assert not Node.objects.filter(doc_id__in=[d, fid]).exists()
     assert objects(cozy, s3_client) == []
@@ -219,7 +219,7 @@ def test_restore_name_clash_and_empty_trash(cozy, s3_client):
         cozy.delete(f"/files/{doc_id(cozy.upload(name, name.encode()))}")
     assert cozy.delete("/files/trash").json()["meta"]["deleted"] == 2
     assert len(objects(cozy, s3_client)) == 2
-    assert_error(cozy.post(f"/files/trash/{first}"), 400)  # not in the trash
+    assert_error(cozy.post(f"/files/trash/{first}"), 409)  # not in the trash
 
 
 def test_auth_and_isolation(cozy, fs_url):

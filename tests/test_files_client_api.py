@@ -187,8 +187,9 @@ def test_download_links(cozy, monkeypatch):
     assert anonymous.get(f"/files/downloads/{secret[:-2]}xx/a.txt", HTTP_HOST=cozy.host).status_code == 404
     monkeypatch.setattr(links, "LINK_TTL", -1)
     assert anonymous.get(by_id, HTTP_HOST=cozy.host).status_code == 404
-    assert cozy.post("/files/downloads").status_code == 400
-    assert cozy.post(f"/files/downloads?Id={dir_id}").status_code == 400
+    assert cozy.post("/files/downloads").status_code == 404  # nothing named
+    assert cozy.post(f"/files/downloads?Id={dir_id}").status_code == 404  # a directory has no content
+    assert cozy.post("/files/downloads?VersionId=no-slash").status_code == 400
     assert cozy.post("/files/downloads?Path=/nope").status_code == 404
     assert anonymous.post(f"/files/downloads?Id={fid}", HTTP_HOST=cozy.host).status_code == 401
 
@@ -413,7 +414,7 @@ def test_copy_is_a_server_side_copy(cozy, s3_client):
     assert info.content_type == "image/jpeg"
     # a taken name, a directory, over quota: 4xx and no object left behind
     assert cozy.post(f"/files/{fid}/copy?Name=other.jpg&DirID={dir_id}").status_code == 409
-    assert cozy.post(f"/files/{dir_id}/copy").status_code == 400
+    assert cozy.post(f"/files/{dir_id}/copy").status_code == 409
     type(cozy.instance).objects.filter(pk=cozy.instance.pk).update(quota_bytes=4000 * 4 + 100)
     cozy.instance.refresh_from_db()
     assert cozy.post(f"/files/{fid}/copy").status_code == 413

@@ -11,10 +11,10 @@ from ninja import Query
 from ninja.utils import check_csrf
 
 from cozy.apps import assets
-from cozy.apps.api import api, error
+from cozy.apps.api import api
 from cozy.apps.models import Asset
 from cozy.files.auth import SAFE_METHODS
-from cozy.files.errors import Forbidden, Unauthorized
+from cozy.files.errors import Forbidden, Unauthorized, error_response
 
 
 class StaffAuth:
@@ -46,7 +46,7 @@ def add_asset(request: HttpRequest, context: str, name: str, source: str = Query
     try:
         row = assets.add(context, name, source)
     except assets.AssetError as err:
-        return error(400, "Bad Request", str(err))
+        return error_response(400, "Bad Request", str(err))
     return JsonResponse({"data": asset_json(row)}, status=201)
 
 
@@ -56,5 +56,5 @@ def remove_asset(request: HttpRequest, context: str, name: str):
     try:
         assets.remove(context, name)
     except assets.AssetError as err:
-        return error(404, "Not Found", str(err))
+        return error_response(404, "Not Found", str(err))
     return HttpResponse(status=204)

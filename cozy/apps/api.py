@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import OperationalError, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from ninja import NinjaAPI, Query
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from cozy.apps import installs
 from cozy.apps.icons import icon_response
@@ -25,12 +25,12 @@ from cozy.apps.models import Installation, Kind
 from cozy.apps.reading import tarball
 from cozy.apps.sources import BadSource
 from cozy.apps.tasks import run_install
+from cozy.files import api as files_api
 from cozy.files.auth import InstanceAuth
-from cozy.files.errors import APIError, error_document
+from cozy.files.errors import JSONAPI, APIError, error_response
 from cozy.instances.models import Instance
 
 log = logging.getLogger(__name__)
-JSONAPI = "application/vnd.api+json"
 DOCTYPES = {Kind.WEB: "io.cozy.apps", Kind.KONNECTOR: "io.cozy.konnectors"}
 PREFIXES = {Kind.WEB: "apps", Kind.KONNECTOR: "konnectors"}
 EVENTS_FOR, EVENTS_POLL = 600.0, 0.3  # seconds: how long an event stream follows an install, how often
@@ -39,40 +39,41 @@ api = NinjaAPI(title="cozy apps API", version="1", urls_namespace="apps-api", op
                docs_url=None, auth=InstanceAuth())
 
 
-def error(status: int, title: str, detail: str) -> JsonResponse:
-    return JsonResponse(error_document(status, title, detail), status=status, content_type=JSONAPI)
-
-
 @api.exception_handler(APIError)
 def on_api_error(request: HttpRequest, exc: APIError) -> HttpResponse:
-    return error(exc.status, exc.title, exc.detail)
+    return error_response(exc.status, exc.title, exc.detail)
 
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    return error(401, "Unauthorized", "log in or send a bearer token")
+    return error_response(401, "Unauthorized", "log in or send a bearer token")
 
 
 @api.exception_handler(ValidationError)
 def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    return error(400, "Bad Request", "invalid request parameters")
+    return error_response(400, "Bad Request", "invalid request parameters")
+
+
+# ninja's own errors (a body that is not JSON...), as the files API sends them
+api.add_exception_handler(HttpError, files_api.on_http_error)  # type: ignore[arg-type]
+api.add_exception_handler(Http404, files_api.on_http404)  # type: ignore[arg-type]
 
 
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
     if isinstance(exc, installs.REFUSED):
-        return error(400, "Bad Request", str(exc))
+        return error_response(400, "Bad Request", str(exc))
     if isinstance(exc, installs.NotInstalled):
-        return error(404, "Not Found", str(exc))
+        return error_response(404, "Not Found", str(exc))
     if isinstance(exc, installs.AlreadyInstalled):
-        return error(409, "Conflict", str(exc))
+        return error_response(409, "Conflict", str(exc))
     if isinstance(exc, OperationalError):
-        return error(503, "Service Unavailable", "the server is busy, try again")
+        return error_response(503, "Service Unavailable", "the server is busy, try again")
     if isinstance(exc, OSError):
         log.warning("storage error on %s: %s", request.method, type(exc).__name__)
-        return error(503, "Service Unavailable", "the object storage is unavailable, try again later")
+        return error_response(503, "Service Unavailable", "the object storage is unavailable, try again later")
     log.error("unexpected error on %s %s: %s", request.method, request.path, type(exc).__name__)
-    return error(500, "Internal Server Error", "an unexpected error happened")
+    return error_response(500, "Internal Server Error", "an unexpected error happened")
 
 
 def resource(row: Installation) -> dict:
@@ -185,7 +186,7 @@ def _routes(kind: str) -> None:
     def download(request: HttpRequest, slug: str):
         row = _get(request, kind, slug)
         if row.release is None:
-            return error(404, "Not Found", f"{slug!r} has no installed release yet")
+            return error_response(404, "Not Found", f"{slug!r} has no installed release yet")
         response = StreamingHttpResponse(tarball(row.release), content_type="application/gzip")
         response["Content-Disposition"] = f'attachment; filename="{slug}-{row.release.version}.tar.gz"'
         return response

@@ -13,7 +13,7 @@ import logging
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -22,7 +22,7 @@ from cozy.avatars.models import Avatar
 from cozy.avatars.validate import AvatarRefused, prepare_avatar
 from cozy.files.auth import InstanceAuth, request_instance
 from cozy.files.body import body_upload
-from cozy.files.errors import APIError, BadRequest, TooLarge
+from cozy.files.errors import APIError, BadRequest, TooLarge, error_response
 from cozy.instances.models import Instance
 from cozy.storage.stores import store_for
 
@@ -35,8 +35,7 @@ READ = 256 * 1024
 
 
 def _error(status: int, title: str, detail: str) -> HttpResponse:
-    body = {"errors": [{"status": str(status), "title": title, "detail": detail}]}
-    return _secured(JsonResponse(body, status=status, content_type="application/vnd.api+json"))
+    return _secured(error_response(status, title, detail))
 
 
 def _secured(response: HttpResponse) -> HttpResponse:

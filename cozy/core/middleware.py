@@ -6,13 +6,9 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl
 
 from django.core.handlers.wsgi import get_bytes_from_wsgi
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
-
-def json_error(status: int, title: str, detail: str) -> JsonResponse:
-    """A JSON:API error, as the files API sends them (this app sits below it: no import from there)."""
-    doc = {"errors": [{"status": str(status), "title": title, "detail": detail}]}
-    return JsonResponse(doc, status=status, content_type="application/vnd.api+json")
+from cozy.files.errors import error_response
 
 
 def query_is_utf8(request: HttpRequest) -> bool:
@@ -35,8 +31,28 @@ class StrictQueryMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if not query_is_utf8(request):
-            return json_error(400, "Bad Request", "the query string is not valid UTF-8 once percent-decoded")
+            return error_response(400, "Bad Request", "the query string is not valid UTF-8 once percent-decoded")
         return self.get_response(request)
+
+
+class FrameworkErrorsMiddleware:
+    """A 405 that Django or django-ninja make themselves (a method no route declares: ninja
+    answers it in plain text, before any of our handlers) leaves as JSON:API, like every error."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code != 405 or "json" in response.get("Content-Type", ""):
+            return response
+        # ninja joins a set: sorted, the header is the same on every answer
+        allow = ", ".join(sorted({m.strip().upper() for m in response.get("Allow", "").split(",") if m.strip()}))
+        detail = f"this method is not allowed on this path (allowed: {allow})" if allow else "method not allowed"
+        replaced = error_response(405, "Method Not Allowed", detail)
+        if allow:
+            replaced["Allow"] = allow
+        return replaced
 
 
 class HeadWithoutBodyMiddleware:

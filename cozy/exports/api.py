@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -31,6 +31,7 @@ api = NinjaAPI(title="cozy move API", version="1", urls_namespace="move-api", op
                parser=StrictJsonParser())
 for _exc, _handler in ((APIError, files_api.on_api_error), (ValidationError, files_api.on_validation_error),
                        (AuthenticationError, files_api.on_auth_error), (HttpError, files_api.on_http_error),
+                       (Http404, files_api.on_http404),
                        (Exception, files_api.on_unexpected)):  # fmt: skip
     api.add_exception_handler(_exc, _handler)  # type: ignore[arg-type]
 ERRORS: dict[int, Any] = files_api.ERRORS

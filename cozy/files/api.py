@@ -8,25 +8,26 @@ that uploads and downloads stream.
 from __future__ import annotations
 
 import logging
+from http import HTTPStatus
 from typing import Annotated, Any
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DataError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import WithJsonSchema
 
 import cozy.files.routing  # noqa: F401 - registers the docid converter used below
-from cozy.files import archive, content, disk_usage, trash
+from cozy.files import archive, content, disk_usage, mango_schema, trash
 from cozy.files.attributes import patch_node
 from cozy.files.auth import InstanceAuth
 from cozy.files.body import body_upload
 from cozy.files.download import stream_response
-from cozy.files.errors import APIError, BadRequest, NotFound, error_document
+from cozy.files.errors import APIError, BadRequest, NotFound, error_response
 from cozy.files.jsonapi import (
     JSONAPI,
     Document,
-    ErrorDocument,
     JsonApiRenderer,
     PatchDocument,
     file_document,
@@ -35,11 +36,11 @@ from cozy.files.listing import node_document
 from cozy.files.models import Node, Version
 from cozy.files.names import NAME_SCHEMA
 from cozy.files.parser import StrictJsonParser
+from cozy.files.responses import ERRORS, ID_ERRORS, DocId
 from cozy.files.tree import get_node
 from cozy.files.upload_params import creation_fields, overwrite_fields
 
 log = logging.getLogger(__name__)
-ERRORS: dict[int, Any] = {c: ErrorDocument for c in (400, 401, 403, 404, 409, 410, 412, 413, 416, 429, 503)}
 _BINARY_SCHEMA = {"schema": {"type": "string", "format": "binary"}}
 RAW_BODY = {"requestBody": {"content": {"application/octet-stream": _BINARY_SCHEMA}}}
 _BYTES = {"content": {"*/*": _BINARY_SCHEMA}}  # sent with the file's own type
@@ -48,7 +49,14 @@ BINARY = {"responses": {200: {"description": "the bytes", **_BYTES}, 206: {"desc
 TypeParam = Annotated[str, WithJsonSchema({"type": "string", "enum": ["file", "directory"]})]
 NameParam = Annotated[str, WithJsonSchema(NAME_SCHEMA)]
 
-api = NinjaAPI(
+class FilesAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(mango_schema.components())
+        return schema
+
+
+api = FilesAPI(
     title="cozy files API",
     version="1",
     urls_namespace="files-api",
@@ -62,10 +70,6 @@ api = NinjaAPI(
 
 def jsonapi(doc: dict, status: int = 200) -> JsonResponse:
     return JsonResponse(doc, status=status, content_type=JSONAPI)
-
-
-def error_response(status: int, title: str, detail: str) -> JsonResponse:
-    return jsonapi(error_document(status, title, detail), status)
 
 
 @api.exception_handler(APIError)
@@ -89,7 +93,20 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    return error_response(exc.status_code, "Error", str(exc.message))
+    # ninja's own (a body that is not JSON: "Cannot parse request body"), titled as the status
+    return error_response(exc.status_code, _phrase(exc.status_code), str(exc.message))
+
+
+@api.exception_handler(Http404)
+def on_http404(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return error_response(404, "Not Found", "no such resource")
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 @api.exception_handler(FileNotFoundError)
@@ -99,6 +116,10 @@ def on_missing(request: HttpRequest, exc: FileNotFoundError) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    if isinstance(exc, RequestDataTooBig):  # Django's cap on bodies read whole (JSON documents)
+        return error_response(413, "Payload Too Large", "the request body is too large for this route")
+    if isinstance(exc, SuspiciousOperation):  # Django refuses to read the request (too many fields...)
+        return error_response(400, "Bad Request", "the request cannot be read")
     if isinstance(exc, DataError):  # a value the database refuses to compare or store (a NUL in an id)
         return error_response(400, "Bad Request", "a value in the request has characters that cannot be used")
     if isinstance(exc, OperationalError):  # a lock timeout or deadlock: the request can simply be retried
@@ -143,7 +164,7 @@ def _download(request: HttpRequest, node: Node, content_id: str, size: int, md5:
 def download(request: HttpRequest, file_id: str):
     node = get_node(request.auth, file_id)
     if node.is_dir:
-        raise BadRequest("a directory cannot be downloaded")
+        raise NotFound("a directory has no content to download (see POST /files/archive)")
     return _download(request, node, node.content_id, node.size, node.md5, node.mime)
 
 
@@ -170,9 +191,9 @@ disk_usage.register(api, ERRORS)
 
 # -- create, read, update, trash -------------------------------------------------
 # One path shape for every /files/{id} method: ninja maps each path string to one URL.
-@api.post("/files/{docid:file_id}", response={201: Document, **ERRORS}, openapi_extra=RAW_BODY,
+@api.post("/files/{docid:file_id}", response={201: Document, **ID_ERRORS}, openapi_extra=RAW_BODY,
           summary="Create a directory or upload a file in the directory file_id")
-def create(request: HttpRequest, file_id: str, Type: TypeParam, Name: NameParam):
+def create(request: HttpRequest, file_id: DocId, Type: TypeParam, Name: NameParam):
     instance, dir_id = request.auth, file_id
     if Type == "directory":
         node = content.create_directory(instance, dir_id, Name, **creation_fields(request, instance, is_file=False))
@@ -184,31 +205,31 @@ def create(request: HttpRequest, file_id: str, Type: TypeParam, Name: NameParam)
     return jsonapi(file_document(node), 201)
 
 
-@api.put("/files/{docid:file_id}", response={200: Document, **ERRORS}, openapi_extra=RAW_BODY,
+@api.put("/files/{docid:file_id}", response={200: Document, **ID_ERRORS}, openapi_extra=RAW_BODY,
          summary="Replace the content of a file")
-def overwrite(request: HttpRequest, file_id: str):
+def overwrite(request: HttpRequest, file_id: DocId):
     node = content.overwrite_file(request.auth, file_id, body_upload(request), request.headers.get("If-Match"),
                                   **overwrite_fields(request, request.auth))
     return jsonapi(file_document(node))
 
 
-@api.get("/files/{docid:file_id}", response={200: Document, **ERRORS},
+@api.get("/files/{docid:file_id}", response={200: Document, **ID_ERRORS},
          summary="Metadata; a directory lists its children")
-def metadata(request: HttpRequest, file_id: str, limit: int = Query(100, alias="page[limit]", ge=1, le=1000),
+def metadata(request: HttpRequest, file_id: DocId, limit: int = Query(100, alias="page[limit]", ge=1, le=1000),
              cursor: str = Query("", alias="page[cursor]", max_length=255)):
     node = get_node(request.auth, file_id)
     return jsonapi(node_document(node, limit, cursor, f"/files/{node.doc_id}"))
 
 
-@api.patch("/files/{docid:file_id}", response={200: Document, **ERRORS},
+@api.patch("/files/{docid:file_id}", response={200: Document, **ID_ERRORS},
            summary="Rename, move, tags, executable, updated_at, cozyMetadata; permanent_delete; If-Match")
-def patch(request: HttpRequest, file_id: str, body: PatchDocument):
+def patch(request: HttpRequest, file_id: DocId, body: PatchDocument):
     return jsonapi(file_document(patch_node(request.auth, file_id, body.data.attributes,
                                             request.headers.get("If-Match"))))
 
 
-@api.delete("/files/{docid:file_id}", response={200: Document, **ERRORS}, summary="Put in the trash")
-def to_trash(request: HttpRequest, file_id: str):
+@api.delete("/files/{docid:file_id}", response={200: Document, **ID_ERRORS}, summary="Put in the trash")
+def to_trash(request: HttpRequest, file_id: DocId):
     return jsonapi(file_document(trash.trash(request.auth, file_id, request.headers.get("If-Match"))))
 
 

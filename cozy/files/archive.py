@@ -25,14 +25,13 @@ from zipstream import ZipStream
 
 from cozy.files.auth import AuthedRequest, request_instance
 from cozy.files.content import content_name, files_store
-from cozy.files.errors import BadRequest, NotFound, error_document
+from cozy.files.errors import JSONAPI, BadRequest, NotFound, error_response
 from cozy.files.models import Node
 from cozy.files.names import NAME_SCHEMA, check_name
 from cozy.files.tree import descendants, dir_by_path, is_in_trash
 from vfs_s3.storage import S3Storage
 
 log = logging.getLogger(__name__)
-JSONAPI = "application/vnd.api+json"
 SALT = "cozy.files.archive"
 MAX_ITEMS = 1000  # ids and paths in one request
 LINK_SECONDS = getattr(settings, "COZY_ARCHIVE_LINK_SECONDS", 600)
@@ -156,16 +155,12 @@ def download_archive(request: HttpRequest, secret: str, name: str) -> HttpRespon
     try:
         data = signing.loads(secret, salt=SALT, max_age=LINK_SECONDS)
     except signing.SignatureExpired:
-        return _error(410, "Gone", "this archive link has expired: ask for a new one")
+        return error_response(410, "Gone", "this archive link has expired: ask for a new one")
     except signing.BadSignature:
-        return _error(404, "Not Found", "no such archive")
+        return error_response(404, "Not Found", "no such archive")
     if data.get("i") != instance.pk:
-        return _error(404, "Not Found", "no such archive")
+        return error_response(404, "Not Found", "no such archive")
     return zip_response(instance, selected_nodes(instance, data["ids"], []), archive_name(name))
-
-
-def _error(status: int, title: str, detail: str) -> JsonResponse:
-    return JsonResponse(error_document(status, title, detail), status=status, content_type=JSONAPI)
 
 
 def register(api: NinjaAPI, errors: dict) -> None:

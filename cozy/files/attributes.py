@@ -45,7 +45,7 @@ def _apply(instance, node: Node, attrs: PatchAttributes) -> None:
         node.tags = _check_tags(attrs.tags)
     if attrs.executable is not None:
         if node.is_dir:
-            raise BadRequest("a directory cannot be executable")
+            raise Conflict("a directory cannot be executable")
         node.executable = attrs.executable
     if attrs.updated_at is not None:
         if attrs.updated_at.tzinfo is None:
@@ -57,14 +57,14 @@ def _apply(instance, node: Node, attrs: PatchAttributes) -> None:
 
 def _rename_or_move(instance, node: Node, attrs: PatchAttributes) -> None:
     if node.trashed:
-        raise BadRequest("restore this entry from the trash first")
+        raise Conflict("restore this entry from the trash first")
     if attrs.name is not None:
         node.name = check_name(attrs.name)
     if attrs.dir_id is not None and (node.parent is None or attrs.dir_id != node.parent.doc_id):
         target = get_dir(instance, attrs.dir_id)
         check_move_target(node, target)
         if target.trashed or is_in_trash(target) or target.doc_id == TRASH_ID:
-            raise BadRequest("use DELETE to put something in the trash")
+            raise Conflict("use DELETE to put something in the trash")
         node.parent = target
 
 

@@ -8,13 +8,14 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from cozy.files import changes
-from cozy.files.errors import BadRequest
 from cozy.files.models import Node
 from cozy.files.query_api import couch_doc
 from cozy.files.responses import ERRORS, jsonapi
 
 router = Router(tags=["files"])
 MAX_CHANGES = 10_000
+# "", 0, now, a last_seq, or CouchDB's "12-g1AAA..." form (its number counts)
+SINCE_PATTERN = r"^(now|[0-9]{0,18}(-[!-~]*)?)$"
 
 
 def _since(raw: str, instance) -> int:
@@ -23,17 +24,15 @@ def _since(raw: str, instance) -> int:
     if raw == "now":
         return changes.last_seq(instance)
     number = raw.split("-", 1)[0]  # CouchDB-looking "12-..." sequences: their number
-    if not number.isdigit() or len(number) > 18:
-        raise BadRequest("since is a last_seq given by this feed, 0 or now")
-    return int(number)
+    return int(number or 0)
 
 
 @router.get("/files/_changes", response={200: dict, **ERRORS},
             summary="Changes after since (creations, updates, trash, deletions for good), in order")
-def changes_feed(request: HttpRequest, since: str = Query("", max_length=64),
+def changes_feed(request: HttpRequest, since: str = Query("", max_length=64, pattern=SINCE_PATTERN),
                  limit: int = Query(MAX_CHANGES, ge=1, le=MAX_CHANGES), include_docs: bool = False,
                  include_file_path: bool = False, skip_deleted: bool = False, skip_trashed: bool = False,
-                 fields: str = Query("", max_length=1000)):
+                 fields: str = Query("", max_length=1000, pattern=r"^[A-Za-z0-9_.,]*$")):
     instance = request.auth
     start = _since(since, instance)
     keep = {"deleted": not skip_deleted, "trashed": not skip_trashed}

@@ -185,7 +185,7 @@ def _writable_dir(instance: Instance, dir_id: str, *, for_update: bool = False) 
 
 def _check_writable(parent: Node) -> Node:
     if parent.trashed or is_in_trash(parent) or parent.doc_id == "io.cozy.files.trash-dir":
-        raise BadRequest("nothing can be created in the trash")
+        raise Conflict("nothing can be created in the trash")
     return parent
 
 
@@ -257,7 +257,7 @@ def _prune_versions(instance: Instance, node: Node) -> None:
 def overwrite_file(instance: Instance, file_id: str, upload: Upload, if_match: str | None, **fields) -> Node:
     node = get_node(instance, file_id)
     if node.is_dir:
-        raise BadRequest("a directory has no content to replace")
+        raise Conflict("a directory has no content to replace")
     check_if_match(node, if_match)
     content_id, result, mime = write_content(instance, node.doc_id, upload, node.name)
     key = content_name(node.doc_id, content_id)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.db import IntegrityError, transaction
 
 from cozy.files.content import _check_room, _discard, _writable_dir, content_name, files_store
-from cozy.files.errors import BadRequest, Conflict
+from cozy.files.errors import Conflict
 from cozy.files.events import content_committed
 from cozy.files.models import Node
 from cozy.files.names import check_name, with_suffix
@@ -29,7 +29,7 @@ def _free_copy_name(parent: Node, name: str) -> str:
 def copy_file(instance: Instance, file_id: str, *, name: str = "", dir_id: str = "") -> Node:
     source = get_node(instance, file_id)
     if source.is_dir:
-        raise BadRequest("only files can be copied")
+        raise Conflict("only files can be copied")
     parent = _writable_dir(instance, dir_id or (source.parent.doc_id if source.parent else ""))
     wanted = check_name(name) if name else None
     if wanted and name_taken(parent, wanted):  # before the copy: no bytes copied for nothing

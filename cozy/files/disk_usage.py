@@ -9,10 +9,9 @@ from ninja import NinjaAPI
 
 from cozy.files.auth import AuthedRequest
 from cozy.files.content import used_bytes
+from cozy.files.errors import JSONAPI
 from cozy.files.models import TRASH_ID, Node, Version
 from cozy.files.tree import descendants, get_node
-
-JSONAPI = "application/vnd.api+json"
 
 
 def usage_attributes(instance, *, with_trash: bool = False) -> dict[str, object]:

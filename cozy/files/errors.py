@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from django.http import JsonResponse
+
+JSONAPI = "application/vnd.api+json"  # the media type of every document and error
+
 
 class APIError(Exception):
     status = 400
@@ -69,3 +73,8 @@ class Unavailable(APIError):
 
 def error_document(status: int, title: str, detail: str) -> dict:
     return {"errors": [{"status": str(status), "title": title, "detail": detail}]}
+
+
+def error_response(status: int, title: str, detail: str) -> JsonResponse:
+    """The one way an error leaves the server, whoever makes it (our handlers, the framework's, the URL map)."""
+    return JsonResponse(error_document(status, title, detail), status=status, content_type=JSONAPI)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from django.db.models import prefetch_related_objects
 from ninja import Schema
 from ninja.renderers import JSONRenderer
-from pydantic import ConfigDict, Field, WithJsonSchema
+from pydantic import AwareDatetime, ConfigDict, Field, WithJsonSchema
 
+from cozy.files.errors import JSONAPI
 from cozy.files.events import link_providers
 from cozy.files.models import ROOT_ID, Node, Version
 from cozy.files.names import NAME_SCHEMA, mime_class
 
-JSONAPI = "application/vnd.api+json"
 DOCTYPE = "io.cozy.files"
 VERSION_DOCTYPE = "io.cozy.files.versions"
 
@@ -187,6 +186,10 @@ class JsonApiRenderer(JSONRenderer):
     media_type = JSONAPI
 
 
+MAX_TAGS = 100
+Tag = Annotated[str, Field(min_length=1, max_length=255)]
+
+
 class PatchAttributes(Schema):
     # What the handler accepts, nothing else (the schema says so too).
     model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
@@ -194,10 +197,10 @@ class PatchAttributes(Schema):
     # (an attribute set to null would change nothing, and is refused).
     name: Annotated[str, WithJsonSchema(NAME_SCHEMA)] = None  # type: ignore[assignment]
     dir_id: Annotated[str, Field(min_length=1)] = None  # type: ignore[assignment]
-    tags: list[str] = None  # type: ignore[assignment]
+    tags: Annotated[list[Tag], Field(max_length=MAX_TAGS)] = None  # type: ignore[assignment]
     executable: bool = None  # type: ignore[assignment]
-    updated_at: datetime = None  # type: ignore[assignment]
-    permanent_delete: bool = None  # type: ignore[assignment]
+    updated_at: AwareDatetime = None  # type: ignore[assignment]  # RFC 3339, with its offset
+    permanent_delete: Literal[True] = None  # type: ignore[assignment]  # false would ask nothing
     cozyMetadata: dict[str, Any] = None  # type: ignore[assignment]
 
 

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from django.core import signing
 
-from cozy.files.errors import BadRequest, NotFound
+from cozy.files.errors import NotFound
 from cozy.files.models import Node, Version
 from cozy.files.tree import get_node, node_by_path
 from cozy.instances.models import Instance
@@ -34,14 +34,13 @@ class Target:
 
 def target_for(instance: Instance, *, file_id: str = "", path: str = "", version_id: str = "",
                filename: str = "") -> Target:
-    """What POST /files/downloads names: exactly one of Id, Path, VersionId."""
-    if sum(bool(x) for x in (file_id, path, version_id)) != 1:
-        raise BadRequest("give one of Id, Path or VersionId")
+    """What POST /files/downloads names: VersionId, else Id, else Path (the first given: a
+    schema cannot say "exactly one of these parameters"); none names nothing, a 404."""
+    if not (file_id or path or version_id):
+        raise NotFound("give one of VersionId, Id or Path")
     if version_id:
-        file_id, _, content_id = version_id.rpartition("/")
-        if not file_id:
-            raise BadRequest("VersionId is <file id>/<version>")
-        node = get_node(instance, file_id)
+        version_file, _, content_id = version_id.rpartition("/")  # the route's pattern says both are there
+        node = get_node(instance, version_file)
         version = Version.objects.filter(file=node, content_id=content_id).first()
         if version is None:
             raise NotFound("no such version")
@@ -50,8 +49,8 @@ def target_for(instance: Instance, *, file_id: str = "", path: str = "", version
     if found is None:
         raise NotFound("no such file or directory")
     node = found
-    if node.is_dir:
-        raise BadRequest("a directory cannot be downloaded (see POST /files/archive)")
+    if node.is_dir:  # not a file: nothing to download here
+        raise NotFound("a directory has no content to download (see POST /files/archive)")
     return Target(node, node.content_id, node.size, node.md5, node.mime, filename or node.name)
 
 

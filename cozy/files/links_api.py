@@ -8,6 +8,7 @@ from ninja import Query, Router
 from cozy.files import content, links
 from cozy.files.auth import request_instance
 from cozy.files.download import stream_response
+from cozy.files.names import MAX_PATH_IN_URL
 from cozy.files.responses import ERRORS, jsonapi
 
 router = Router(tags=["files"])
@@ -15,10 +16,11 @@ BINARY = {"responses": {"200": {"description": "the bytes", "content": {"applica
 
 
 @router.post("/files/downloads", response={200: dict, **ERRORS},
-             summary="A download link (links.related) for Id, Path or VersionId, valid for an hour")
+             summary="A download link (links.related) for VersionId, Id or Path (the first given), valid for an hour")
 def make_download_link(request: HttpRequest, Id: str = Query("", max_length=64),
-                       Path: str = Query("", max_length=4096), VersionId: str = Query("", max_length=130),
-                       Filename: str = Query("", max_length=255)):
+                       Path: str = Query("", max_length=MAX_PATH_IN_URL),
+                       VersionId: str = Query("", max_length=130, pattern=r"^([^/]+/[^/]+)?$"),
+                       Filename: str = Query("", max_length=100)):
     target = links.target_for(request.auth, file_id=Id, path=Path, version_id=VersionId, filename=Filename)
     return jsonapi({"links": {"related": links.make_link(request.auth, target)}})
 

@@ -11,7 +11,7 @@ from ninja import Query, Router, Schema
 from cozy.files import file_metadata
 from cozy.files.copy import copy_file
 from cozy.files.jsonapi import Document, file_document
-from cozy.files.responses import ERRORS, jsonapi
+from cozy.files.responses import ERRORS, ID_ERRORS, DocId, jsonapi
 from cozy.files.versions import new_version
 
 router = Router(tags=["files"])
@@ -35,17 +35,17 @@ def upload_metadata(request: HttpRequest, body: MetadataDocument):
     return jsonapi({"data": data}, 201)
 
 
-@router.post("/files/{docid:file_id}/versions", response={200: Document, **ERRORS},
+@router.post("/files/{docid:file_id}/versions", response={200: Document, **ID_ERRORS},
              summary="A new revision with the same content and new metadata; the current content is kept "
                      "as an old version (Tags optional)")
-def new_metadata(request: HttpRequest, file_id: str, body: MetadataDocument, Tags: str = Query("", max_length=4096)):
+def new_metadata(request: HttpRequest, file_id: DocId, body: MetadataDocument, Tags: str = Query("", max_length=4096)):
     attributes = file_metadata.check_metadata(body.data.attributes)
     tags = list(dict.fromkeys(t.strip() for t in Tags.split(",") if t.strip())) if Tags else None
     return jsonapi(file_document(new_version(request.auth, file_id, attributes, tags=tags)))
 
 
-@router.post("/files/{docid:file_id}/copy", response={201: Document, **ERRORS},
+@router.post("/files/{docid:file_id}/copy", response={201: Document, **ID_ERRORS},
              summary="Copy a file (a server-side copy in the store); Name and DirID optional")
-def copy(request: HttpRequest, file_id: str, Name: str = Query("", max_length=1024),
+def copy(request: HttpRequest, file_id: DocId, Name: str = Query("", max_length=1024),
          DirID: str = Query("", max_length=64)):
     return jsonapi(file_document(copy_file(request.auth, file_id, name=Name, dir_id=DirID)), 201)

@@ -9,6 +9,9 @@ import unicodedata
 from cozy.files.errors import BadRequest
 
 MAX_NAME_BYTES = 255
+# A path in a query string: with a name (page[cursor]) beside it, it fits gunicorn's 8190-byte
+# request line however it is percent-encoded (12 bytes for a 4-byte character). Longer: 400.
+MAX_PATH_IN_URL = 350
 
 
 def check_name(name: str | None) -> str:

@@ -9,23 +9,29 @@ from urllib.parse import urlencode
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Body, Query, Router, Schema
+from ninja import Query, Router, Schema
 from pydantic import Field as PydanticField
 
-from cozy.files import mango
+from cozy.files import mango, mango_schema
 from cozy.files.errors import BadRequest, NotFound
 from cozy.files.jsonapi import Document, node_resource
 from cozy.files.listing import node_document
 from cozy.files.mango import DEFAULT_LIMIT, MAX_LIMIT
 from cozy.files.models import Node
+from cozy.files.names import MAX_PATH_IN_URL
 from cozy.files.responses import ERRORS, jsonapi
 from cozy.files.tree import node_by_path
 
 router = Router(tags=["files"])
+MAX_SKIP = 10**9
+# keys: a JSON array of ids, as CouchDB takes it, in the form the schema can say exactly (no
+# spaces, no escapes; ids are printable ASCII), short enough for the URL in any encoding.
+_KEY = r'"[!#-\[\]-~]*"'
+KEYS_PATTERN = rf"^(\[({_KEY}(,{_KEY})*)?\])?$"
 
 
 @router.get("/files/metadata", response={200: Document, **ERRORS}, summary="Metadata of the file or directory at Path")
-def metadata_by_path(request: HttpRequest, Path: str = Query(..., max_length=4096),
+def metadata_by_path(request: HttpRequest, Path: str = Query(..., max_length=MAX_PATH_IN_URL),
                      limit: int = Query(100, alias="page[limit]", ge=1, le=1000),
                      cursor: str = Query("", alias="page[cursor]", max_length=255)):
     node = node_by_path(request.auth, Path)
@@ -34,8 +40,21 @@ def metadata_by_path(request: HttpRequest, Path: str = Query(..., max_length=409
     return jsonapi(node_document(node, limit, cursor, "/files/metadata?" + urlencode({"Path": Path})))
 
 
+# Declared exactly by cozy.files.mango_schema (in the document's components: it is recursive);
+# read here and checked by mango.parse, which names what it refuses.
+MANGO_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"$ref": mango_schema.REF + "MangoQuery"}}}}}
+
+
 class AllDocsBody(Schema):
     keys: list[str] = PydanticField(..., max_length=MAX_LIMIT)
+
+
+def _json_body(request: HttpRequest) -> Any:
+    try:
+        return json.loads(request.body)
+    except ValueError:  # UnicodeDecodeError is one
+        raise BadRequest("the body must be a JSON object with a selector") from None
 
 
 def _instance_nodes(instance) -> QuerySet[Node]:
@@ -49,10 +68,10 @@ def _project(resource: dict[str, Any], fields: list[str] | None) -> dict[str, An
     return resource
 
 
-@router.post("/files/_find", response={200: dict, **ERRORS},
+@router.post("/files/_find", response={200: dict, **ERRORS}, openapi_extra=MANGO_BODY,
              summary="Mango query on files: selector, sort, limit, skip, bookmark, fields")
-def find(request: HttpRequest, payload: dict[str, Any] = Body(...)):  # noqa: B008 - ninja's way
-    query = mango.parse(payload, scope=request.auth.pk)
+def find(request: HttpRequest):
+    query = mango.parse(_json_body(request), scope=request.auth.pk)
     base = Node.objects.select_related("parent").prefetch_related("references")
     qs = (base if query.in_scope_dirs else _instance_nodes(request.auth)).filter(query.where).order_by(*query.order)
     total = qs.count()
@@ -88,8 +107,8 @@ def couch_doc(node: Node, paths: dict[int, str]) -> dict[str, Any]:
 
 @router.get("/data/io.cozy.files/_all_docs", response={200: dict, **ERRORS}, summary="Files as CouchDB rows")
 def all_docs(request: HttpRequest, include_docs: bool = False,
-             wanted_ids: str = Query("", alias="keys", max_length=100_000),
-             limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT), skip: int = Query(0, ge=0)):
+             wanted_ids: str = Query("", alias="keys", max_length=2600, pattern=KEYS_PATTERN),
+             limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT), skip: int = Query(0, ge=0, le=MAX_SKIP)):
     qs = _instance_nodes(request.auth).order_by("doc_id")
     total = qs.count()
     if wanted_ids:
@@ -115,7 +134,7 @@ def all_docs(request: HttpRequest, include_docs: bool = False,
 @router.get("/data/io.cozy.files/_normal_docs", response={200: dict, **ERRORS},
             summary="Files as CouchDB documents, by page")
 def normal_docs(request: HttpRequest, limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-                skip: int = Query(0, ge=0), bookmark: str = Query("", max_length=200)):
+                skip: int = Query(0, ge=0, le=MAX_SKIP), bookmark: str = Query("", pattern=mango.BOOKMARK_PATTERN)):
     if bookmark:
         skip = mango.decode_bookmark(bookmark)
     qs = _instance_nodes(request.auth).order_by("doc_id")

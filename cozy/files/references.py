@@ -16,7 +16,8 @@ from cozy.files.tree import get_node, lock_tree
 from cozy.instances.models import Instance
 
 MAX_REFS = 1000
-_DOCTYPE = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+DOCTYPE_PATTERN = r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$"
+_DOCTYPE = re.compile(DOCTYPE_PATTERN)
 
 
 def check_doctype(doctype: str) -> str:

@@ -3,24 +3,51 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Query, Router, Schema
+from ninja import Path, Query, Router, Schema
+from pydantic import Field
 
 from cozy.files import mango, references
 from cozy.files.errors import BadRequest
 from cozy.files.jsonapi import DOCTYPE, node_resource
-from cozy.files.responses import ERRORS, jsonapi
+from cozy.files.references import DOCTYPE_PATTERN
+from cozy.files.responses import ERRORS, ID_ERRORS, DocId, jsonapi
 from cozy.files.tree import get_node
 
 router = Router(tags=["files"])
 REFERENCED_BY = "/files/{docid:file_id}/relationships/referenced_by"
 REFERENCES = "/data/{doctype}/{doc_id}/relationships/references"
+PathDoctype = Annotated[str, Path(max_length=128, pattern=DOCTYPE_PATTERN)]
+PathDocId = Annotated[str, Path(max_length=255)]
+
+
+# What parse_refs accepts, said in the schema (and checked by it first): one {type, id} or 1 to 1000 of them.
+Doctype = Annotated[str, Field(max_length=128, pattern=DOCTYPE_PATTERN)]
+RefId = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class RefIdentifier(Schema):
+    type: Doctype
+    id: RefId
+
+
+class FileIdentifier(Schema):
+    type: Literal["io.cozy.files"]
+    id: RefId
 
 
 class RelationshipBody(Schema):
-    data: Any
+    data: RefIdentifier | Annotated[list[RefIdentifier], Field(min_length=1, max_length=references.MAX_REFS)]
+
+
+class FilesBody(Schema):
+    data: FileIdentifier | Annotated[list[FileIdentifier], Field(min_length=1, max_length=references.MAX_REFS)]
+
+
+def _as_data(body: RelationshipBody | FilesBody) -> Any:
+    return [r.model_dump() for r in body.data] if isinstance(body.data, list) else body.data.model_dump()
 
 
 def _refs_document(node) -> dict[str, Any]:
@@ -28,20 +55,20 @@ def _refs_document(node) -> dict[str, Any]:
     return {"data": refs, "meta": {"rev": node.rev, "count": len(refs)}}
 
 
-@router.get(REFERENCED_BY, response={200: dict, **ERRORS}, summary="The documents that reference this file")
-def list_referenced_by(request: HttpRequest, file_id: str):
+@router.get(REFERENCED_BY, response={200: dict, **ID_ERRORS}, summary="The documents that reference this file")
+def list_referenced_by(request: HttpRequest, file_id: DocId):
     return jsonapi(_refs_document(get_node(request.auth, file_id)))
 
 
-@router.post(REFERENCED_BY, response={200: dict, **ERRORS}, summary="Add documents that reference this file")
-def add_referenced_by(request: HttpRequest, file_id: str, body: RelationshipBody):
-    node = references.change(request.auth, file_id, references.parse_refs(body.data), add=True)
+@router.post(REFERENCED_BY, response={200: dict, **ID_ERRORS}, summary="Add documents that reference this file")
+def add_referenced_by(request: HttpRequest, file_id: DocId, body: RelationshipBody):
+    node = references.change(request.auth, file_id, references.parse_refs(_as_data(body)), add=True)
     return jsonapi(_refs_document(node))
 
 
-@router.delete(REFERENCED_BY, response={200: dict, **ERRORS}, summary="Remove documents that reference this file")
-def remove_referenced_by(request: HttpRequest, file_id: str, body: RelationshipBody):
-    node = references.change(request.auth, file_id, references.parse_refs(body.data), add=False)
+@router.delete(REFERENCED_BY, response={200: dict, **ID_ERRORS}, summary="Remove documents that reference this file")
+def remove_referenced_by(request: HttpRequest, file_id: DocId, body: RelationshipBody):
+    node = references.change(request.auth, file_id, references.parse_refs(_as_data(body)), add=False)
     return jsonapi(_refs_document(node))
 
 
@@ -54,10 +81,11 @@ def _file_ids(data: Any) -> list[str]:
 
 @router.get(REFERENCES, response={200: dict, **ERRORS},
             summary="The files this document references (page[limit], page[cursor], sort=datetime|id)")
-def list_references(request: HttpRequest, doctype: str, doc_id: str,
+def list_references(request: HttpRequest, doctype: PathDoctype, doc_id: PathDocId,
                     limit: int = Query(100, alias="page[limit]", ge=1, le=1000),
-                    cursor: str = Query("", alias="page[cursor]", max_length=200),
-                    sort: str = Query("datetime", pattern="^-?(datetime|id)$"), include: str = Query("")):
+                    cursor: str = Query("", alias="page[cursor]", pattern=mango.BOOKMARK_PATTERN),
+                    sort: str = Query("datetime", pattern="^-?(datetime|id)$"),
+                    include: str = Query("", pattern="^(files)?$")):
     qs = references.referencing(request.auth, references.check_doctype(doctype), doc_id)
     descending = sort.startswith("-")
     order = ["created_at", "doc_id"] if sort.endswith("datetime") else ["doc_id"]
@@ -77,12 +105,13 @@ def list_references(request: HttpRequest, doctype: str, doc_id: str,
 
 
 @router.post(REFERENCES, response={204: None, **ERRORS}, summary="Make this document reference these files")
-def add_references(request: HttpRequest, doctype: str, doc_id: str, body: RelationshipBody):
-    references.change_many(request.auth, references.check_doctype(doctype), doc_id, _file_ids(body.data), add=True)
+def add_references(request: HttpRequest, doctype: PathDoctype, doc_id: PathDocId, body: FilesBody):
+    references.change_many(request.auth, references.check_doctype(doctype), doc_id, _file_ids(_as_data(body)), add=True)
     return HttpResponse(status=204)
 
 
 @router.delete(REFERENCES, response={204: None, **ERRORS}, summary="Stop this document referencing these files")
-def remove_references(request: HttpRequest, doctype: str, doc_id: str, body: RelationshipBody):
-    references.change_many(request.auth, references.check_doctype(doctype), doc_id, _file_ids(body.data), add=False)
+def remove_references(request: HttpRequest, doctype: PathDoctype, doc_id: PathDocId, body: FilesBody):
+    file_ids = _file_ids(_as_data(body))
+    references.change_many(request.auth, references.check_doctype(doctype), doc_id, file_ids, add=False)
     return HttpResponse(status=204)

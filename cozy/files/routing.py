@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 from django.urls import register_converter
+from django.views.decorators.csrf import csrf_exempt
 
-from cozy.files.errors import error_document
+from cozy.files.errors import error_response
 
 # Route words that sit where an id could: GET /files/metadata, POST /files/downloads...
-RESERVED = ("metadata", "downloads", "archive", "trash", "upload", "recent", "search")
+# "download" and "revert" too: /files/download/versions is a download, not the versions of "download".
+RESERVED = ("metadata", "downloads", "download", "revert", "archive", "trash", "upload", "recent", "search")
 
 
 class DocIdConverter:
@@ -26,9 +28,11 @@ class DocIdConverter:
 
 
 register_converter(DocIdConverter, "docid")
+# The same rule in the OpenAPI document (ECMA-262 regexes have these lookaheads too).
+DOCID_SCHEMA = {"type": "string", "pattern": f"^{DocIdConverter.regex}$"}
 
 
+@csrf_exempt  # a POST to no route is a 404, not a CSRF failure: nothing is done
 def not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
     """Any other path under /files/ or /data/: cozy clients parse a JSON:API error."""
-    doc = error_document(404, "Not Found", "no such route")
-    return JsonResponse(doc, status=404, content_type="application/vnd.api+json")
+    return error_response(404, "Not Found", "no such route")

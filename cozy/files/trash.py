@@ -8,7 +8,7 @@ from django.db import transaction
 
 from cozy.files.changes import record_deleted, touch_many
 from cozy.files.content import check_if_match, content_name, delete_after_commit
-from cozy.files.errors import BadRequest
+from cozy.files.errors import Conflict
 from cozy.files.models import ROOT_ID, TRASH_ID, Node, Version
 from cozy.files.tree import (
     check_not_special,
@@ -34,7 +34,7 @@ def trash(instance: Instance, doc_id: str, if_match: str | None = None) -> Node:
         check_not_special(node)
         check_if_match(node, if_match)
         if node.trashed or is_in_trash(node):
-            raise BadRequest("already in the trash")
+            raise Conflict("already in the trash")
         trash_dir = _trash_dir(instance)
         node.restore_path = posixpath.dirname(fullpath(node))
         node.name = free_name(trash_dir, node.name)
@@ -50,7 +50,7 @@ def restore(instance: Instance, doc_id: str) -> Node:
         lock_tree(instance)
         node = get_node(instance, doc_id, for_update=True)
         if not node.trashed or node.parent is None or node.parent.doc_id != TRASH_ID:
-            raise BadRequest("only a top-level entry of the trash can be restored")
+            raise Conflict("only a top-level entry of the trash can be restored")
         target = dir_by_path(instance, node.restore_path or "/", create=True)
         if target is None:  # a file stands where the directory was: restore at the root
             target = Node.objects.get(instance=instance, doc_id=ROOT_ID)
@@ -95,7 +95,7 @@ def destroy(instance: Instance, doc_id: str) -> int:
         node = get_node(instance, doc_id, for_update=True)
         check_not_special(node)
         if not node.trashed:
-            raise BadRequest("only an entry in the trash can be deleted for good")
+            raise Conflict("only an entry in the trash can be deleted for good")
         return _destroy(instance, [node])
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 
-from cozy.files.errors import BadRequest, Conflict, Gone, NotFound
+from cozy.files.errors import Conflict, Forbidden, Gone, NotFound
 from cozy.files.models import ROOT_ID, TRASH_ID, TRASH_NAME, Node
 from cozy.files.names import with_suffix
 from cozy.instances.models import Instance
@@ -53,7 +53,7 @@ def get_node(instance: Instance, doc_id: str, *, for_update: bool = False) -> No
 def get_dir(instance: Instance, doc_id: str, *, for_update: bool = False) -> Node:
     node = get_node(instance, doc_id, for_update=for_update)
     if not node.is_dir:
-        raise BadRequest("this id is a file, not a directory")
+        raise Conflict("this id is a file, not a directory")
     return node
 
 
@@ -64,7 +64,7 @@ def get_dir_and_clash(instance: Instance, doc_id: str, name: str) -> tuple[Node,
     if node is None:
         raise NotFound("no such file or directory")
     if not node.is_dir:
-        raise BadRequest("this id is a file, not a directory")
+        raise Conflict("this id is a file, not a directory")
     return node, node.clash  # the annotation
 
 
@@ -107,14 +107,14 @@ def descendants(node: Node) -> list[Node]:
 
 def check_not_special(node: Node) -> None:
     if node.doc_id in (ROOT_ID, TRASH_ID):
-        raise BadRequest("the root and the trash cannot be changed")
+        raise Forbidden("the root and the trash cannot be changed")
 
 
 def check_move_target(node: Node, target: Node) -> None:
     if not target.is_dir:
-        raise BadRequest("the destination is not a directory")
+        raise Conflict("the destination is not a directory")
     if target.pk == node.pk or any(a.pk == node.pk for a in ancestors(target)):
-        raise BadRequest("a directory cannot be moved into itself")
+        raise Conflict("a directory cannot be moved into itself")
 
 
 def name_taken(parent: Node, name: str, exclude_pk: int | None = None) -> bool:

@@ -13,6 +13,7 @@ import logging
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 
+from cozy.files.errors import error_response
 from cozy.instances.models import Instance
 from cozy.thumbnails.errors import ThumbnailError
 from cozy.thumbnails.formats import PDF_MIME, THUMBNAIL_FORMATS
@@ -31,8 +32,7 @@ MAX_AGE = 600  # the secret's life: the URL itself changes after that
 
 
 def _error(status: int, title: str, detail: str) -> JsonResponse:
-    body = {"errors": [{"status": str(status), "title": title, "detail": detail}]}
-    return JsonResponse(body, status=status, content_type="application/vnd.api+json")
+    return error_response(status, title, detail)
 
 
 def _secured(response: HttpResponse) -> HttpResponse:

@@ -11,16 +11,20 @@ const COMMON = {
   503: "Storage unavailable: your files are safe, but nothing can be changed right now. Try again later.",
 };
 
+// A 409 is a name clash unless its detail says otherwise (a move into itself, a file as folder...).
+const nameClash = (status, detail) => status === 409 && (!detail || /name/i.test(detail));
+
 // For renaming, moving, creating a folder, trashing...
 export function actionMessage(err) {
   const status = err?.status ?? 0;
-  if (status === 409) return "Name already taken: a file or folder with this name is already there.";
+  if (nameClash(status, err?.detail)) return "Name already taken: a file or folder with this name is already there.";
   if (status === 404) return "Not found: it may have been moved or deleted in the meantime. Reload the page.";
   return COMMON[status] || sentence(capitalize(err?.detail || `The server answered with an error (${status})`));
 }
 
 // For an upload that failed; status 0 covers network errors and dropped connections.
 export function uploadMessage(status, detail, name) {
+  if (status === 409 && !nameClash(status, detail)) return sentence(capitalize(detail));
   switch (status) {
     case 0:
       return "Connection lost: the upload did not finish and nothing was saved. Try again.";
