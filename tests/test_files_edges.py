@@ -61,7 +61,7 @@ def test_a_lone_surrogate_in_a_name_is_a_400(cozy):
     fid = doc_id(cozy.upload("f.txt", b"x"))
     body = '{"data": {"attributes": {"name": "\\ud800x"}}}'  # valid JSON, not valid Unicode text
     resp = cozy.client.patch(f"/files/{fid}", data=body, content_type="application/json", **cozy._h())
-    assert "Unicode" in assert_error(resp, 400)["errors"][0]["detail"]
+    assert "Unicode" in assert_error(resp, 400)["errors"][0]["detail"]  # the parser says why
 
 
 @pytest.mark.parametrize("name", ["a\x7fb", "a\x85b", "a\x9bb"], ids=["DEL", "NEL", "CSI"])

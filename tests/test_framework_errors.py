@@ -63,7 +63,7 @@ def test_a_head_gets_the_405_headers_without_a_body(cozy):
 
 def test_a_body_that_is_not_json_is_a_jsonapi_400(cozy):
     resp = cozy.client.patch(f"/files/{ROOT}", data=b"{not json", content_type="application/json", **cozy._h())
-    assert assert_jsonapi(resp, 400, "Bad Request")["detail"] == "Cannot parse request body"
+    assert assert_jsonapi(resp, 400, "Bad Request")["detail"] == "the request body is not valid JSON"
 
 
 def test_a_json_body_over_djangos_cap_is_a_jsonapi_413(cozy, settings):

@@ -35,7 +35,7 @@ from cozy.files.jsonapi import (
 from cozy.files.listing import node_document
 from cozy.files.models import Node, Version
 from cozy.files.names import NAME_SCHEMA
-from cozy.files.parser import StrictJsonParser
+from cozy.files.parser import StrictJsonParser, body_error_detail
 from cozy.files.responses import ERRORS, ID_ERRORS, DocId
 from cozy.files.tree import get_node
 from cozy.files.upload_params import creation_fields, overwrite_fields
@@ -93,8 +93,9 @@ def on_auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpRespons
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    # ninja's own (a body that is not JSON: "Cannot parse request body"), titled as the status
-    return error_response(exc.status_code, _phrase(exc.status_code), str(exc.message))
+    # ninja's own, titled as the status; a body the parser refused says why
+    detail = body_error_detail(exc.__cause__) if exc.__cause__ is not None else str(exc.message)
+    return error_response(exc.status_code, _phrase(exc.status_code), detail)
 
 
 @api.exception_handler(Http404)

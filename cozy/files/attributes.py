@@ -42,7 +42,7 @@ def _apply(instance, node: Node, attrs: PatchAttributes) -> None:
     if attrs.name is not None or attrs.dir_id is not None:
         _rename_or_move(instance, node, attrs)
     if attrs.tags is not None:
-        node.tags = _check_tags(attrs.tags)
+        node.tags = check_tags(attrs.tags)
     if attrs.executable is not None:
         if node.is_dir:
             raise Conflict("a directory cannot be executable")
@@ -68,7 +68,7 @@ def _rename_or_move(instance, node: Node, attrs: PatchAttributes) -> None:
         node.parent = target
 
 
-def _check_tags(tags: list[str]) -> list[str]:
+def check_tags(tags: list[str]) -> list[str]:
     if len(tags) > MAX_TAGS or any(not t or len(t) > MAX_TAG_LENGTH for t in tags):
         raise BadRequest(f"tags: at most {MAX_TAGS}, each 1 to {MAX_TAG_LENGTH} characters")
     return list(dict.fromkeys(tags))  # as a set, in the order given

@@ -9,12 +9,16 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from cozy.files import file_metadata
+from cozy.files.attributes import check_tags
 from cozy.files.copy import copy_file
 from cozy.files.jsonapi import Document, file_document
 from cozy.files.responses import ERRORS, ID_ERRORS, DocId, jsonapi
 from cozy.files.versions import new_version
 
 router = Router(tags=["files"])
+# Short enough for any request line (each character may take 12 bytes percent-encoded), and
+# for at most MAX_TAGS tags however they are split.
+MAX_TAGS_PARAM = 200
 
 
 class MetadataData(Schema):
@@ -38,9 +42,10 @@ def upload_metadata(request: HttpRequest, body: MetadataDocument):
 @router.post("/files/{docid:file_id}/versions", response={200: Document, **ID_ERRORS},
              summary="A new revision with the same content and new metadata; the current content is kept "
                      "as an old version (Tags optional)")
-def new_metadata(request: HttpRequest, file_id: DocId, body: MetadataDocument, Tags: str = Query("", max_length=4096)):
+def new_metadata(request: HttpRequest, file_id: DocId, body: MetadataDocument,
+                 Tags: str = Query("", max_length=MAX_TAGS_PARAM)):
     attributes = file_metadata.check_metadata(body.data.attributes)
-    tags = list(dict.fromkeys(t.strip() for t in Tags.split(",") if t.strip())) if Tags else None
+    tags = check_tags([t.strip() for t in Tags.split(",") if t.strip()]) if Tags else None
     return jsonapi(file_document(new_version(request.auth, file_id, attributes, tags=tags)))
 
 

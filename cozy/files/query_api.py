@@ -53,7 +53,7 @@ class AllDocsBody(Schema):
 def _json_body(request: HttpRequest) -> Any:
     try:
         return json.loads(request.body)
-    except ValueError:  # UnicodeDecodeError is one
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; RecursionError: nested too deep
         raise BadRequest("the body must be a JSON object with a selector") from None
 
 
