@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import zipfile
 from collections.abc import Callable, Iterable
@@ -27,7 +26,7 @@ from typing import IO, Any
 
 from django.db import transaction
 
-from cozy.exports import stack_layout
+from cozy.exports import jsonstream, stack_layout
 from cozy.exports.snapshot import FORMAT, FORMAT_VERSION, METADATA_ENTRY
 from cozy.files.content import content_name, room_left
 from cozy.files.errors import APIError
@@ -81,7 +80,8 @@ def read_metadata(zips: list[zipfile.ZipFile]) -> dict[str, Any]:
     if holder is None:
         raise ImportRefused("no export metadata in these zip parts (give every part, or the manifest URL)")
     try:
-        doc = json.loads(holder.read(METADATA_ENTRY))
+        with holder.open(METADATA_ENTRY) as entry:
+            doc = jsonstream.load(entry)  # piece by piece: never the whole text in memory
     except (ValueError, zipfile.BadZipFile) as err:
         raise ImportRefused("the export metadata is unreadable") from err
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != FORMAT_VERSION:
