@@ -54,7 +54,7 @@ class ImportRefused(Exception):
         self.status = status
 
 
-@dataclass
+@dataclass(slots=True)
 class Piece:
     """One content to write: where it is in the archive, where it goes, what it must hash to."""
 
