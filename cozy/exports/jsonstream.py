@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import sys
 from typing import IO, Any
 
 CHUNK = 64 * 1024
@@ -19,11 +20,17 @@ _SPACE = re.compile(r"[ \t\n\r]*")
 _STREAMED = "files"  # the member that grows with the instance
 
 
+def _interned(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose member names are shared: json.loads shares them across one document,
+    raw_decode only within one call, and every record would have its own copies."""
+    return {sys.intern(key): value for key, value in pairs}
+
+
 class _Reader:
     def __init__(self, stream: IO[bytes], chunk: int):
         self.text = io.TextIOWrapper(stream, encoding="utf-8")  # decodes across chunk boundaries
         self.chunk, self.buf, self.pos, self.ended = chunk, "", 0, False
-        self.decoder = json.JSONDecoder()
+        self.decoder = json.JSONDecoder(object_pairs_hook=_interned)
 
     def _fill(self) -> bool:
         """More text after what is left of the buffer; False at the end of the document."""
