@@ -20,12 +20,13 @@ from typing import Any
 
 from zipstream import ZIP_DEFLATED, ZipStream
 
-from cozy.exports.snapshot import FORMAT, FORMAT_VERSION, METADATA_ENTRY, Content, Snapshot
+from cozy.exports.snapshot import FORMAT, FORMAT_VERSION, METADATA_ENTRY, Content, Snapshot, records
 from vfs_s3.storage import S3Storage
 
 COMPRESSIBLE = ("text/", "application/json", "application/xml", "application/javascript", "image/svg+xml",
                 "application/x-yaml", "application/sql", "application/rtf")  # fmt: skip
 AVATAR_ENTRY = "avatar"
+CHUNK = 64 * 1024  # the metadata document goes into its zip entry in pieces of about this size
 
 
 class ContentChanged(OSError):
@@ -109,7 +110,7 @@ class PartWriter:
             yield from self._add_content(zs, n, content)
         if last:
             yield from self._add_avatar(zs, n)
-            zs.add(self.metadata(n), METADATA_ENTRY, compress_type=ZIP_DEFLATED)
+            zs.add(self.metadata(n), METADATA_ENTRY, compress_type=ZIP_DEFLATED)  # a stream
             yield from zs.all_files()
         yield from zs.footer()
 
@@ -124,7 +125,7 @@ class PartWriter:
             chunks = _checked(*opened, content, lambda b: self.progress(0, b))
             zs.add(chunks, content.entry, size=content.size,
                    compress_type=ZIP_DEFLATED if compressible(content.mime) else None)  # fmt: skip
-        content.record.update(part=n, entry=content.entry)
+        content.part = n
         yield from zs.all_files()
         self.progress(1, 0)
         if self.pause:
@@ -141,23 +142,31 @@ class PartWriter:
         yield from zs.all_files()
         self.avatar_record = {"part": n, "entry": AVATAR_ENTRY, "size": counted.size, "md5": counted.md5}
 
-    def metadata(self, parts: int) -> bytes:
-        gone = {(c.file_id, c.content_id) for c in self.left_out}
-        nodes = [_without_gone(node, gone) for node in self.snapshot.nodes]
-        doc = {
+    def metadata(self, parts: int) -> Iterator[bytes]:
+        """The metadata document, encoded as it is read: one node record at a time, never the
+        whole document in memory (it grows with the number of files)."""
+        head = {
             "format": FORMAT, "version": FORMAT_VERSION, "parts": parts,
             "instance": self.snapshot.settings, "avatar": self.avatar_record, "apps": [],
-            "files": [node for node in nodes if node is not None],
         }  # fmt: skip
-        return json.dumps(doc, ensure_ascii=False, indent=1).encode()
+        return _batched(_document(head, records(self.snapshot)))
 
 
-def _without_gone(node: dict[str, Any], gone: set[tuple[str, str]]) -> dict[str, Any] | None:
-    """The node's record without what was left out: a file whose content vanished goes with
-    its versions (it was deleted after the snapshot); a vanished version goes alone."""
-    if node["type"] != "file":
-        return node
-    if node["content_id"] and (node["id"], node["content_id"]) in gone:
-        return None
-    node["versions"] = [v for v in node["versions"] if (node["id"], v["id"]) not in gone]
-    return node
+def _document(head: dict[str, Any], files: Iterator[dict[str, Any]]) -> Iterator[str]:
+    """``head`` with a "files" list of ``files`` appended: one JSON object."""
+    yield json.dumps(head, ensure_ascii=False)[:-1] + ', "files": ['
+    for i, record in enumerate(files):
+        yield ("\n" if i == 0 else ",\n") + json.dumps(record, ensure_ascii=False)
+    yield "\n]}\n"
+
+
+def _batched(pieces: Iterator[str]) -> Iterator[bytes]:
+    buffer: list[str] = []
+    size = 0
+    for piece in pieces:
+        buffer.append(piece)
+        size += len(piece)
+        if size >= CHUNK:
+            yield "".join(buffer).encode()
+            buffer, size = [], 0
+    yield "".join(buffer).encode()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from cozy.exports.models import Export
+from cozy.exports.models import Export, ImportJob
 from cozy.fsck.anomalies import Anomaly
 from cozy.fsck.context import CheckContext, orphan
 from cozy.instances.models import Instance
@@ -37,6 +37,14 @@ def check_exports(ctx: CheckContext, listed: Iterable[Listed]) -> Iterator[Anoma
         export_id, attempt = _owner(obj.name)
         if not attempt or live.get(export_id) != attempt:
             yield orphan(ctx.rel(obj.name), obj)
+
+
+def import_holds(instance: Instance) -> list[str]:
+    """The files-area names that the instance's unfinished import wrote, or will write, before
+    its index commit (cozy.files.events.content_holders): fsck keeps them for a resume or a rollback."""
+    unfinished = ImportJob.objects.filter(instance=instance, state__in=ImportJob.UNFINISHED)
+    rows = unfinished.values_list("contents", flat=True)
+    return [name for contents in rows for name in contents]
 
 
 def forget(instance: Instance) -> None:

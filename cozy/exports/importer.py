@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import logging
 import zipfile
 from collections.abc import Callable, Iterable
@@ -27,7 +26,7 @@ from typing import IO, Any
 
 from django.db import transaction
 
-from cozy.exports import stack_layout
+from cozy.exports import jsonstream, stack_layout
 from cozy.exports.snapshot import FORMAT, FORMAT_VERSION, METADATA_ENTRY
 from cozy.files.content import content_name, room_left
 from cozy.files.errors import APIError
@@ -44,6 +43,7 @@ from vfs_s3.writer import normalize_md5
 
 log = logging.getLogger("cozy.exports")
 SPECIAL = (ROOT_ID, TRASH_ID)
+BATCH = 500  # index rows made and inserted at a time by the final commit
 
 
 class ImportRefused(Exception):
@@ -54,7 +54,7 @@ class ImportRefused(Exception):
         self.status = status
 
 
-@dataclass
+@dataclass(slots=True)
 class Piece:
     """One content to write: where it is in the archive, where it goes, what it must hash to."""
 
@@ -80,7 +80,8 @@ def read_metadata(zips: list[zipfile.ZipFile]) -> dict[str, Any]:
     if holder is None:
         raise ImportRefused("no export metadata in these zip parts (give every part, or the manifest URL)")
     try:
-        doc = json.loads(holder.read(METADATA_ENTRY))
+        with holder.open(METADATA_ENTRY) as entry:
+            doc = jsonstream.load(entry)  # piece by piece: never the whole text in memory
     except (ValueError, zipfile.BadZipFile) as err:
         raise ImportRefused("the export metadata is unreadable") from err
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != FORMAT_VERSION:
@@ -186,7 +187,8 @@ def _plan(doc: dict[str, Any], zips: list[zipfile.ZipFile], salt: str) -> Plan:
             raise ValueError("two entries of one directory share a name")
         names.add((rec["dir_id"], name))
         seen.add(file_id)
-        node = {**rec, "name": name, "created_at": _date(rec["created_at"]), "updated_at": _date(rec["updated_at"])}
+        node = rec  # updated in place: a copy of every record would double what the plan holds
+        node.update(name=name, created_at=_date(rec["created_at"]), updated_at=_date(rec["updated_at"]))
         if rec["type"] == "file":
             if rec.get("content_id"):
                 node["content_id"] = fresh[rec["content_id"]]
@@ -203,8 +205,10 @@ def _plan(doc: dict[str, Any], zips: list[zipfile.ZipFile], salt: str) -> Plan:
 
 def digest(plan: Plan) -> str:
     """What identifies the contents a plan writes: a resume trusts a checkpoint only of the same."""
-    lines = "\n".join(f"{p.part} {p.entry} {p.name} {p.size} {p.md5}" for p in plan.pieces)
-    return hashlib.sha256(lines.encode()).hexdigest()
+    hashed = hashlib.sha256()
+    for i, p in enumerate(plan.pieces):  # as the lines joined by newlines, without the whole text
+        hashed.update(f"{chr(10) if i else ''}{p.part} {p.entry} {p.name} {p.size} {p.md5}".encode())
+    return hashed.hexdigest()
 
 
 def room_for(instance: Instance, *, wipe: bool) -> int | None:
@@ -259,27 +263,38 @@ def commit_index(instance: Instance, plan: Plan, *, wipe: bool, in_commit: Calla
 
 def _create_tree(instance: Instance, plan: Plan) -> None:
     """The archive's rows, in bulk: one level of the tree at a time (a level's parents have
-    their keys by then), each with its place in the change feed, as Node.save would give."""
+    their keys by then), each with its place in the change feed, as Node.save would give.
+    Rows are made and inserted by batches: model instances of every file at once would make
+    the worker's memory grow with the number of files."""
     pks = dict(Node.objects.filter(instance=instance, doc_id__in=SPECIAL).values_list("doc_id", "pk"))
     depth = dict.fromkeys(SPECIAL, 0)
     levels: dict[int, list[dict[str, Any]]] = {}
     for rec in plan.nodes:  # parents first
         depth[rec["id"]] = depth[rec["dir_id"]] + 1
         levels.setdefault(depth[rec["id"]], []).append(rec)
+    del depth
     seq = next_seq(instance.pk, len(plan.nodes)) if plan.nodes else 0
-    versions: list[Version] = []
     for level in sorted(levels):
-        nodes = [_node(instance, rec, pks[rec["dir_id"]], seq + i) for i, rec in enumerate(levels[level])]
-        seq += len(nodes)
-        Node.objects.bulk_create(nodes, batch_size=500)
-        for rec, node in zip(levels[level], nodes, strict=True):
-            pks[rec["id"]] = node.pk
-            versions += [Version(file=node, content_id=v["id"], size=v["size"], md5=v["md5"],
-                                 mime=str(v.get("mime") or ""), created_at=v["created_at"])
-                         for v in rec.get("versions", ())]  # fmt: skip
-    Version.objects.bulk_create(versions, batch_size=500)
+        recs = levels.pop(level)
+        for start in range(0, len(recs), BATCH):
+            _create_batch(instance, recs[start : start + BATCH], pks, seq + start)
+        seq += len(recs)
     for doc_id, (created_at, updated_at) in plan.special_dates.items():
         Node.objects.filter(instance=instance, doc_id=doc_id).update(created_at=created_at, updated_at=updated_at)
+
+
+def _create_batch(instance: Instance, recs: list[dict[str, Any]], pks: dict[str, int], seq: int) -> None:
+    """One batch of a level's rows and their versions; ``pks`` gets its directories' keys."""
+    nodes = [_node(instance, rec, pks[rec["dir_id"]], seq + i) for i, rec in enumerate(recs)]
+    Node.objects.bulk_create(nodes, batch_size=BATCH)
+    versions = []
+    for rec, node in zip(recs, nodes, strict=True):
+        if rec["type"] == "directory":
+            pks[rec["id"]] = node.pk  # only directories are parents
+        versions += [Version(file=node, content_id=v["id"], size=v["size"], md5=v["md5"],
+                             mime=str(v.get("mime") or ""), created_at=v["created_at"])
+                     for v in rec.get("versions", ())]  # fmt: skip
+    Version.objects.bulk_create(versions, batch_size=BATCH)
 
 
 def _node(instance: Instance, rec: dict[str, Any], parent_pk: int, seq: int) -> Node:

@@ -9,7 +9,8 @@ meanwhile is left out together with its metadata (see archive.py).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,7 +26,7 @@ FORMAT_VERSION = 1
 METADATA_ENTRY = "cozy-export.json"
 
 
-@dataclass
+@dataclass(slots=True)
 class Content:
     """One object to copy into the archive: a file's current content or a kept version."""
 
@@ -35,13 +36,34 @@ class Content:
     md5: str
     mime: str
     entry: str  # its name in the zip
-    record: dict[str, Any]  # the metadata record that says where it is (gets "part")
+    version_of: datetime | None = None  # a kept version: its date (None: the current content)
+    part: int = 0  # the zip part it went into (0: not written, or left out)
+
+
+@dataclass(slots=True)
+class Entry:
+    """One node of the index, as the metadata describes it; a file's contents follow it in
+    ``Snapshot.contents`` (current content first, then versions, oldest first)."""
+
+    id: str
+    type: str
+    name: str
+    dir_id: str | None
+    trashed: bool
+    restore_path: str
+    created_at: datetime
+    updated_at: datetime
+    size: int
+    md5: str
+    mime: str
+    content_id: str
+    revision: int
 
 
 @dataclass
 class Snapshot:
     settings: dict[str, Any]
-    nodes: list[dict[str, Any]]  # parents before children
+    nodes: list[Entry]  # parents before children
     contents: list[Content] = field(default_factory=list)
 
 
@@ -61,53 +83,90 @@ def instance_settings(instance: Instance) -> dict[str, Any]:
     }
 
 
-def _in_tree_order(nodes: list[Node]) -> list[Node]:
+# Rows as tuples, read by chunks: model instances of every node at once would weigh several
+# times as much (the worker's memory grows with the number of files).
+_NODE_FIELDS = ("pk", "parent_id", "doc_id", "type", "name", "trashed", "restore_path", "created_at", "updated_at",
+                "size", "md5", "mime", "content_id", "revision")  # fmt: skip
+_VERSION_FIELDS = ("file_id", "content_id", "size", "md5", "mime", "created_at")
+CHUNK = 2000
+Row = tuple[Any, ...]
+
+
+def _in_tree_order(rows: list[Row]) -> Iterator[Row]:
     """Root first, then each directory's children: an importer can create parents first."""
-    children: dict[int | None, list[Node]] = defaultdict(list)
-    for node in nodes:
-        children[node.parent_id].append(node)
-    ordered: list[Node] = []
-    queue = [n for n in children[None] if n.doc_id == ROOT_ID]
+    children: dict[int | None, list[Row]] = defaultdict(list)
+    for row in rows:
+        children[row[1]].append(row)
+    queue = deque(r for r in children.pop(None, []) if r[2] == ROOT_ID)
     while queue:
-        node = queue.pop(0)
-        ordered.append(node)
-        queue.extend(sorted(children[node.pk], key=lambda n: n.name))
-    return ordered  # unreachable nodes (a corrupt tree: fsck's job) are left out
+        row = queue.popleft()
+        yield row
+        queue.extend(sorted(children.pop(row[0], []), key=lambda r: r[4]))
+    # unreachable nodes (a corrupt tree: fsck's job) are left out
 
 
 def take(instance: Instance) -> Snapshot:
     with transaction.atomic():
         lock_tree(instance)
-        nodes = list(Node.objects.filter(instance=instance))
-        versions: dict[int, list[Version]] = defaultdict(list)
-        for version in Version.objects.filter(file__instance=instance).order_by("created_at", "id"):
-            versions[version.file_id].append(version)
-    by_pk = {n.pk: n for n in nodes}
+        rows = list(Node.objects.filter(instance=instance).values_list(*_NODE_FIELDS).iterator(chunk_size=CHUNK))
+        versions: dict[int, list[Row]] = defaultdict(list)
+        kept = Version.objects.filter(file__instance=instance).order_by("created_at", "id")
+        for version in kept.values_list(*_VERSION_FIELDS).iterator(chunk_size=CHUNK):
+            versions[version[0]].append(version)
     snapshot = Snapshot(instance_settings(instance), [])
-    paths: dict[int, str] = {}
-    for node in _in_tree_order(nodes):
-        parent = by_pk.get(node.parent_id) if node.parent_id else None
-        paths[node.pk] = f"{paths[parent.pk]}/{node.name}" if parent else ""
-        record = _node_record(node, parent)
-        snapshot.nodes.append(record)
-        if node.type != Node.Type.FILE:
-            continue
-        if node.content_id:
-            snapshot.contents.append(Content(node.doc_id, node.content_id, node.size, node.md5, node.mime,
-                                             "files" + paths[node.pk], record))  # fmt: skip
-        record["versions"] = []
-        for version in versions.get(node.pk, []):
-            vrec = {"id": version.content_id, "size": version.size, "md5": version.md5, "mime": version.mime,
-                    "created_at": _iso(version.created_at)}  # fmt: skip
-            record["versions"].append(vrec)
-            snapshot.contents.append(Content(node.doc_id, version.content_id, version.size, version.md5,
-                                             version.mime, f"versions/{node.doc_id}/{version.content_id}", vrec))
+    paths: dict[int, tuple[str, str]] = {}  # pk -> (doc id, path): what a child needs of its parent
+    for row in _in_tree_order(rows):
+        pk, parent_pk, doc_id, kind, name = row[:5]
+        parent = paths.get(parent_pk) if parent_pk else None
+        path = f"{parent[1]}/{name}" if parent else ""
+        if kind == Node.Type.DIRECTORY:
+            paths[pk] = (doc_id, path)
+        entry = Entry(doc_id, kind, name, parent[0] if parent else None, *row[5:])
+        snapshot.nodes.append(entry)
+        if kind == Node.Type.FILE:
+            _add_contents(snapshot.contents, entry, "files" + path, versions.pop(pk, []))
     return snapshot
 
 
-def _node_record(node: Node, parent: Node | None) -> dict[str, Any]:
+def _add_contents(contents: list[Content], node: Entry, entry: str, versions: list[Row]) -> None:
+    if node.content_id:
+        contents.append(Content(node.id, node.content_id, node.size, node.md5, node.mime, entry))
+    for _, content_id, size, md5, mime, created_at in versions:
+        contents.append(Content(node.id, content_id, size, md5, mime, f"versions/{node.id}/{content_id}", created_at))
+
+
+def records(snapshot: Snapshot) -> Iterator[dict[str, Any]]:
+    """The metadata records of the nodes, one at a time, with where each content went; a file
+    whose current content was left out goes with its versions (it was deleted after the
+    snapshot); a version left out goes alone."""
+    contents = iter(snapshot.contents)
+    pending = next(contents, None)
+    for node in snapshot.nodes:
+        own: list[Content] = []
+        while pending is not None and pending.file_id == node.id and node.type == Node.Type.FILE:
+            own.append(pending)
+            pending = next(contents, None)
+        record = _node_record(node)
+        if node.type != Node.Type.FILE:
+            yield record
+            continue
+        current = own.pop(0) if node.content_id and own and own[0].version_of is None else None
+        if current is not None and not current.part:
+            continue
+        if current is not None:
+            record.update(part=current.part, entry=current.entry)
+        record["versions"] = [_version_record(v) for v in own if v.part]
+        yield record
+
+
+def _version_record(v: Content) -> dict[str, Any]:
+    return {"id": v.content_id, "size": v.size, "md5": v.md5, "mime": v.mime, "created_at": _iso(v.version_of),
+            "part": v.part, "entry": v.entry}  # fmt: skip
+
+
+def _node_record(node: Entry) -> dict[str, Any]:
     record: dict[str, Any] = {
-        "id": node.doc_id, "type": node.type, "name": node.name, "dir_id": parent.doc_id if parent else None,
+        "id": node.id, "type": node.type, "name": node.name, "dir_id": node.dir_id,
         "trashed": node.trashed, "restore_path": node.restore_path,
         "created_at": _iso(node.created_at), "updated_at": _iso(node.updated_at),
     }  # fmt: skip

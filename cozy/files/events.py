@@ -3,7 +3,7 @@
 The files app knows none of its listeners (thumbnails, previews...).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.dispatch import Signal
@@ -20,3 +20,14 @@ contents_deleted = Signal()
 # Functions of a file's Node giving {name: url} links for its document (``links``): an app
 # appends one in its ready(). They must be cheap, as listings call them for every child.
 link_providers: list[Callable[[Any], dict[str, str]]] = []
+
+# Functions of an instance giving the names ("<file_id>/<content_id>" in the files area) of the
+# contents that an unfinished operation of another app wrote and holds before its index commit
+# (an import, stopped or running): fsck reports them as held and ``--fix`` keeps them. An app
+# appends one in its ready().
+content_holders: list[Callable[[Any], Collection[str]]] = []
+
+
+def held_contents(instance: Any) -> set[str]:
+    """The names that some unfinished operation holds (see ``content_holders``)."""
+    return {name for holder in content_holders for name in holder(instance)}

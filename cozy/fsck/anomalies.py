@@ -15,6 +15,7 @@ VERSION_MISSING = "version_missing"  # a version's content object is absent
 INDEX_MISSING = "index_missing"  # an object under the prefix that nothing references
 CONTENT_MISMATCH = "content_mismatch"  # size or MD5 of the object differ from the index (detail says which)
 THUMBNAIL_WITH_NO_FILE = "thumbnail_with_no_file"  # a thumbnail of no current or kept content
+CONTENT_HELD = "content_held"  # an object the index lacks that an unfinished import holds (kept)
 # Index tree.
 INDEX_MISSING_ROOT = "index_missing_root"
 INDEX_MISSING_TRASH = "index_missing_trash"
@@ -25,7 +26,7 @@ TRASHED_NOT_IN_TRASH = "trashed_not_in_trash"
 NOT_TRASHED_IN_TRASH = "not_trashed_in_trash"
 
 ALL_TYPES = (
-    FILESYSTEM_MISSING, VERSION_MISSING, INDEX_MISSING, CONTENT_MISMATCH, THUMBNAIL_WITH_NO_FILE,
+    FILESYSTEM_MISSING, VERSION_MISSING, INDEX_MISSING, CONTENT_MISMATCH, THUMBNAIL_WITH_NO_FILE, CONTENT_HELD,
     INDEX_MISSING_ROOT, INDEX_MISSING_TRASH, INDEX_ORPHAN_TREE, INDEX_DUPLICATE_NAME, INDEX_CYCLE,
     TRASHED_NOT_IN_TRASH, NOT_TRASHED_IN_TRASH,
 )  # fmt: skip

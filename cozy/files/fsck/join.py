@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 
+from cozy.files.events import held_contents
 from cozy.files.fsck.scan import Expected, expected_objects
 from cozy.fsck import anomalies as A
 from cozy.fsck.anomalies import Anomaly
@@ -30,7 +31,7 @@ def check_files(ctx: CheckContext, listed: Iterable[Listed]) -> Iterator[Anomaly
     """The files area's check: one shard of the index joined with the same shard's objects."""
     assert ctx.key_range is not None  # a sharded area
     lost = dict(LostFile.objects.filter(instance=ctx.instance).values_list("doc_id", "content_id"))
-    checker = FileChecker(ctx, lost)
+    checker = FileChecker(ctx, lost, held_contents(ctx.instance))
     return checker.join(expected_objects(ctx.instance, ctx.key_range), listed)
 
 
@@ -50,8 +51,9 @@ def _mismatch(exp: Expected, what: str, index_value: object, object_value: objec
 
 
 class FileChecker:
-    def __init__(self, ctx: CheckContext, lost: dict[str, str]):
+    def __init__(self, ctx: CheckContext, lost: dict[str, str], held: Collection[str] = frozenset()):
         self.ctx, self.deep, self.lost, self.counters = ctx, ctx.deep, lost, ctx.counters
+        self.held = held  # names an unfinished import wrote before its index commit
 
     def join(self, expected: Iterable[Expected], listed: Iterable[Listed]) -> Iterator[Anomaly]:
         entries = iter(expected)
@@ -64,6 +66,8 @@ class FileChecker:
             if exp is not None and exp.rel == rel:
                 yield from self._compare(exp, obj)
                 exp = self._next(entries)
+            elif obj.name in self.held:
+                yield orphan(rel, obj, A.CONTENT_HELD, detail="an unfinished import")
             else:
                 yield orphan(rel, obj, detail=_orphan_detail(rel))
         while exp is not None:

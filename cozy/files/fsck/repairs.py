@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import transaction
 
+from cozy.files.events import held_contents
 from cozy.files.models import ROOT_ID, Node, Version
 from cozy.files.tree import descendants, ensure_root_and_trash, free_name, fullpath, is_in_trash, lock_tree
 from cozy.fsck import anomalies as A
@@ -29,14 +30,19 @@ LOST_FOUND = "lost+found"
 
 
 def referenced(instance: Instance, name: str) -> bool:
-    """Whether the index references ``<file_id>/<content_id>`` of the files area now."""
+    """Whether the index references ``<file_id>/<content_id>`` of the files area now, or an
+    unfinished import holds it (one started since the listing, say)."""
     parts = name.split("/")
     if len(parts) != 2:
         return False
     file_id, content_id = parts
     nodes = Node.objects.filter(instance=instance, doc_id=file_id, content_id=content_id)
     versions = Version.objects.filter(file__instance=instance, file__doc_id=file_id, content_id=content_id)
-    return nodes.exists() or versions.exists()
+    return nodes.exists() or versions.exists() or name in held_contents(instance)
+
+
+def _keep_held(fixer: Any, anomaly: Anomaly) -> str:
+    return "kept: an unfinished import holds it (resume or roll the import back)"
 
 
 class FileRepairs:
@@ -143,4 +149,4 @@ def _repair(kind: str) -> Callable[[Any, Anomaly], str]:
 REPAIRS = {kind: _repair(kind) for kind in (
     A.FILESYSTEM_MISSING, A.VERSION_MISSING, A.INDEX_ORPHAN_TREE, A.INDEX_CYCLE, A.INDEX_MISSING_ROOT,
     A.INDEX_MISSING_TRASH, A.TRASHED_NOT_IN_TRASH, A.NOT_TRASHED_IN_TRASH, A.INDEX_DUPLICATE_NAME,
-)}  # fmt: skip
+)} | {A.CONTENT_HELD: _keep_held}  # fmt: skip
