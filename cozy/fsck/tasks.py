@@ -114,7 +114,7 @@ def _whole_report(run: FsckRun) -> dict[str, Any]:
 
 def _finish_if_complete(run_id: int) -> None:
     with transaction.atomic():
-        run = FsckRun.objects.select_for_update().select_related("instance").get(pk=run_id)
+        run = FsckRun.objects.select_for_update(of=("self",)).select_related("instance").get(pk=run_id)
         parts = list(run.parts.order_by("index"))
         if run.state != FsckRun.State.RUNNING or len(parts) != run.shards + 1 or not all(p.done for p in parts):
             return
