@@ -244,10 +244,12 @@ def rollback(job: ImportJob) -> ImportJob:
 
 
 def requeue_unfinished() -> int:
-    """Queued jobs, and running ones whose worker died (a starting worker calls this)."""
+    """Queued and running jobs (a starting worker calls this). A running one may have lost its
+    worker a moment ago, its heartbeat still fresh: its task waits until the heartbeat is stale
+    (ImportBusy), then takes it over; one whose worker is alive is left to it then."""
     from cozy.exports.tasks import import_instance
 
-    jobs = [j for j in ImportJob.objects.filter(state__in=(State.QUEUED, State.RUNNING)) if is_stale(j)]
-    for job in jobs:
-        import_instance.delay(job.pk)
-    return len(jobs)
+    ids = list(ImportJob.objects.filter(state__in=(State.QUEUED, State.RUNNING)).values_list("pk", flat=True))
+    for job_id in ids:
+        import_instance.delay(job_id)
+    return len(ids)
