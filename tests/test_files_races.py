@@ -107,6 +107,6 @@ def test_crossed_moves_make_no_cycle(cozy, monkeypatch):
     slow_down(monkeypatch, attributes, "check_move_target", "req0", checked)  # PATCH lives in attributes.py
     first, second = both(cozy, lambda cl: cl.patch(a, dir_id=c),  # A into /B/C
                          lambda cl: (checked.wait(10), cl.patch(b, dir_id=a))[1])  # B into A  # fmt: skip
-    assert (first.status_code, second.status_code) == (200, 409)  # a move into itself: refused by the state, not the request
+    assert (first.status_code, second.status_code) == (200, 409)  # into itself: a 409
     for doc in (a, b, c):
         assert ROOT in [n.doc_id for n in ancestors(Node.objects.get(instance=cozy.instance, doc_id=doc))]
