@@ -3,9 +3,11 @@ hosts, connections pinned to the addresses checked, redirects checked, the opera
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import json
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -16,12 +18,17 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.test import Client
 
 from cozy.apps import installs, reach
 from cozy.apps.models import Installation, Kind, Release
 from cozy.apps.reach import HostNotAllowed, owners_reach, public
 from cozy.apps.releases import store_of
+from cozy.apps.sources import BadSource
 from cozy.storage.buckets import ensure_system_buckets
 from tests.apptars import manifest, sha256_of, webapp_tar
 from tests.cozyclient import make_instance
@@ -29,7 +36,7 @@ from tests.gitrepos import git_daemon, git_http, make_repo
 from tests.worker import worker_on_own_queue
 
 db = pytest.mark.django_db(transaction=True)
-REBIND = "cozy-rebind.invalid"  # resolves (for the check) to 127.0.0.1 only where a test says so
+REBIND = "cozy-rebind.invalid"  # names under .invalid resolve (for the check) to 127.0.0.1 where a test says so
 
 
 @dataclass
@@ -43,7 +50,8 @@ class Site:
 
 
 @contextmanager
-def site(root: Path, bind: str = "127.0.0.1", name: str | None = None) -> Iterator[Site]:
+def site(root: Path, bind: str = "127.0.0.1", name: str | None = None,
+         tls: ssl.SSLContext | None = None) -> Iterator[Site]:
     record: dict[str, Site] = {}
 
     class Handler(SimpleHTTPRequestHandler):
@@ -64,8 +72,10 @@ def site(root: Path, bind: str = "127.0.0.1", name: str | None = None) -> Iterat
             pass
 
     server = ThreadingHTTPServer((bind, 0), Handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     port = server.server_address[1]
-    record["site"] = Site(f"http://{name or bind}:{port}", port)
+    record["site"] = Site(f"{'https' if tls else 'http'}://{name or bind}:{port}", port)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -87,11 +97,40 @@ def alice(fs_url):
 
 @pytest.fixture
 def rebinding(monkeypatch):
-    """REBIND resolves to 127.0.0.1 for the check; any later lookup of it fails, so an install
-    from it works only if the connection goes to the address checked."""
+    """Names under .invalid resolve to 127.0.0.1 for the check; any later lookup fails, so an
+    install from one works only if the connection goes to the address checked."""
     resolve = reach._resolve
     monkeypatch.setattr(reach, "_resolve", lambda host, port: [ipaddress.ip_address("127.0.0.1")]
-                        if host == REBIND else resolve(host, port))  # fmt: skip
+                        if host.endswith(".invalid") else resolve(host, port))  # fmt: skip
+
+
+def tls_for(tmp_path: Path, name: str) -> tuple[Path, ssl.SSLContext]:
+    """(a CA's certificate, a server context with a certificate of ``name`` that CA signed)."""
+    now = datetime.datetime.now(datetime.UTC)
+
+    def cert(subject: str, key, issuer: str, signer, ca: bool, san: list[x509.GeneralName]) -> x509.Certificate:
+        builder = (x509.CertificateBuilder().subject_name(_dn(subject)).issuer_name(_dn(issuer))
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(hours=1))
+                   .not_valid_after(now + datetime.timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))  # fmt: skip
+        if san:
+            builder = builder.add_extension(x509.SubjectAlternativeName(san), critical=False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_cert = cert("cozy test CA", ca_key, "cozy test CA", ca_key, True, [])
+    leaf = cert(name, leaf_key, "cozy test CA", ca_key, False, [x509.DNSName(name)])
+    (tmp_path / "ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "leaf.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM) + leaf_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "leaf.pem")
+    return tmp_path / "ca.pem", context
+
+
+def _dn(name: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
 
 
 # -- which addresses ----------------------------------------------------------------------
@@ -154,6 +193,25 @@ def test_an_owners_http_source_connects_to_the_address_checked(alice, tmp_path, 
         out = installs.install(alice, Kind.WEB, "drive", url, reach=installs.owners_reach())
     assert out.release.state == "ready" and len(objects()) == 4
     assert web.seen == [("/drive.tar.gz", f"{REBIND}:{web.port}")]  # the name as Host, the address checked
+
+
+@db
+def test_an_owners_https_source_is_pinned_yet_checks_its_names_certificate(alice, tmp_path, settings, monkeypatch,
+                                                                          rebinding):  # fmt: skip
+    settings.COZY_APPS_SOURCE_ALLOW = ["127.0.0.0/8"]
+    ca, context = tls_for(tmp_path, "cozy-tls.invalid")
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))  # OpenSSL's default trust, which the pools load
+    names: list[str | None] = []
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    tar = webapp_tar(tmp_path / "drive.tar.gz")
+    with site(tmp_path, tls=context) as web:
+        wrong = f"https://cozy-other.invalid:{web.port}/drive.tar.gz#sha256={sha256_of(tar)}"
+        with pytest.raises(BadSource, match="could not be fetched"):  # same address, a name the certificate lacks
+            installs.install(alice, Kind.WEB, "drive", wrong, reach=installs.owners_reach())
+        right = f"https://cozy-tls.invalid:{web.port}/drive.tar.gz#sha256={sha256_of(tar)}"
+        assert installs.install(alice, Kind.WEB, "drive", right, reach=installs.owners_reach()).release.state == "ready"
+    assert web.seen == [("/drive.tar.gz", f"cozy-tls.invalid:{web.port}")]
+    assert set(names) == {"cozy-other.invalid", "cozy-tls.invalid"}  # SNI: the URL's name, not the address
 
 
 @db
