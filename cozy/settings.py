@@ -200,6 +200,9 @@ COZY_THUMBS_PAUSE_MS = int(os.environ.get("COZY_THUMBS_PAUSE_MS", "0"))
 COZY_PREVIEWS_MAX_AGE = int(os.environ.get("COZY_PREVIEWS_MAX_AGE", "30"))
 # PUT /settings/avatar: bodies over this many bytes (counted as they arrive) get 413.
 COZY_AVATAR_MAX_BYTES = int(os.environ.get("COZY_AVATAR_MAX_BYTES", str(20 * 1024 * 1024)))
+# Hosts and networks (comma-separated) that owners' app sources may reach though not public,
+# such as a registry on the LAN (cozy/apps/reach.py); by default only public addresses.
+COZY_APPS_SOURCE_ALLOW = [e for e in os.environ.get("COZY_APPS_SOURCE_ALLOW", "").replace(" ", ",").split(",") if e]
 
 # Behind a TLS-terminating proxy (production): COZY_HTTPS=true turns on the
 # secure cookies, the HTTPS redirect and HSTS that `check --deploy` asks for.

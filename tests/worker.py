@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -100,16 +101,23 @@ def queue() -> Iterator[str]:
     celery_app.conf.task_default_queue = previous
 
 
-@pytest.fixture
-def celery_worker(transactional_db, shared_fs_url, settings, tmp_path) -> Iterator[Worker]:
-    """A running worker on a queue of this test's own; the test process sends to that queue."""
-    settings.COZY_FS_URL = shared_fs_url
+@contextmanager
+def worker_on_own_queue(fs_url: str, log_path: Path, extra_env: dict[str, str] | None = None) -> Iterator[Worker]:
+    """A running worker on a queue of its own, to which the test process sends meanwhile."""
     queue = "test-" + secrets.token_hex(4)
     previous = celery_app.conf.task_default_queue
     celery_app.conf.task_default_queue = queue
-    worker = Worker(shared_fs_url, queue, tmp_path / "worker.log").start()
+    worker = Worker(fs_url, queue, log_path, extra_env).start()
     try:
         yield worker
     finally:
         worker.stop()
         celery_app.conf.task_default_queue = previous
+
+
+@pytest.fixture
+def celery_worker(transactional_db, shared_fs_url, settings, tmp_path) -> Iterator[Worker]:
+    """A running worker on a queue of this test's own; the test process sends to that queue."""
+    settings.COZY_FS_URL = shared_fs_url
+    with worker_on_own_queue(shared_fs_url, tmp_path / "worker.log") as worker:
+        yield worker

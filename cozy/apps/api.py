@@ -23,7 +23,7 @@ from cozy.apps import installs
 from cozy.apps.icons import icon_response
 from cozy.apps.models import Installation, Kind
 from cozy.apps.reading import tarball
-from cozy.apps.sources import BadSource
+from cozy.apps.sources import BadSource, check_host
 from cozy.apps.tasks import run_install
 from cozy.files import api as files_api
 from cozy.files.auth import InstanceAuth
@@ -106,12 +106,14 @@ def _get(request: HttpRequest, kind: str, slug: str) -> Installation:
 
 
 def _api_source(text: str) -> str:
-    """A source an instance's owner may give: http(s) only. ``file://`` would let any tenant
-    read the server's files (and learn which exist); it is for ``manage.py apps install``,
-    or for the API when ``COZY_APPS_API_FILE_SOURCES`` says so (tests, a one-user cozy)."""
+    """A source an instance's owner may give. ``file://`` would let any tenant read the server's
+    files (and learn which exist); it is for ``manage.py apps install``, or for the API when
+    ``COZY_APPS_API_FILE_SOURCES`` says so (tests, a one-user cozy). A network source's host
+    must be one owners may reach (checked again when the task connects)."""
     source = installs.parse_source(text)
     if source.scheme == "file" and not getattr(settings, "COZY_APPS_API_FILE_SOURCES", False):
         raise BadSource("file:// sources are installed by the operator (manage.py apps install)")
+    check_host(source, installs.owners_reach())
     return text
 
 

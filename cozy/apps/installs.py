@@ -4,6 +4,9 @@ An installation points at one ready release; an update stores (or finds) the
 new release first, then switches the row in one UPDATE, so a request sees the
 old files or the new ones, never a mix. A release that loses its last
 installation starts its GC clock (``unused_since``).
+
+``install`` and ``update`` are the operator's (manage.py): their sources reach
+anything. What an owner asks for over the API runs with ``owners_reach()``.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ from django.utils import timezone
 
 from cozy.apps.area import mark_unused
 from cozy.apps.models import Installation, Release
-from cozy.apps.registry import concrete
+from cozy.apps.reach import TRUSTED, HostNotAllowed, Reach
+from cozy.apps.reach import owners_reach as _owners_reach
+from cozy.apps.registry import concrete, registry_url
 from cozy.apps.releases import InstallError, Progress, install_release, stale_install
 from cozy.apps.sources import BadSource, parse_source
 from cozy.apps.tarball import BadTarball
 from cozy.instances.models import Instance
 from s3util.errors import sanitize_error
 
-REFUSED = (InstallError, BadSource, BadTarball)
+REFUSED = (InstallError, BadSource, BadTarball, HostNotAllowed)
 
 
 class NotInstalled(LookupError):
@@ -37,6 +42,11 @@ class AlreadyInstalled(ValueError):
 class Outcome:
     installation: Installation
     release: Release | None
+
+
+def owners_reach() -> Reach:
+    """Where owners' sources may connect: public addresses, the allow setting, the operator's registry."""
+    return _owners_reach(registry_url())
 
 
 def get_installation(instance: Instance, kind: str, slug: str) -> Installation:
@@ -68,14 +78,15 @@ def begin_install(instance: Instance, kind: str, slug: str, source_text: str) ->
 
 
 def finish_install(installation: Installation, source_text: str | None = None,
-                   progress: Progress | None = None) -> Release:
-    """Store or find the release, then point the installation at it (install or update).
-    A refused or failed install marks a new installation ``errored``; an update leaves it as it was."""
+                   progress: Progress | None = None, *, reach: Reach) -> Release:
+    """Store or find the release, then point the installation at it (install or update), its
+    source connecting where ``reach`` allows. A refused or failed install marks a new
+    installation ``errored``; an update leaves it as it was."""
     text = source_text or installation.source
     updating = installation.release_id is not None
     try:
-        source = concrete(parse_source(text), installation.kind)  # a registry source names its tarball now
-        release = install_release(installation.kind, installation.slug, source, progress)
+        source = concrete(parse_source(text), installation.kind, reach)  # a registry source names its tarball now
+        release = install_release(installation.kind, installation.slug, source, progress, reach=reach)
         switch(installation, release, text)
     except BaseException as err:
         if not updating:
@@ -101,18 +112,19 @@ def switch(installation: Installation, release: Release, source_text: str) -> No
     installation.refresh_from_db()
 
 
-def install(instance: Instance, kind: str, slug: str, source_text: str, progress: Progress | None = None) -> Outcome:
+def install(instance: Instance, kind: str, slug: str, source_text: str, progress: Progress | None = None,
+            reach: Reach = TRUSTED) -> Outcome:
     installation = begin_install(instance, kind, slug, source_text)
-    release = finish_install(installation, source_text, progress)
+    release = finish_install(installation, source_text, progress, reach=reach)
     return Outcome(installation, release)
 
 
 def update(instance: Instance, kind: str, slug: str, source_text: str | None = None,
-           progress: Progress | None = None) -> Outcome:
+           progress: Progress | None = None, reach: Reach = TRUSTED) -> Outcome:
     installation = get_installation(instance, kind, slug)
     if source_text:
         parse_source(source_text)
-    release = finish_install(installation, source_text, progress)
+    release = finish_install(installation, source_text, progress, reach=reach)
     return Outcome(installation, release)
 
 

@@ -7,17 +7,24 @@ carries the tarball's ``url`` and ``sha256``. The source is resolved when an
 install or update runs, so an update of a ``registry://drive/stable``
 installation takes the channel's latest release; the install then fetches the
 tarball like any remote source, checking that sum.
+
+The operator's registry is trusted: an owner's registry source reaches its
+host whatever its address (cozy.apps.reach), and a tarball there; a tarball
+the document places on another host is checked as any owner's source.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from contextlib import ExitStack
 from urllib.parse import quote, urlsplit
 
 import urllib3
 from django.conf import settings
 
+from cozy.apps import pinned
+from cozy.apps.reach import Reach
 from cozy.apps.sources import BadSource, Source, parse_source
 
 CHANNELS = ("stable", "beta", "dev")
@@ -42,12 +49,12 @@ def document_path(slug: str, wanted: str) -> str:
     return f"/registry/{quote(slug)}/{tail}"
 
 
-def concrete(source: Source, kind: str | None = None) -> Source:
+def concrete(source: Source, kind: str | None, reach: Reach) -> Source:
     """The http(s) source of the tarball a registry source names (other sources as they are)."""
     if source.scheme != "registry":
         return source
     slug, wanted = split(source)
-    doc = _fetch_document(registry_url() + document_path(slug, wanted))
+    doc = _fetch_document(registry_url() + document_path(slug, wanted), reach)
     if kind and doc.get("type", kind) != kind:
         raise BadSource(f"the registry's {slug} is a {doc.get('type')}, not a {kind}")
     url, sha256 = doc.get("url"), doc.get("sha256")
@@ -61,22 +68,21 @@ def concrete(source: Source, kind: str | None = None) -> Source:
         raise BadSource(f"the registry's version document is unusable: {err}") from None
 
 
-def _fetch_document(url: str) -> dict:
-    http = urllib3.PoolManager(timeout=_TIMEOUT, retries=urllib3.Retry(total=2, redirect=3))
-    try:
-        resp = http.request("GET", url, preload_content=False, headers={"Accept": "application/json"})
-    except urllib3.exceptions.HTTPError:
-        raise BadSource("the apps registry could not be reached") from None
-    try:
+def _fetch_document(url: str, reach: Reach) -> dict:
+    with ExitStack() as stack:
+        try:
+            resp = stack.enter_context(pinned.get(url, reach, timeout=_TIMEOUT, retries=2, redirects=3,
+                                                  headers={"Accept": "application/json"}))  # fmt: skip
+        except urllib3.exceptions.HTTPError:
+            raise BadSource("the apps registry could not be reached") from None
         if resp.status == 404:
             raise BadSource("the apps registry has no such release")
         if resp.status != 200:
             raise BadSource(f"the apps registry answered HTTP {resp.status}")
-        body = resp.read(MAX_DOCUMENT + 1)
-    except urllib3.exceptions.HTTPError:
-        raise BadSource("the apps registry's answer broke off") from None
-    finally:
-        resp.release_conn()
+        try:
+            body = resp.read(MAX_DOCUMENT + 1, decode_content=True)
+        except urllib3.exceptions.HTTPError:
+            raise BadSource("the apps registry's answer broke off") from None
     if len(body) > MAX_DOCUMENT:
         raise BadSource("the apps registry's version document is too large")
     try:

@@ -25,6 +25,7 @@ from django.utils import timezone
 from cozy.apps.area import AREA_OF_KIND
 from cozy.apps.copier import StoredFile, Uploads
 from cozy.apps.models import Kind, Release, ReleaseFile
+from cozy.apps.reach import Reach
 from cozy.apps.sources import Source, open_source
 from cozy.apps.tarball import BadTarball, HashingReader, Limits, entries
 from cozy.storage.stores import system_store
@@ -54,8 +55,10 @@ def ready_release(kind: str, slug: str, sha256: str) -> Release | None:
     return Release.objects.filter(kind=kind, slug=slug, sha256=sha256, state=Release.State.READY).first()
 
 
-def install_release(kind: str, slug: str, source: Source, progress: Progress | None = None) -> Release:
-    """A ready release of the source's tarball, stored once whoever asks."""
+def install_release(kind: str, slug: str, source: Source, progress: Progress | None = None, *,
+                    reach: Reach) -> Release:
+    """A ready release of the source's tarball, stored once whoever asks; the source connects
+    where ``reach`` allows."""
     if not SLUG.fullmatch(slug):
         raise InstallError("a slug is 1-63 lower-case letters, digits, '-' or '_'")
     deadline = time.monotonic() + float(getattr(settings, "COZY_APPS_CLAIM_WAIT", 600))
@@ -71,7 +74,7 @@ def install_release(kind: str, slug: str, source: Source, progress: Progress | N
                 raise InstallError("another install of this release is taking too long") from None
             time.sleep(0.2)
             continue
-        return _store_and_commit(release, source, progress)
+        return _store_and_commit(release, source, progress, reach)
 
 
 def stale_install() -> timedelta:
@@ -85,10 +88,10 @@ def expire_stale_claims(kind: str, slug: str, sha256: str) -> None:
                            created_at__lt=timezone.now() - stale_install()).update(state=Release.State.DELETING)
 
 
-def _store_and_commit(release: Release, source: Source, progress: Progress | None) -> Release:
+def _store_and_commit(release: Release, source: Source, progress: Progress | None, reach: Reach) -> Release:
     stored: list[StoredFile] = []
     try:
-        manifest, sha256 = _copy_tarball(release, source, stored, progress)
+        manifest, sha256 = _copy_tarball(release, source, stored, progress, reach)
         if source.sha256 and sha256 != source.sha256:
             raise InstallError("the tarball's sha256 does not match the source's")
         return _commit(release, manifest, sha256, stored)
@@ -98,11 +101,11 @@ def _store_and_commit(release: Release, source: Source, progress: Progress | Non
 
 
 def _copy_tarball(release: Release, source: Source, stored: list[StoredFile],
-                  progress: Progress | None) -> tuple[dict, str]:
+                  progress: Progress | None, reach: Reach) -> tuple[dict, str]:
     store = store_of(release.kind)
     manifest_bytes: bytes | None = None
     manifest_name = MANIFESTS[Kind(release.kind)]
-    with open_source(source) as (raw, length), Uploads(store, stored) as uploads:
+    with open_source(source, reach) as (raw, length), Uploads(store, stored) as uploads:
         reader = HashingReader(raw, limits().max_source)
         for entry in entries(reader, limits()):
             if entry.path == manifest_name and entry.size > MAX_MANIFEST:

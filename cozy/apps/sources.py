@@ -4,21 +4,24 @@ or ``git://…#<ref>`` and ``git+https://…#<ref>`` (archived by git, cozy.apps
 
 A source is opened as a byte stream; nothing is downloaded ahead. A remote
 source must carry the tarball's sha256 (there is no other way to trust it); a
-local one may.
+local one may. Network sources connect only where the install's Reach allows
+(cozy.apps.reach: an owner's reach public addresses only).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit
 
 import urllib3
 
+from cozy.apps import pinned
 from cozy.apps.gitsource import GitFailed, open_git, valid_ref
+from cozy.apps.reach import DEFAULT_PORTS, Reach
 from cozy.apps.tarball import Readable
 
 _SHA256 = re.compile(r"(?:sha256=)?([0-9a-fA-F]{64})")
@@ -68,7 +71,15 @@ def parse_source(text: str) -> Source:
         raise BadSource("the source URL has no host")
     if parts.username or parts.password:
         raise BadSource("the source URL must not carry credentials")
+    _check_port(parts)
     return Source(parts._replace(fragment="").geturl(), scheme, sha)
+
+
+def _check_port(parts: SplitResult) -> None:
+    try:
+        parts.port  # noqa: B018  # raises for a port that is not a number in range
+    except ValueError:
+        raise BadSource("the source URL's port is not valid") from None
 
 
 def _git_source(parts: SplitResult) -> Source:
@@ -78,16 +89,26 @@ def _git_source(parts: SplitResult) -> Source:
         raise BadSource("the source URL must not carry credentials")
     if parts.query or (parts.fragment and not valid_ref(parts.fragment)):
         raise BadSource("the fragment of a git source must be a tag or a branch name")
+    _check_port(parts)
     return Source(parts._replace(fragment="").geturl(), parts.scheme.lower(), "", parts.fragment)
 
 
+def check_host(source: Source, reach: Reach) -> None:
+    """Refuse now (HostNotAllowed) a network source whose host ``reach`` does not allow; the
+    connection checks again (the answer may change), and each redirect."""
+    parts = urlsplit(source.url)
+    if source.scheme in GIT_SCHEMES or source.remote:
+        reach.pinned(parts.hostname or "", parts.port or DEFAULT_PORTS[source.scheme])
+
+
 @contextmanager
-def open_source(source: Source) -> Iterator[tuple[Readable, int | None]]:
-    """(a reader of the tarball's bytes, its length if known)."""
+def open_source(source: Source, reach: Reach) -> Iterator[tuple[Readable, int | None]]:
+    """(a reader of the tarball's bytes, its length if known); a network source connects where
+    ``reach`` allows."""
     if source.scheme == "registry":
         raise BadSource("a registry source must be resolved first")
     if source.scheme in GIT_SCHEMES:
-        with _git(source) as pipe:
+        with _git(source, reach) as pipe:
             yield pipe, None
         return
     if source.scheme == "file":
@@ -99,24 +120,27 @@ def open_source(source: Source) -> Iterator[tuple[Readable, int | None]]:
         with handle:
             yield handle, path.stat().st_size
         return
-    http = urllib3.PoolManager(timeout=_TIMEOUT, retries=urllib3.Retry(total=3, redirect=5))
-    try:
-        resp = http.request("GET", source.url, preload_content=False, decode_content=False)
-    except urllib3.exceptions.HTTPError:
-        raise BadSource("the source could not be fetched") from None
-    try:
+    with _http(source.url, reach) as resp:
         if resp.status != 200:
             raise BadSource(f"the source answered HTTP {resp.status}")
         length = resp.headers.get("Content-Length")
         yield _Guarded(resp), int(length) if length and length.isdigit() else None
-    finally:
-        resp.release_conn()
 
 
 @contextmanager
-def _git(source: Source) -> Iterator[Readable]:
+def _http(url: str, reach: Reach) -> Iterator[urllib3.BaseHTTPResponse]:
+    with ExitStack() as stack:
+        try:  # only the request's errors: the install's own (its S3 requests) pass through
+            resp = stack.enter_context(pinned.get(url, reach, timeout=_TIMEOUT, retries=3, redirects=5))
+        except urllib3.exceptions.HTTPError:
+            raise BadSource("the source could not be fetched") from None
+        yield resp
+
+
+@contextmanager
+def _git(source: Source, reach: Reach) -> Iterator[Readable]:
     try:
-        with open_git(source.scheme, source.url, source.ref) as pipe:
+        with open_git(source.scheme, source.url, source.ref, reach) as pipe:
             yield _GitGuarded(pipe)
     except GitFailed:
         raise BadSource(GIT_FAILED) from None

@@ -8,7 +8,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 
 from cozy.apps import gc
-from cozy.apps.installs import REFUSED, finish_install
+from cozy.apps.installs import REFUSED, finish_install, owners_reach
 from cozy.apps.models import Installation
 
 log = logging.getLogger(__name__)
@@ -16,11 +16,12 @@ log = logging.getLogger(__name__)
 
 @shared_task(acks_late=True)
 def run_install(installation_id: int, source: str | None = None) -> str:
+    """An install or update an owner asked for: its source reaches what owners' sources may."""
     installation = Installation.objects.filter(pk=installation_id).first()
     if installation is None:
         return "gone"
     try:
-        finish_install(installation, source)
+        finish_install(installation, source, reach=owners_reach())
     except REFUSED as err:
         log.info("install of %s refused: %s", installation.slug, err)
         return "errored"
