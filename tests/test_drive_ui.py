@@ -244,6 +244,8 @@ def test_pages_need_an_instance_and_its_owner(live_server, fs_url, s3_client):
     client = Client()
     assert client.get("/", HTTP_HOST=host)["Location"] == "/drive/"
     assert client.get("/drive/", HTTP_HOST=host)["Location"] == "/auth/login?next=/drive/"
+    exports = "/drive/settings/exports"
+    assert client.get(exports, HTTP_HOST=host)["Location"] == f"/auth/login?next={exports}"
     for path in ("/", "/drive/", "/auth/login"):
         assert client.get(path, HTTP_HOST="nowhere.localhost").status_code == 404
     mallory = get_user_model().objects.create_user("mallory", password=PASSWORD)
@@ -252,8 +254,11 @@ def test_pages_need_an_instance_and_its_owner(live_server, fs_url, s3_client):
     assert resp.status_code == 200 and b"correct username and password" in resp.content
     client.force_login(mallory)
     resp = client.get("/drive/", HTTP_HOST=host)
-    assert resp.status_code == 403 and b"Not your cozy" in resp.content
+    assert resp.status_code == 403 and b"Not your cozy" in resp.content and b"does not own" in resp.content
+    resp = client.get(exports, HTTP_HOST=host)
+    assert resp.status_code == 403 and b"log in as the owner of this cozy" in resp.content
     client.force_login(site.instance.owner)
+    assert client.get(exports, HTTP_HOST=host).status_code == 200
     resp = client.get("/drive/", HTTP_HOST=host)
     assert resp.status_code == 200 and "csrftoken" in resp.cookies
     assert "default-src 'self'" in resp["Content-Security-Policy"]
