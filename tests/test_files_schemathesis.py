@@ -95,6 +95,7 @@ def test_every_check_passes(http_server):
     schema = schemathesis.openapi.from_url(f"{base}/api/openapi.json", config=fuzz_config(base, token))
     assert len(list(schema.get_all_operations())) >= 31
     failures, sent, with_nul = failures_of(from_schema(schema).execute())
+    print(f"{sent} requests, {with_nul} with a NUL")  # shown with -s
     assert not failures, "\n".join([f"{len(failures)} failures:", *failures])
     assert sent > 1000, sent  # the run really ran
     assert with_nul > 20, with_nul  # and sent NUL in text (all refused, as the document says)
