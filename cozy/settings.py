@@ -52,11 +52,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "cozy.core.middleware.HeadWithoutBodyMiddleware",  # first: it sees the final response
+    "cozy.core.middleware.HeadAsGetMiddleware",  # first: it sees the final response
     "cozy.core.middleware.FrameworkErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "cozy.core.middleware.StrictQueryMiddleware",
+    "cozy.core.middleware.StrictTextMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

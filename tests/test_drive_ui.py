@@ -68,25 +68,22 @@ def static_files() -> None:
 
 @pytest.fixture
 def live_server(transactional_db, fs_url, static_files, tmp_path) -> Iterator[RealServer]:
-    """gunicorn as ``./scripts/run`` starts it (cozy.core.web.web_command), on the test database
-    and this test's storage; stopped after the test (tests/httpserver.py)."""
-    server = start_gunicorn(fs_url, tmp_path / "gunicorn.log")
-    try:
-        yield RealServer(server.port)
-    finally:
-        stop(server)
+    """The real run's web server on this test's storage."""
+    with real_server(fs_url, tmp_path) as server:
+        yield server
 
 
 @contextlib.contextmanager
 def real_server(fs_url: str, tmp_path: Path, **env: str) -> Iterator[RealServer]:
-    """The real run's web server on ``fs_url``, with ``env`` (its settings come from there)."""
+    """gunicorn as ``./scripts/run`` starts it (cozy.core.web.web_command), on the test database
+    and ``fs_url``, with ``env`` (its settings come from there); stopped after the test."""
     server = start_gunicorn(fs_url, tmp_path / "gunicorn.log", extra_env=env)
-    real = RealServer(server.port)
-    real._live_server_modified_settings.enable()  # what live_server gets from pytest-django
     try:
-        yield real
+        # what pytest-django gives a test that names live_server (it enables the server's own
+        # override on top: the two nest), for the gallery's and the worker's servers too
+        with modify_settings(ALLOWED_HOSTS={"append": "localhost"}):
+            yield RealServer(server.port)
     finally:
-        real._live_server_modified_settings.disable()
         stop(server)
 
 
@@ -244,6 +241,8 @@ def test_pages_need_an_instance_and_its_owner(live_server, fs_url, s3_client):
     client = Client()
     assert client.get("/", HTTP_HOST=host)["Location"] == "/drive/"
     assert client.get("/drive/", HTTP_HOST=host)["Location"] == "/auth/login?next=/drive/"
+    exports = "/drive/settings/exports"
+    assert client.get(exports, HTTP_HOST=host)["Location"] == f"/auth/login?next={exports}"
     for path in ("/", "/drive/", "/auth/login"):
         assert client.get(path, HTTP_HOST="nowhere.localhost").status_code == 404
     mallory = get_user_model().objects.create_user("mallory", password=PASSWORD)
@@ -252,8 +251,11 @@ def test_pages_need_an_instance_and_its_owner(live_server, fs_url, s3_client):
     assert resp.status_code == 200 and b"correct username and password" in resp.content
     client.force_login(mallory)
     resp = client.get("/drive/", HTTP_HOST=host)
-    assert resp.status_code == 403 and b"Not your cozy" in resp.content
+    assert resp.status_code == 403 and b"Not your cozy" in resp.content and b"does not own" in resp.content
+    resp = client.get(exports, HTTP_HOST=host)
+    assert resp.status_code == 403 and b"log in as the owner of this cozy" in resp.content
     client.force_login(site.instance.owner)
+    assert client.get(exports, HTTP_HOST=host).status_code == 200
     resp = client.get("/drive/", HTTP_HOST=host)
     assert resp.status_code == 200 and "csrftoken" in resp.cookies
     assert "default-src 'self'" in resp["Content-Security-Policy"]

@@ -30,10 +30,10 @@ def fuzz_config(base_url: str, token: str) -> SchemathesisConfig:
     project = config.projects.default
     project.update(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, workers=1,
                    suppress_health_check=[HealthCheck.all], request_timeout=30)
-    # No NUL in generated text: PostgreSQL refuses it in any text (a 400, cozy.files.api) and
-    # SQLite does not, which the one schema of both cannot say.
+    # NUL in generated text too: the document's patterns exclude it and the server refuses it
+    # (a 400 on every database, cozy.files.parser), which the negative mode checks.
     project.generation.update(modes=["positive", "negative"], max_examples=MAX_EXAMPLES, deterministic=True,
-                              database="none", allow_x00=False)
+                              database="none", allow_x00=True)
     project.checks.update(included_check_names=["all"])
     project.phases.update(phases=["examples", "coverage", "fuzzing", "stateful"])
     return config
@@ -47,7 +47,8 @@ def _failed(recorder: ScenarioRecorder) -> list[str]:
     for case_id, checks in recorder.checks.items():
         interaction = recorder.interactions.get(case_id)
         method, uri = (interaction.request.method, interaction.request.uri) if interaction else ("?", "?")
-        got = interaction.response.status_code if interaction and interaction.response else "-"
+        response = interaction.response if interaction else None
+        got = f"{response.status_code} {response.content[:160]!r}" if response else "-"
         for check in checks:
             if check.failure_info is None or (check.name, method, urlsplit(uri).path) in KNOWN:
                 continue
@@ -57,15 +58,20 @@ def _failed(recorder: ScenarioRecorder) -> list[str]:
     return lines
 
 
-def failures_of(stream: events.EventGenerator) -> tuple[list[str], int]:
-    """One line per failed check (operation, check, message, the request, its status), and the
-    number of requests sent."""
+def _holds_nul(request) -> bool:
+    return "%00" in request.uri or b"\\u0000" in (request.body or b"")
+
+
+def failures_of(stream: events.EventGenerator) -> tuple[list[str], int, int]:
+    """One line per failed check (operation, check, message, the request, its status), the
+    number of requests sent, and of those with a NUL in their URL or JSON body."""
     found: dict[str, None] = {}
-    sent = 0
+    sent = with_nul = 0
     started = time.time()
     for event in stream:
         if isinstance(event, events.ScenarioFinished):
             sent += len(event.recorder.interactions)
+            with_nul += sum(_holds_nul(i.request) for i in event.recorder.interactions.values())
             found.update(dict.fromkeys(_failed(event.recorder)))
         elif isinstance(event, events.NonFatalError):
             found[f"{event.label} [error] {event.info.title}: {str(event.value)[:300]}"] = None
@@ -75,7 +81,7 @@ def failures_of(stream: events.EventGenerator) -> tuple[list[str], int]:
             print(f"{event.phase.name}: {event.status} at {event.timestamp - started:.1f}s")  # shown on failure
         elif isinstance(event, events.EngineFinished):
             found.update(dict.fromkeys(f"[after run] {f.title}: {f.message[:300]}" for f in event.failures))
-    return list(found), sent
+    return list(found), sent, with_nul
 
 
 def test_every_check_passes(http_server):
@@ -88,6 +94,8 @@ def test_every_check_passes(http_server):
     base = f"http://127.0.0.1:{http_server.port}"
     schema = schemathesis.openapi.from_url(f"{base}/api/openapi.json", config=fuzz_config(base, token))
     assert len(list(schema.get_all_operations())) >= 31
-    failures, sent = failures_of(from_schema(schema).execute())
+    failures, sent, with_nul = failures_of(from_schema(schema).execute())
+    print(f"{sent} requests, {with_nul} with a NUL")  # shown with -s
     assert not failures, "\n".join([f"{len(failures)} failures:", *failures])
     assert sent > 1000, sent  # the run really ran
+    assert with_nul > 20, with_nul  # and sent NUL in text (all refused, as the document says)

@@ -35,12 +35,12 @@ def assert_jsonapi(resp, status: int, title: str) -> dict:
 
 @pytest.mark.parametrize(("method", "path", "allow"), [
     ("put", "/files/_find", "POST"),
-    ("delete", "/files/_changes", "GET"),
+    ("delete", "/files/_changes", "GET, HEAD"),  # every GET route answers HEAD
     ("get", "/files/archive", "POST"),
     ("patch", "/files/trash", "DELETE"),
     ("put", f"/files/{ROOT}/copy", "POST"),
-    ("patch", "/data/io.cozy.files/_all_docs", "GET"),
-    ("delete", "/settings/disk-usage", "GET"),
+    ("patch", "/data/io.cozy.files/_all_docs", "GET, HEAD"),
+    ("delete", "/settings/disk-usage", "GET, HEAD"),
 ])
 def test_a_method_no_route_declares_is_a_jsonapi_405_with_allow(cozy, method, path, allow):
     resp = getattr(cozy.client, method)(path, **cozy._h())
@@ -52,7 +52,7 @@ def test_a_method_no_route_declares_is_a_jsonapi_405_with_allow(cozy, method, pa
 def test_allow_lists_every_method_of_the_path_in_order(cozy):
     resp = cozy.client.put(f"/files/{ROOT}/relationships/referenced_by", **cozy._h())
     assert_jsonapi(resp, 405, "Method Not Allowed")
-    assert resp["Allow"] == "DELETE, GET, POST"
+    assert resp["Allow"] == "DELETE, GET, HEAD, POST"
 
 
 def test_a_head_gets_the_405_headers_without_a_body(cozy):

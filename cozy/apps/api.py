@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.db import OperationalError, transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from ninja import NinjaAPI, Query
+from ninja import Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from cozy.apps import installs
@@ -28,6 +28,7 @@ from cozy.apps.tasks import run_install
 from cozy.files import api as files_api
 from cozy.files.auth import InstanceAuth
 from cozy.files.errors import JSONAPI, APIError, error_response
+from cozy.files.parser import StrictAPI
 from cozy.instances.models import Instance
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ DOCTYPES = {Kind.WEB: "io.cozy.apps", Kind.KONNECTOR: "io.cozy.konnectors"}
 PREFIXES = {Kind.WEB: "apps", Kind.KONNECTOR: "konnectors"}
 EVENTS_FOR, EVENTS_POLL = 600.0, 0.3  # seconds: how long an event stream follows an install, how often
 
-api = NinjaAPI(title="cozy apps API", version="1", urls_namespace="apps-api", openapi_url="api/apps/openapi.json",
+api = StrictAPI(title="cozy apps API", version="1", urls_namespace="apps-api", openapi_url="api/apps/openapi.json",
                docs_url=None, auth=InstanceAuth())
 
 

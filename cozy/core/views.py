@@ -12,12 +12,12 @@ from cozy.files.errors import error_response
 
 
 def _wants_html(request: HttpRequest) -> bool:
-    return request.method != "HEAD" and "text/html" in request.headers.get("Accept", "")
+    return "text/html" in request.headers.get("Accept", "")
 
 
 def _answer(request: HttpRequest, page: Callable[[], HttpResponse], status: int, title: str,
             detail: str) -> HttpResponse:
-    """A browser gets Django's page; an API client (curl, scripts, HEAD) a JSON:API error."""
+    """A browser gets Django's page; an API client (curl, scripts) a JSON:API error."""
     return page() if _wants_html(request) else error_response(status, title, detail)
 
 

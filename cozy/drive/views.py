@@ -79,16 +79,24 @@ def home(request: HttpRequest) -> HttpResponse:
 @never_cache
 @ensure_csrf_cookie  # the page's scripts send this cookie back as X-CSRFToken
 def drive(request: HttpRequest) -> HttpResponse:
+    instance = owner_instance(request, "You are logged in with an account that does not own this cozy. "
+                                       "Log out, then log in as its owner.")
+    if isinstance(instance, HttpResponse):
+        return instance
+    return render(request, "drive/drive.html", {"instance": instance})
+
+
+def owner_instance(request: HttpRequest, not_owner: str) -> Instance | HttpResponse:
+    """The instance of an owner's page, or the page to send instead: the instance's state,
+    the login form, or a 403 that says ``not_owner``."""
     if (page := unavailable(request)) is not None:
         return page
     instance = request_instance(request)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if instance is None or request.user.pk != instance.owner_id:
-        return error_page(request, 403, "Not your cozy",
-                          "You are logged in with an account that does not own this cozy. "
-                          "Log out, then log in as its owner.")
-    return render(request, "drive/drive.html", {"instance": instance})
+        return error_page(request, 403, "Not your cozy", not_owner)
+    return instance
 
 
 class OwnerAuthenticationForm(AuthenticationForm):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from ninja import NinjaAPI, Schema
+from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from cozy.exports.importer import ImportRefused
@@ -25,10 +25,9 @@ from cozy.files import api as files_api
 from cozy.files.auth import InstanceAuth, request_instance
 from cozy.files.download import stream_response
 from cozy.files.errors import APIError, Conflict, NotFound, Unauthorized
-from cozy.files.parser import StrictJsonParser
+from cozy.files.parser import StrictAPI
 
-api = NinjaAPI(title="cozy move API", version="1", urls_namespace="move-api", openapi_url=None, docs_url=None,
-               parser=StrictJsonParser())
+api = StrictAPI(title="cozy move API", version="1", urls_namespace="move-api", openapi_url=None, docs_url=None)
 for _exc, _handler in ((APIError, files_api.on_api_error), (ValidationError, files_api.on_validation_error),
                        (AuthenticationError, files_api.on_auth_error), (HttpError, files_api.on_http_error),
                        (Http404, files_api.on_http404),

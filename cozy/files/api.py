@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.db import DataError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from ninja import NinjaAPI, Query
+from ninja import Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import WithJsonSchema
 
@@ -35,7 +35,7 @@ from cozy.files.jsonapi import (
 from cozy.files.listing import node_document
 from cozy.files.models import Node, Version
 from cozy.files.names import NAME_SCHEMA
-from cozy.files.parser import StrictJsonParser, body_error_detail
+from cozy.files.parser import StrictAPI, body_error_detail, declare_text_rule
 from cozy.files.responses import ERRORS, ID_ERRORS, DocId
 from cozy.files.tree import get_node
 from cozy.files.upload_params import creation_fields, overwrite_fields
@@ -49,10 +49,12 @@ BINARY = {"responses": {200: {"description": "the bytes", **_BYTES}, 206: {"desc
 TypeParam = Annotated[str, WithJsonSchema({"type": "string", "enum": ["file", "directory"]})]
 NameParam = Annotated[str, WithJsonSchema(NAME_SCHEMA)]
 
-class FilesAPI(NinjaAPI):
+class FilesAPI(StrictAPI):
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         schema = super().get_openapi_schema(**kwargs)
-        schema.setdefault("components", {}).setdefault("schemas", {}).update(mango_schema.components())
+        mango = mango_schema.components()
+        declare_text_rule(mango)
+        schema.setdefault("components", {}).setdefault("schemas", {}).update(mango)
         return schema
 
 
@@ -64,7 +66,6 @@ api = FilesAPI(
     docs_url=None,
     auth=InstanceAuth(),
     renderer=JsonApiRenderer(),
-    parser=StrictJsonParser(),
 )
 
 

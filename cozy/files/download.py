@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.http import content_disposition_header
@@ -21,6 +22,7 @@ BIG_CHUNK = 1024 * 1024
 FAST_AFTER = 16 * 1024 * 1024
 FAST_RATE = 32e6  # bytes/s
 # ASCII digits only, at most 19 (int64): anything else is malformed, so ignored.
+MISSING = "the content of this file is missing from the store (run fsck)"
 _RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
 
 
@@ -80,15 +82,8 @@ def stream_response(request: HttpRequest, *, store: S3Storage, name: str, size: 
                           b'"detail":"the range is outside the file"}]}'
         return refused
     start, end = byte_range or (0, size - 1)
-    # The whole body is one plain GET: SeaweedFS serves a Range header with more CPU.
-    chunks = store.read(name, start, end if byte_range else None, chunk_size=Pace()) if size else iter(())
-    # Fetch the first chunk now: a missing object becomes a 404, not a broken 200.
-    try:
-        first = next(chunks, b"")
-    except FileNotFoundError:
-        raise NotFound("the content of this file is missing from the store (run fsck)") from None
-    response: HttpResponseBase = StreamingHttpResponse(_prepend(first, chunks), status=206 if byte_range else 200,
-                                                       content_type=mime)
+    body = _body(request, store, name, start, end if byte_range else None) if size else iter(())
+    response: HttpResponseBase = StreamingHttpResponse(body, status=206 if byte_range else 200, content_type=mime)
     response["Content-Length"] = str(end - start + 1 if size else 0)
     if byte_range:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
@@ -100,6 +95,21 @@ def stream_response(request: HttpRequest, *, store: S3Storage, name: str, size: 
     response["X-Content-Type-Options"] = "nosniff"
     response["Content-Security-Policy"] = "sandbox"
     return response
+
+
+def _body(request: HttpRequest, store: S3Storage, name: str, start: int, end: int | None) -> Iterator[bytes]:
+    """The bytes to send; a missing object is a 404 now, not a broken 200."""
+    if request.META.get("REQUEST_METHOD") == "HEAD":  # cozy.core.middleware: headers only, the store is not read
+        if not store.exists(name):
+            raise NotFound(MISSING)
+        return iter(())
+    # The whole body is one plain GET: SeaweedFS serves a Range header with more CPU.
+    chunks = store.read(name, start, end, chunk_size=Pace())
+    try:
+        first = next(chunks, b"")  # fetched now: the request fails before the status is sent
+    except FileNotFoundError:
+        raise NotFound(MISSING) from None
+    return _prepend(first, chunks)
 
 
 class Pace:

@@ -19,7 +19,7 @@ BINARY = {"responses": {"200": {"description": "the bytes", "content": {"applica
              summary="A download link (links.related) for VersionId, Id or Path (the first given), valid for an hour")
 def make_download_link(request: HttpRequest, Id: str = Query("", max_length=64),
                        Path: str = Query("", max_length=MAX_PATH_IN_URL),
-                       VersionId: str = Query("", max_length=130, pattern=r"^([^/]+/[^/]+)?$"),
+                       VersionId: str = Query("", max_length=130, pattern=r"^([^/\x00]+/[^/\x00]+)?$"),
                        Filename: str = Query("", max_length=100)):
     target = links.target_for(request.auth, file_id=Id, path=Path, version_id=VersionId, filename=Filename)
     return jsonapi({"links": {"related": links.make_link(request.auth, target)}})

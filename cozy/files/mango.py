@@ -23,6 +23,7 @@ from django.utils.dateparse import parse_datetime
 
 from cozy.files.errors import BadRequest
 from cozy.files.models import ROOT_ID, Node, Reference
+from cozy.files.parser import BadText, check_text
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -137,23 +138,11 @@ def check_size(selector: Any) -> None:
 
 
 def check_texts(body: Any) -> None:
-    """Every text of the query (keys too) is one the database can take: no lone surrogate
-    (SQLite cannot encode it: a 500), no NUL (PostgreSQL refuses it; no name holds one)."""
-    stack = [body]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            stack.extend(node)
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, str):
-            if "\x00" in node:
-                raise MangoError("texts in a query cannot contain NUL")
-            try:
-                node.encode("utf-8")
-            except UnicodeEncodeError:
-                raise MangoError("texts in a query must be valid Unicode (no lone surrogates)") from None
+    """Every text of the query (keys too) is one every database takes (cozy.files.parser)."""
+    try:
+        check_text(body)
+    except BadText as exc:
+        raise MangoError(str(exc)) from None
 
 
 def selector_q(selector: Any, depth: int = 0, scope: int | None = None) -> Q:
@@ -267,7 +256,7 @@ def _json_key(column: str, key: str, op: str, value: Any) -> Q:
 
 # A regex that is only literal text (what a search box sends once escaped): no syntax
 # character unless escaped. It is matched as a substring, never run as a regex.
-_LITERAL = re.compile(r"(?:[^.*+?^${}()|\[\]\\]|\\[.*+?^${}()|\[\]\\/ #&~-])*")
+_LITERAL = re.compile(r"(?:[^.*+?^${}()|\[\]\\\x00]|\\[.*+?^${}()|\[\]\\/ #&~-])*")
 _ESCAPED = re.compile(r"\\(.)")
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 from cozy.files.mango import BOOKMARK_PATTERN as BOOKMARK
 from cozy.files.mango import COLUMNS, JSON_KEY_PATTERN, MAX_LIMIT
+from cozy.files.parser import TEXT_PATTERN
 
 REF = "#/components/schemas/"
-TEXT = {"type": "string", "pattern": "^[^\\u0000]*$"}  # a NUL is no text PostgreSQL stores
+TEXT = {"type": "string", "pattern": TEXT_PATTERN}
 _2_53 = 2**53
 # RFC 3339 with its offset, every part in range (days to 28: valid in every month)
 DATE = {"type": "string", "pattern": "^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])T([01][0-9]|2[0-3])"
@@ -58,7 +59,7 @@ def _column_ops(value: dict[str, Any], *, compare_null: bool = True) -> dict[str
             "$lte": compared, "$in": _values(value), "$nin": _values(value), "$exists": {"type": "boolean"}}
 
 
-_LITERAL = "(?:[^.*+?^${}()|\\[\\]\\\\]|\\\\[.*+?^${}()|\\[\\]\\\\/ #&~-])"  # mango._LITERAL, one character
+_LITERAL = "(?:[^.*+?^${}()|\\[\\]\\\\\\u0000]|\\\\[.*+?^${}()|\\[\\]\\\\/ #&~-])"  # mango._LITERAL, one character
 KINDS: dict[str, tuple[dict[str, Any] | None, dict[str, Any]]] = {
     "MangoText": ({"anyOf": [TEXT, NULL]}, _column_ops(TEXT)),
     "MangoName": ({"anyOf": [TEXT, NULL]}, {**_column_ops(TEXT), "$regex": {

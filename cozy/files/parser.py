@@ -1,5 +1,6 @@
-"""The JSON parser of the ninja APIs: JSON's ``\\ud800`` escapes give lone surrogates, text that
-no database can store (SQLite fails to encode it: a 500 wherever it reached a query)."""
+"""The JSON parser of the ninja APIs, and the one rule for text in a request: no NUL (U+0000:
+PostgreSQL refuses it in any text while SQLite stores it, so it is refused alike on both) and
+no lone surrogate (JSON's ``\\ud800`` escapes give one: no database can encode it)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,112 @@ import json
 from typing import Any
 
 from django.http import HttpRequest
+from ninja import NinjaAPI
 from ninja.parser import Parser
+
+TEXT_PATTERN = "^[^\\u0000]*$"  # the rule below, as a JSON Schema pattern
+
+
+class BadText(ValueError):
+    """Text in the request that no database stores alike."""
+
+
+def check_text(data: Any) -> None:
+    """Every string of a JSON value (object keys too) is text every database takes."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            check_string(node)
+
+
+def check_string(text: str) -> None:
+    if "\x00" in text:
+        raise BadText("text in the request cannot contain NUL (U+0000)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadText("text in the request must be valid Unicode (no lone surrogate)") from None
+
+
+def load_json(body: bytes) -> Any:
+    """The JSON document of a request body, its text checked (BadText)."""
+    data = json.loads(body)
+    check_text(data)
+    return data
 
 
 class StrictJsonParser(Parser):
     def parse_body(self, request: HttpRequest) -> Any:
-        data = json.loads(request.body)
-        # ninja answers a parser's error with a 400 "Cannot parse request body".
-        json.dumps(data, ensure_ascii=False).encode("utf-8")  # UnicodeEncodeError on a lone surrogate
-        return data
+        # ninja answers a parser's error with a 400 "Cannot parse request body" (detail below).
+        return load_json(request.body)
+
+
+SERVED = ("Text in a request (its path, its query, JSON strings and keys) never holds NUL (U+0000): "
+          "400. Every GET operation answers HEAD too: the same status and headers, no body.")
+
+
+class StrictAPI(NinjaAPI):
+    """A ninja API that reads JSON bodies by the text rule and says so in its OpenAPI document:
+    a string that no pattern, format or enum bounds gets TEXT_PATTERN (the patterns cozy writes
+    exclude NUL themselves); HEAD (cozy.core.middleware) is said in the description."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(parser=StrictJsonParser(), description=SERVED, **kwargs)
+
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(**kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["JsonText"] = JSON_TEXT
+        declare_text_rule(schema)
+        return schema
+
+
+ANY_TEXT = {"$ref": "#/components/schemas/JsonText"}
+# Any JSON value whose strings and keys hold no NUL: what a free value (metadata...) may be.
+JSON_TEXT = {"anyOf": [{"type": "string", "pattern": TEXT_PATTERN}, {"type": ["number", "boolean", "null"]},
+                       {"type": "array", "items": ANY_TEXT},
+                       {"type": "object", "propertyNames": {"pattern": TEXT_PATTERN},
+                        "additionalProperties": ANY_TEXT}]}
+
+
+def declare_text_rule(node: Any) -> None:
+    """The text rule in every schema of an OpenAPI document: free strings get TEXT_PATTERN,
+    free keys and values (an object's extra members, an untyped property) JSON_TEXT."""
+    stack = [node]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            _bound(node)
+            stack.extend(node.values())
+
+
+def _bound(schema: dict[str, Any]) -> None:
+    kind = schema.get("type")
+    if kind == "string" and not {"pattern", "format", "enum", "const"} & schema.keys():
+        schema["pattern"] = TEXT_PATTERN
+    elif kind == "object":
+        if schema.get("additionalProperties", True) is True:  # free members: their names and values
+            schema["additionalProperties"] = ANY_TEXT
+        if schema["additionalProperties"] is not False:
+            schema.setdefault("propertyNames", {"pattern": TEXT_PATTERN})
+        properties = schema.get("properties", {})
+        properties.update({name: ANY_TEXT for name, sub in properties.items() if sub == {}})
+    elif kind == "array" and "items" not in schema:
+        schema["items"] = ANY_TEXT
 
 
 def body_error_detail(cause: BaseException | None) -> str:
     """What was wrong with a body the parser refused (ninja only says it could not parse it)."""
-    if isinstance(cause, UnicodeError):  # a lone surrogate, or bytes that are not UTF-8
+    if isinstance(cause, BadText):
+        return str(cause)
+    if isinstance(cause, UnicodeError):  # bytes that are not UTF-8
         return "the request body is not valid Unicode text"
     if isinstance(cause, RecursionError):
         return "the request body is nested too deeply"

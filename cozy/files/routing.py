@@ -18,7 +18,7 @@ class DocIdConverter:
     """A document id: never a route word, never starting with ``_`` (CouchDB's own
     names, such as _find and _changes, start with one)."""
 
-    regex = r"(?!_)(?!(?:" + "|".join(RESERVED) + r")(?![^/]))[^/]+"
+    regex = r"(?!_)(?!(?:" + "|".join(RESERVED) + r")(?![^/]))[^/\x00]+"
 
     def to_python(self, value: str) -> str:
         return value
