@@ -127,3 +127,13 @@ def test_exports_benchmark():
         assert (ratio.endswith("x") and met in ("yes", "NO")) if name.startswith("cozy") else ratio == met == ""
     for _name, _contents, peak, *_, met in rows[4:]:
         assert float(peak) > 0 and met in ("yes", "NO")
+
+
+def test_archive_benchmark():
+    stdout, (_, *rows) = run_quick("bench_archive")
+    assert stdout.startswith("quick ")
+    assert [row[0] for row in rows] == ["zip of 4 files, 32 MiB (POST /files/archive), MB/s",
+                                        "worker peak RSS growth while that zip is sent, MiB"]
+    (_, api, raw, ratio, _, _), (_, growth, *_ignored) = rows
+    assert float(api) > 0 and float(raw) > 0 and float(ratio) > 0
+    assert float(growth) >= 0
