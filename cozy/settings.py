@@ -136,6 +136,10 @@ CACHES = {
     # In the database: every gunicorn worker (and host) shares the counts; migrate makes the table.
     "throttle": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cozy_throttle"},
 }
+# Seconds each process remembers a request's instance, token and unrefused address
+# (cozy/instances/lookup_cache.py): a revoked token or a deleted instance is refused
+# within this bound everywhere, at once in the process that changed it. 0: no cache.
+COZY_LOOKUP_CACHE_TTL = float(os.environ.get("COZY_LOOKUP_CACHE_TTL", "5"))
 COZY_THROTTLE = {
     "login": {
         "free": int(os.environ.get("COZY_LOGIN_FREE_FAILURES", "5")),
