@@ -107,6 +107,7 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
         init_command=f"PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous};",
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["ENGINE"] = "cozy.core.sqlite3"  # waits for the write lock without blocking gevent
 
 if DATABASES["default"]["ENGINE"].endswith("postgresql") and os.environ.get("COZY_DB_POOL"):
     # The web server (cozy.core.gevent_worker sets COZY_DB_POOL) serves each connection in a
