@@ -579,7 +579,8 @@ def postgres_rows(env: dict[str, str], raw: Raw, buf: bytearray, sizes: Sizes, u
             return progress(small_rows(api, raw, sizes, "PostgreSQL"))
 
 
-def run(sizes: Sizes, tmp: Path, pinned: bool = False, postgres: str | None = None) -> list[Row]:
+def run(sizes: Sizes, tmp: Path, pinned: bool = False, postgres: str | None = None,
+        only_small: bool = False) -> list[Row]:
     buf = bytearray(os.urandom(BLOCK))
     with SeaweedFS(data_dir=tmp / "s3") as s3:  # the defaults of the real run
         if pinned:
@@ -591,12 +592,15 @@ def run(sizes: Sizes, tmp: Path, pinned: bool = False, postgres: str | None = No
         with gunicorn(env, tmp / "gunicorn.log") as server:
             api.port = server.port
             warm_up(api, raw, buf)
-            rows = progress(big_rows(api, raw, Payload(sizes.big, buf), sizes.repeat))
+            rows = [] if only_small else progress(big_rows(api, raw, Payload(sizes.big, buf), sizes.repeat))
             rows += progress(small_rows(api, raw, sizes, "SQLite"))
-            rows += progress(small_read_rows(api, raw, sizes.small_count))
-            rows += progress(listing_rows(api, sizes.listing, sizes.listings))
+            if not only_small:
+                rows += progress(small_read_rows(api, raw, sizes.small_count))
+                rows += progress(listing_rows(api, sizes.listing, sizes.listings))
         if postgres:
             rows += postgres_rows(env, raw, buf, sizes, postgres, tmp / "gunicorn-pg.log")
+        if only_small:
+            return rows
         with gunicorn(env, tmp / "gunicorn-rss.log") as server:
             api.port = server.port
             rows += progress(rss_rows(server, api, Payload(sizes.rss_big, buf), sizes.clients))
@@ -620,6 +624,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", metavar="URL",
                         help="also run the 1 KiB upload rows on PostgreSQL, in the database this URL names "
                              "(created, then dropped; it must not exist)")
+    parser.add_argument("--only-small-uploads", action="store_true",
+                        help="only the 1 KiB upload rows (SQLite, and PostgreSQL with --postgres)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.repeat:
@@ -627,7 +633,7 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="cozy-bench-"))
     keep = args.keep
     try:
-        rows = run(sizes, tmp, args.pin_store, args.postgres)
+        rows = run(sizes, tmp, args.pin_store, args.postgres, args.only_small_uploads)
     except BaseException:
         keep = True  # the gunicorn logs tell why
         raise

@@ -98,11 +98,16 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Concurrent uploads and a worker share the file: wait for locks instead of failing.
     # IMMEDIATE transactions take the write lock up front, so concurrent writers wait
     # for each other instead of failing with "database is locked" on upgrade.
-    # WAL lets readers and the one writer go on together, with one fsync a commit.
+    # WAL lets readers and the one writer go on together. synchronous=NORMAL (the default
+    # here) syncs the log at checkpoints, not at every commit: as safe against corruption
+    # as FULL in WAL mode, but a power cut may lose the last commits (docs/s3.md).
+    synchronous = "FULL" if os.environ.get("COZY_SQLITE_SYNCHRONOUS", "").upper() == "FULL" else "NORMAL"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        timeout=30, transaction_mode="IMMEDIATE", init_command="PRAGMA journal_mode=WAL;"
+        timeout=30, transaction_mode="IMMEDIATE",
+        init_command=f"PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous};",
     )
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["ENGINE"] = "cozy.core.sqlite3"  # waits for the write lock without blocking gevent
 
 if DATABASES["default"]["ENGINE"].endswith("postgresql") and os.environ.get("COZY_DB_POOL"):
     # The web server (cozy.core.gevent_worker sets COZY_DB_POOL) serves each connection in a
@@ -132,6 +137,10 @@ CACHES = {
     # In the database: every gunicorn worker (and host) shares the counts; migrate makes the table.
     "throttle": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "cozy_throttle"},
 }
+# Seconds each process remembers a request's instance, token and unrefused address
+# (cozy/instances/lookup_cache.py): a revoked token or a deleted instance is refused
+# within this bound everywhere, at once in the process that changed it. 0: no cache.
+COZY_LOOKUP_CACHE_TTL = float(os.environ.get("COZY_LOOKUP_CACHE_TTL", "5"))
 COZY_THROTTLE = {
     "login": {
         "free": int(os.environ.get("COZY_LOGIN_FREE_FAILURES", "5")),

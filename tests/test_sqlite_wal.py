@@ -27,3 +27,11 @@ def test_closing_a_request_connection_leaves_the_log_in_place():
     assert get_user_model().objects.filter(username="walter").exists()  # read back
     connection.close()
     assert log.exists()
+
+
+def test_a_commit_syncs_at_checkpoints_only():
+    """synchronous=NORMAL: in WAL mode as safe against corruption as FULL, without an fsync a commit."""
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        assert cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert cursor.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
 from cozy.files.models import Node
@@ -37,6 +37,7 @@ def _listed(statements: list[str]) -> str:
     return "\n".join(statements)
 
 
+@override_settings(COZY_LOOKUP_CACHE_TTL=0)
 def test_a_small_upload_takes_few_statements(fs_url, s3_client):
     cozy = _cozy()
     _upload_statements(cozy, "first.txt")  # the instance's first change creates its feed counter
@@ -44,6 +45,16 @@ def test_a_small_upload_takes_few_statements(fs_url, s3_client):
     assert len(statements) <= 10, _listed(statements)  # 17 before issue 14
     assert not [s for s in statements if "SAVEPOINT" in s.upper()], _listed(statements)
     assert Node.objects.filter(instance=cozy.instance, name="second.txt", size=len(DATA)).exists()
+
+
+@override_settings(COZY_LOOKUP_CACHE_TTL=60)
+def test_remembered_lookups_leave_the_upload_itself(fs_url, s3_client):
+    """Instance, throttle and token come from the process's memory (cozy/instances/lookup_cache.py)."""
+    cozy = _cozy()
+    _upload_statements(cozy, "first.txt")
+    statements = _upload_statements(cozy, "second.txt")
+    assert len(statements) <= 7, _listed(statements)
+    assert not [s for s in statements if "instances_token" in s or "cozy_throttle" in s], _listed(statements)
 
 
 def test_the_quota_is_summed_once_before_and_once_under_the_lock(fs_url, s3_client):

@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 
 from cozy.apps.models import Installation, Kind
 from cozy.apps.releases import SLUG
+from cozy.instances import lookup_cache
 from cozy.instances.hosts import split_host
 from cozy.instances.models import Instance
 
@@ -79,7 +81,11 @@ def _rows(domains: list[str], slugs: list[str]) -> dict[str, Instance]:
 
 
 def resolve(host: str) -> Resolved:
-    """The instance (and app) a Host names, in one query."""
+    """The instance (and app) a Host names, in one query; a Host that names an instance
+    itself is remembered for a few seconds (cozy.instances.lookup_cache), an app's is not."""
+    cached = lookup_cache.instances.get(host)
+    if cached is not None:
+        return Resolved(_instance_of_row(*cached))
     name, port = split_host(host)
     own = _spellings(name, port)
     forms = [(slug, domain) for slug, base in app_forms(name) for domain in _spellings(base, port)]
@@ -87,11 +93,22 @@ def resolve(host: str) -> Resolved:
     found = _rows(own + [d for _, d in forms], slugs)
     for domain in own:
         if domain in found:
+            _remember(host, found[domain])
             return Resolved(found[domain])
     for slug, domain in forms:
         if domain in found:
             return Resolved(found[domain], slug, getattr(found[domain], f"release_{slugs.index(slug)}"))
     return Resolved(None)
+
+
+def _remember(host: str, instance: Instance) -> None:
+    lookup_cache.instances.put(host, (instance._state.db or "default",
+                                      tuple(getattr(instance, f.attname) for f in Instance._meta.concrete_fields)))
+
+
+def _instance_of_row(db: str, values: tuple[Any, ...]) -> Instance:
+    """A fresh Instance of each request: none is shared between requests."""
+    return Instance.from_db(db, [f.attname for f in Instance._meta.concrete_fields], values)
 
 
 def app_for_host(host: str) -> tuple[Instance, str] | None:

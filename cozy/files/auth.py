@@ -10,7 +10,7 @@ from ninja.security import HttpBearer
 from ninja.utils import check_csrf
 
 from cozy.files.errors import Forbidden, Gone, NotFound, TooManyRequests, Unauthorized
-from cozy.instances import throttle
+from cozy.instances import lookup_cache, throttle
 from cozy.instances.models import Instance, Token, hash_token
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -56,14 +56,23 @@ class InstanceAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> Instance:
         instance = request_instance(request)
         keys = [throttle.key("token", "address", throttle.client_address(request))]
-        if wait := throttle.retry_after("token", keys):  # even a good token: the address is guessing
-            raise TooManyRequests("too many invalid tokens from this address, try again later", retry_after=wait)
-        found = Token.objects.filter(key_hash=hash_token(token), revoked_at=None).first()
-        if found is None:
-            failures = throttle.record_failure("token", keys)
-            log.warning("invalid bearer token from %s (%d in a row)", throttle.client_address(request), failures)
-            time.sleep(throttle.delay("token", failures))
-            raise Unauthorized("invalid or revoked token")
-        if found.instance_id != instance.pk:
+        if not lookup_cache.unrefused.get(keys[0]):
+            if wait := throttle.retry_after("token", keys):  # even a good token: the address is guessing
+                raise TooManyRequests("too many invalid tokens from this address, try again later",
+                                      retry_after=wait)
+            lookup_cache.unrefused.put(keys[0], True)
+        digest = hash_token(token)
+        instance_id = lookup_cache.tokens.get(digest)
+        if instance_id is None:
+            found = Token.objects.filter(key_hash=digest, revoked_at=None).first()
+            if found is None:
+                lookup_cache.unrefused.discard(keys[0])  # the next attempt asks the shared counts again
+                failures = throttle.record_failure("token", keys)
+                log.warning("invalid bearer token from %s (%d in a row)", throttle.client_address(request), failures)
+                time.sleep(throttle.delay("token", failures))
+                raise Unauthorized("invalid or revoked token")
+            instance_id = found.instance_id
+            lookup_cache.tokens.put(digest, instance_id)
+        if instance_id != instance.pk:
             raise Forbidden("this token belongs to another instance")
         return instance
