@@ -98,10 +98,11 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Concurrent uploads and a worker share the file: wait for locks instead of failing.
     # IMMEDIATE transactions take the write lock up front, so concurrent writers wait
     # for each other instead of failing with "database is locked" on upgrade.
-    # WAL lets readers and the one writer go on together. synchronous=NORMAL (the default
-    # here) syncs the log at checkpoints, not at every commit: as safe against corruption
-    # as FULL in WAL mode, but a power cut may lose the last commits (docs/s3.md).
-    synchronous = "FULL" if os.environ.get("COZY_SQLITE_SYNCHRONOUS", "").upper() == "FULL" else "NORMAL"
+    # WAL lets readers and the one writer go on together. synchronous=FULL (the default)
+    # syncs every commit: an upload answered 201 survives a power cut. NORMAL syncs at
+    # checkpoints only: no corruption, but a power cut may lose answered uploads, whose
+    # objects fsck would then treat as orphans (docs/s3.md), so it is opt-in.
+    synchronous = "NORMAL" if os.environ.get("COZY_SQLITE_SYNCHRONOUS", "").upper() == "NORMAL" else "FULL"
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         timeout=30, transaction_mode="IMMEDIATE",
         init_command=f"PRAGMA journal_mode=WAL; PRAGMA synchronous={synchronous};",

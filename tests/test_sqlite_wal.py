@@ -29,9 +29,9 @@ def test_closing_a_request_connection_leaves_the_log_in_place():
     assert log.exists()
 
 
-def test_a_commit_syncs_at_checkpoints_only():
-    """synchronous=NORMAL: in WAL mode as safe against corruption as FULL, without an fsync a commit."""
+def test_every_commit_is_synced_by_default():
+    """synchronous=FULL: an upload answered 201 is on disk; NORMAL is the operator's opt-in."""
     connection.ensure_connection()
     with connection.cursor() as cursor:
         assert cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert cursor.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+        assert cursor.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
