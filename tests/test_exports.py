@@ -168,6 +168,25 @@ def test_a_second_export_while_one_runs_is_refused(cozy, queue):
     assert cozy.post("/move/exports").status_code == 201
 
 
+def test_export_requests_take_cozy_stack_options(cozy, queue):
+    """cozy-stack's clients send their export options as a JSON:API body: taken (not applied),
+    and a malformed one is a clear 400 that queues nothing."""
+
+    def post(body: str):
+        return cozy.client.post("/move/exports", data=body, content_type="application/vnd.api+json", **cozy._h())
+
+    for body, detail in (("[1]", "JSON object"), ("{", "not valid JSON"), ('{"data": 3}', '"data" must be an object'),
+                         ('{"data": {"attributes": {"parts_size": "big"}}}', '"parts_size" must be a number'),
+                         ('{"data": {"attributes": {"with_doctypes": "x"}}}', "must be a list")):  # fmt: skip
+        resp = post(body)
+        assert resp.status_code == 400, (body, resp.content)
+        assert detail in resp.json()["errors"][0]["detail"]
+    assert not Export.objects.filter(instance=cozy.instance).exists()
+    resp = post(json.dumps({"data": {"attributes": {"parts_size": 10240, "max_age": 3600, "with_doctypes": []}}}))
+    assert resp.status_code == 201, resp.content
+    assert Export.objects.filter(instance=cozy.instance).count() == 1
+
+
 def test_expired_exports_are_refused_then_removed(cozy, s3_client, queue, caplog):
     build_tree(cozy, big=10_000)
     export = done_export(cozy, queue)
