@@ -118,21 +118,30 @@ class PendingBytes:
             self._chunks.append(chunk)
             self.size += len(chunk)
 
-    def take(self, n: int) -> bytes:
-        """The first ``n`` bytes (or all if fewer), as one bytes object."""
-        out: list[bytes | memoryview] = []
-        while n > 0 and self._chunks:
+    def take(self, n: int) -> bytes | bytearray:
+        """The first ``n`` bytes (or all if fewer), as one buffer. Chunks are copied into it one
+        by one and dropped as they are: a part is held once, not as chunks and their join."""
+        n = min(n, self.size)
+        if n == 0:
+            return b""
+        first = self._chunks[0]
+        if len(first) == n and type(first) is bytes:
+            self._chunks.popleft()
+            self.size -= n
+            return first  # a whole chunk: no copy
+        out = bytearray(n)
+        filled = 0
+        while filled < n:
             chunk = self._chunks.popleft()
-            if len(chunk) > n:
+            if len(chunk) > n - filled:
                 view = memoryview(chunk)
-                chunk, rest = view[:n], view[n:]
+                chunk, rest = view[: n - filled], view[n - filled :]
                 self._chunks.appendleft(rest)
-            out.append(chunk)
-            n -= len(chunk)
-            self.size -= len(chunk)
-        if len(out) == 1 and type(out[0]) is bytes:
-            return out[0]  # a whole chunk: no copy
-        return b"".join(out)
+            out[filled : filled + len(chunk)] = chunk
+            filled += len(chunk)
+            del chunk
+        self.size -= n
+        return out
 
     def clear(self) -> None:
         self._chunks.clear()
@@ -198,7 +207,7 @@ class S3Writer:
             )
         self._pool = ThreadPoolExecutor(self.options.parallel_parts, thread_name_prefix="s3-part")
 
-    def _send_part(self, data: bytes) -> None:
+    def _send_part(self, data: bytes | bytearray) -> None:
         number = len(self._parts) + len(self._inflight) + 1
         if number > MAX_PARTS:
             raise ObjectTooLarge("object too large for its part size")
@@ -210,7 +219,7 @@ class S3Writer:
         while len(self._inflight) >= self.options.parallel_parts:
             self._parts.append(self._inflight.popleft().result())
 
-    def _upload_part(self, number: int, data: bytes) -> Part:
+    def _upload_part(self, number: int, data: bytes | bytearray) -> Part:
         headers: Headers = {}
         if self.part_checksums:
             headers["Content-MD5"] = base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324

@@ -100,9 +100,7 @@ def upload_store(store: S3Storage, content_bytes: int, entries: int) -> S3Storag
     room = content_bytes + entries * 4096 + MiB  # headers, central directory, metadata records
     size = max(MIN_PART_SIZE, -(-room // (MAX_PARTS - 1000)))
     size = -(-size // MiB) * MiB
-    options = {name: getattr(store, name) for name in store.get_default_settings()}
-    options.update(part_size=size, multipart_threshold=size, parallel_parts=config.upload_parts_in_flight())
-    return S3Storage(store.fs_url, **options)
+    return store.with_options(part_size=size, multipart_threshold=size, parallel_parts=config.upload_parts_in_flight())
 
 
 def _store_part(store: S3Storage, name: str, body: Counted) -> dict:

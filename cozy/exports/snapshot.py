@@ -9,6 +9,7 @@ meanwhile is left out together with its metadata (see archive.py).
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -121,7 +122,10 @@ def take(instance: Instance) -> Snapshot:
         path = f"{parent[1]}/{name}" if parent else ""
         if kind == Node.Type.DIRECTORY:
             paths[pk] = (doc_id, path)
-        entry = Entry(doc_id, kind, name, parent[0] if parent else None, *row[5:])
+        trashed, restore_path, created_at, updated_at, size, md5, mime, content_id, revision = row[5:]
+        # a type and a mime type are a few values over all the rows: one string each, not one a row
+        entry = Entry(doc_id, sys.intern(kind), name, parent[0] if parent else None, trashed, restore_path,
+                      created_at, updated_at, size, md5, sys.intern(mime), content_id, revision)  # fmt: skip
         snapshot.nodes.append(entry)
         if kind == Node.Type.FILE:
             _add_contents(snapshot.contents, entry, "files" + path, versions.pop(pk, []))
