@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
@@ -225,7 +225,8 @@ class S3Writer:
             headers["Content-MD5"] = base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324
         with s3_errors():
             etag = self.client._upload_part(
-                self.bucket, self.key, data, headers, self._upload_id or "", number
+                # a bytearray as well: minio only measures, hashes and sends the body
+                self.bucket, self.key, cast(bytes, data), headers, self._upload_id or "", number
             )
         return Part(number, etag)
 
@@ -258,7 +259,7 @@ class S3Writer:
         extra = {**self.headers, "Content-MD5": content_md5(md5)}
         headers = object_headers(self.content_type, {**self.metadata, MD5_META: md5}, extra)
         with s3_errors():
-            res = self.client._put_object(self.bucket, self.key, data, headers)
+            res = self.client._put_object(self.bucket, self.key, cast(bytes, data), headers)
         return WriteResult(len(data), md5, res.etag or "")
 
     def _complete(self, md5: str) -> WriteResult:

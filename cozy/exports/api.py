@@ -125,7 +125,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
     """The request's fields: a JSON object, ours (``{"manifest_url": ...}``) or cozy-stack's
     JSON:API shape (``{"data": {"attributes": {...}}}``), or an HTML form; {} for no body."""
     if request.content_type in FORM_TYPES:
-        form = {name: request.POST[name] for name in request.POST}
+        form: dict[str, Any] = {name: request.POST[name] for name in request.POST}
         if "wipe" in form:
             form["wipe"] = FORM_BOOLEANS.get(form["wipe"].lower(), form["wipe"])
         return form
@@ -145,7 +145,9 @@ def _body(request: HttpRequest) -> dict[str, Any]:
     return data.get("attributes", {})
 
 
-EXPORT_OPTIONS = {"parts_size": int, "max_age": (int, float), "with_doctypes": list}  # cozy-stack's
+EXPORT_OPTIONS: dict[str, type | tuple[type, ...]] = {  # cozy-stack's
+    "parts_size": int, "max_age": (int, float), "with_doctypes": list,
+}  # fmt: skip
 
 
 def export_options(request: HttpRequest) -> None:
