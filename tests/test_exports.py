@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from cozy.apps.models import Installation
 from cozy.celery import app as celery_app
 from cozy.deletion.runner import run_job
 from cozy.deletion.services import open_job
@@ -86,6 +87,26 @@ def test_export_writes_checked_parts_with_every_content(cozy, s3_client, setting
     assert zips[big["part"] - 1].getinfo(big["entry"]).compress_type == zipfile.ZIP_STORED
     assert records[tree.ids["trashed"]]["entry"].startswith("files/.cozy_trash/")
     assert len(records[tree.ids["versioned"]]["versions"]) == 2
+
+
+def test_the_metadata_lists_the_installed_apps_without_credentials(cozy, django_capture_on_commit_callbacks):
+    source = "https://deploy:s3cr3t@apps.example/notes-1.2.0.tar.gz#" + "a" * 64
+    Installation.objects.create(instance=cozy.instance, kind="webapp", slug="notes", source=source, state="ready")
+    Installation.objects.create(instance=cozy.instance, kind="konnector", slug="bank", source="registry://bank/stable",
+                                state="ready")  # fmt: skip
+    Installation.objects.create(instance=cozy.instance, kind="webapp", slug="half", source="registry://half",
+                                state="installing")  # not installed: not listed
+    other, _ = make_instance("bob.localhost", "bob", org="exp")
+    Installation.objects.create(instance=other, kind="webapp", slug="bobs", source="registry://bobs", state="ready")
+    with django_capture_on_commit_callbacks(execute=False):
+        export = request_export(cozy.instance)
+    assert run_export(export.pk) == "done"
+    apps = metadata_of(Export.objects.get(pk=export.pk))["apps"]
+    assert apps == [
+        {"kind": "konnector", "slug": "bank", "source": "registry://bank/stable", "version": ""},
+        {"kind": "webapp", "slug": "notes", "source": "https://apps.example/notes-1.2.0.tar.gz#" + "a" * 64,
+         "version": ""},
+    ]  # fmt: skip
 
 
 def test_the_command_waits_and_prints_the_manifest_url(cozy, celery_worker):

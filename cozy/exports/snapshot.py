@@ -20,6 +20,7 @@ from django.db import transaction
 
 from cozy.files.models import ROOT_ID, Node, Version
 from cozy.files.tree import lock_tree
+from cozy.instances.described import described
 from cozy.instances.models import Instance
 
 FORMAT = "cozy-export"
@@ -66,6 +67,7 @@ class Snapshot:
     settings: dict[str, Any]
     nodes: list[Entry]  # parents before children
     contents: list[Content] = field(default_factory=list)
+    apps: list[dict[str, Any]] = field(default_factory=list)  # installed apps and konnectors, with their sources
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -114,7 +116,8 @@ def take(instance: Instance) -> Snapshot:
         kept = Version.objects.filter(file__instance=instance).order_by("created_at", "id")
         for version in kept.values_list(*_VERSION_FIELDS).iterator(chunk_size=CHUNK):
             versions[version[0]].append(version)
-    snapshot = Snapshot(instance_settings(instance), [])
+        apps = described(instance, "apps", [])
+    snapshot = Snapshot(instance_settings(instance), [], apps=apps)
     paths: dict[int, tuple[str, str]] = {}  # pk -> (doc id, path): what a child needs of its parent
     for row in _in_tree_order(rows):
         pk, parent_pk, doc_id, kind, name = row[:5]
