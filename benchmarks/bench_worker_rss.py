@@ -43,7 +43,8 @@ def measure(tmp: Path, skip_checks: bool) -> str:
     log = tmp / f"worker-{skip_checks}.log"
     with log.open("w") as out:
         command = [sys.executable, "-m", "celery", "-A", "cozy", "worker", "--pool", "prefork", "-c", "1", "-Q",
-                   f"bench-rss-{secrets.token_hex(4)}", "--without-heartbeat", "--without-mingle", "--without-gossip", "-l", "INFO"]
+                   f"bench-rss-{secrets.token_hex(4)}", "--without-heartbeat", "--without-mingle", "--without-gossip",
+                   "-l", "INFO"]
         worker = subprocess.Popen(command, env=env, stdout=out, stderr=out)
     try:
         deadline = time.monotonic() + 120
