@@ -6,8 +6,8 @@
 One run, one embedded SeaweedFS. An instance gets the files (objects written
 through the files store, index rows in bulk, in 100 folders), then:
 
-- cozy export: ``run_export`` in a process of its own (Django and the runner, as
-  a worker runs it, without Celery's own overhead): snapshot, every content read
+- cozy export: ``run_export`` in a process of its own (Django, the Celery app and
+  its task modules loaded as in a worker, without the worker's own loop): snapshot, every content read
   from S3 with its MD5 checked, streamed into zip parts (zipstream-ng) written
   through the store's multipart ``put()``, each part checked;
 - raw copy into a zip: the same objects read by minio GETs, streamed into one
@@ -119,10 +119,16 @@ def _status_kib(field: str) -> int:
 
 
 def child(action: str, arg: str) -> None:
-    """Run the export of instance ``arg`` or the import job ``arg``; print seconds and RSS."""
+    """Run the export of instance ``arg`` or the import job ``arg``; print seconds and RSS.
+    The process loads what a worker loads (Django, the Celery app and every task module, the
+    worker's checks) before its baseline is read."""
     import django
 
     django.setup()
+    from cozy.celery import app, worker_checks
+
+    app.loader.import_default_modules()
+    worker_checks()
     from django.utils import timezone
 
     from cozy.exports.imports import run_import

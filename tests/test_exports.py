@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from cozy.apps.models import Installation
 from cozy.celery import app as celery_app
 from cozy.deletion.runner import run_job
 from cozy.deletion.services import open_job
@@ -86,6 +87,26 @@ def test_export_writes_checked_parts_with_every_content(cozy, s3_client, setting
     assert zips[big["part"] - 1].getinfo(big["entry"]).compress_type == zipfile.ZIP_STORED
     assert records[tree.ids["trashed"]]["entry"].startswith("files/.cozy_trash/")
     assert len(records[tree.ids["versioned"]]["versions"]) == 2
+
+
+def test_the_metadata_lists_the_installed_apps_without_credentials(cozy, django_capture_on_commit_callbacks):
+    source = "https://deploy:s3cr3t@apps.example/notes-1.2.0.tar.gz#" + "a" * 64
+    Installation.objects.create(instance=cozy.instance, kind="webapp", slug="notes", source=source, state="ready")
+    Installation.objects.create(instance=cozy.instance, kind="konnector", slug="bank", source="registry://bank/stable",
+                                state="ready")  # fmt: skip
+    Installation.objects.create(instance=cozy.instance, kind="webapp", slug="half", source="registry://half",
+                                state="installing")  # not installed: not listed
+    other, _ = make_instance("bob.localhost", "bob", org="exp")
+    Installation.objects.create(instance=other, kind="webapp", slug="bobs", source="registry://bobs", state="ready")
+    with django_capture_on_commit_callbacks(execute=False):
+        export = request_export(cozy.instance)
+    assert run_export(export.pk) == "done"
+    apps = metadata_of(Export.objects.get(pk=export.pk))["apps"]
+    assert apps == [
+        {"kind": "konnector", "slug": "bank", "source": "registry://bank/stable", "version": ""},
+        {"kind": "webapp", "slug": "notes", "source": "https://apps.example/notes-1.2.0.tar.gz#" + "a" * 64,
+         "version": ""},
+    ]  # fmt: skip
 
 
 def test_the_command_waits_and_prints_the_manifest_url(cozy, celery_worker):
@@ -166,6 +187,25 @@ def test_a_second_export_while_one_runs_is_refused(cozy, queue):
     assert Export.objects.filter(instance=cozy.instance).count() == 1
     Export.objects.filter(instance=cozy.instance).update(state="done")
     assert cozy.post("/move/exports").status_code == 201
+
+
+def test_export_requests_take_cozy_stack_options(cozy, queue):
+    """cozy-stack's clients send their export options as a JSON:API body: taken (not applied),
+    and a malformed one is a clear 400 that queues nothing."""
+
+    def post(body: str):
+        return cozy.client.post("/move/exports", data=body, content_type="application/vnd.api+json", **cozy._h())
+
+    for body, detail in (("[1]", "JSON object"), ("{", "not valid JSON"), ('{"data": 3}', '"data" must be an object'),
+                         ('{"data": {"attributes": {"parts_size": "big"}}}', '"parts_size" must be a number'),
+                         ('{"data": {"attributes": {"with_doctypes": "x"}}}', "must be a list")):  # fmt: skip
+        resp = post(body)
+        assert resp.status_code == 400, (body, resp.content)
+        assert detail in resp.json()["errors"][0]["detail"]
+    assert not Export.objects.filter(instance=cozy.instance).exists()
+    resp = post(json.dumps({"data": {"attributes": {"parts_size": 10240, "max_age": 3600, "with_doctypes": []}}}))
+    assert resp.status_code == 201, resp.content
+    assert Export.objects.filter(instance=cozy.instance).count() == 1
 
 
 def test_expired_exports_are_refused_then_removed(cozy, s3_client, queue, caplog):

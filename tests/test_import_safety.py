@@ -124,7 +124,7 @@ def test_an_unfinished_wipe_import_rolls_back_to_the_data_as_it_was(transactiona
     assert ImportJob.objects.get(pk=killed.pk).sources == []
 
     # a new import is accepted once the other is rolled back; with --wipe it replaces the tree
-    call_command("instances", "import", instance.domain, url, "--wipe", stdout=io.StringIO())
+    call_command("instances", "import", instance.domain, url, "--wipe", "--wait", stdout=io.StringIO())
     assert_same_instance(source.instance, instance)
     kept = {f"files/{name}" for name in ImportJob.objects.filter(instance=instance, state="done").get().contents}
     assert set(objects(s3_client, instance)) == kept | {"avatar"}  # the wiped tree's objects are gone

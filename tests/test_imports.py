@@ -173,6 +173,51 @@ def test_api_precheck_and_import_through_a_worker(celery_worker, settings):
     assert ImportJob.objects.get(instance=instance).sources == []  # the token is not kept
 
 
+def test_api_takes_cozy_stack_json_api_bodies(exported):
+    """cozy-stack's clients send {"data": {"attributes": {"url": ...}}} (application/vnd.api+json);
+    ours send {"manifest_url": ...}: both start the same import; a bad body is a clear 400."""
+    source, export = exported
+    instance, token = make_instance("erin.localhost", "erin", org="imp")
+    target = Cozy(instance, token, Client())
+    url = f"https://{source.host}/move/exports/{token_for(export)}"
+
+    def post(path: str, body: object, content_type: str = "application/vnd.api+json"):
+        raw = body if isinstance(body, str) else json.dumps(body)
+        return target.client.post(path, data=raw, content_type=content_type, **target._h())
+
+    for body in ({"data": {"attributes": {"url": url}}}, {"data": {"type": "io.cozy.imports", "attributes": {
+            "manifest_url": url, "wipe": False}}}, {"url": url}, {"manifest_url": url, "url": url}):  # fmt: skip
+        assert post("/move/imports/precheck", body).status_code == 204, body
+    assert post("/move/imports/precheck", {"manifest_url": url}, "application/json").status_code == 204
+    form = target.client.post("/move/imports/precheck", data={"url": url, "wipe": "false"}, **target._h())
+    assert form.status_code == 204, form.content  # an HTML form's fields
+    nul = target.client.post("/move/imports/precheck", data={"url": url + "\x00"}, **target._h())
+    assert nul.status_code == 400 and "NUL" in nul.json()["errors"][0]["detail"]  # the text rule, in forms too
+    bad = {
+        "": "manifest URL", "[]": "JSON object", "{": "not valid JSON", '{"data": []}': '"data" must be an object',
+        json.dumps({"data": {"attributes": "x"}}): '"data" must be an object',
+        json.dumps({"data": {"attributes": {}}}): "manifest URL",
+        json.dumps({"data": {"attributes": {"url": 3}}}): "non-empty string",
+        json.dumps({"url": url, "manifest_url": url + "x"}): "differ",
+        json.dumps({"url": url, "wipe": "yes"}): '"wipe" must be true or false',
+    }  # fmt: skip
+    for body, detail in bad.items():
+        for path in ("/move/imports/precheck", "/move/imports"):
+            resp = post(path, body)
+            assert resp.status_code == 400, (path, body, resp.content)
+            assert detail in resp.json()["errors"][0]["detail"], (body, resp.json())
+    # cozy-stack's link to its settings page is not a manifest: said so, not fetched
+    stack_link = {"data": {"attributes": {"url": "https://settings.alice.example/#/exports/AAAA"}}}
+    resp = post("/move/imports/precheck", stack_link)
+    assert resp.status_code == 412 and "cozy-stack export link" in resp.json()["errors"][0]["detail"]
+    assert ImportJob.objects.filter(instance=instance).count() == 0
+    resp = post("/move/imports", {"data": {"attributes": {"url": url}}})
+    assert resp.status_code == 202, resp.content
+    job = ImportJob.objects.get(instance=instance)
+    assert job.sources == [url] and not job.wipe
+    assert resp.json()["data"]["id"] == str(job.pk)
+
+
 def test_import_from_another_cozy_over_http(http_server, settings):
     """The parts are read by ranged GETs from a real server, as from another cozy."""
     settings.COZY_EXPORT_PART_SIZE = 1 * MiB

@@ -190,6 +190,12 @@ class S3Storage(BaseStorage):
         self.location = clean_name(self.location or "").strip("/")
         self._bucket_checked: tuple[str, str] | None = None  # (endpoint, bucket) last ensured
 
+    def with_options(self, **options: Any) -> S3Storage:
+        """This store (its bucket, location and connection) with some options changed: the part
+        size and parallel parts of a job that must bound its memory, say."""
+        current = {name: getattr(self, name) for name in self.get_default_settings()}
+        return S3Storage(self.fs_url, **{**current, **options})
+
     # -- connection --------------------------------------------------------
     @property
     def config(self) -> S3Config:

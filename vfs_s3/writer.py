@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
@@ -118,21 +118,30 @@ class PendingBytes:
             self._chunks.append(chunk)
             self.size += len(chunk)
 
-    def take(self, n: int) -> bytes:
-        """The first ``n`` bytes (or all if fewer), as one bytes object."""
-        out: list[bytes | memoryview] = []
-        while n > 0 and self._chunks:
+    def take(self, n: int) -> bytes | bytearray:
+        """The first ``n`` bytes (or all if fewer), as one buffer. Chunks are copied into it one
+        by one and dropped as they are: a part is held once, not as chunks and their join."""
+        n = min(n, self.size)
+        if n == 0:
+            return b""
+        first = self._chunks[0]
+        if len(first) == n and type(first) is bytes:
+            self._chunks.popleft()
+            self.size -= n
+            return first  # a whole chunk: no copy
+        out = bytearray(n)
+        filled = 0
+        while filled < n:
             chunk = self._chunks.popleft()
-            if len(chunk) > n:
+            if len(chunk) > n - filled:
                 view = memoryview(chunk)
-                chunk, rest = view[:n], view[n:]
+                chunk, rest = view[: n - filled], view[n - filled :]
                 self._chunks.appendleft(rest)
-            out.append(chunk)
-            n -= len(chunk)
-            self.size -= len(chunk)
-        if len(out) == 1 and type(out[0]) is bytes:
-            return out[0]  # a whole chunk: no copy
-        return b"".join(out)
+            out[filled : filled + len(chunk)] = chunk
+            filled += len(chunk)
+            del chunk
+        self.size -= n
+        return out
 
     def clear(self) -> None:
         self._chunks.clear()
@@ -198,7 +207,7 @@ class S3Writer:
             )
         self._pool = ThreadPoolExecutor(self.options.parallel_parts, thread_name_prefix="s3-part")
 
-    def _send_part(self, data: bytes) -> None:
+    def _send_part(self, data: bytes | bytearray) -> None:
         number = len(self._parts) + len(self._inflight) + 1
         if number > MAX_PARTS:
             raise ObjectTooLarge("object too large for its part size")
@@ -210,13 +219,14 @@ class S3Writer:
         while len(self._inflight) >= self.options.parallel_parts:
             self._parts.append(self._inflight.popleft().result())
 
-    def _upload_part(self, number: int, data: bytes) -> Part:
+    def _upload_part(self, number: int, data: bytes | bytearray) -> Part:
         headers: Headers = {}
         if self.part_checksums:
             headers["Content-MD5"] = base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324
         with s3_errors():
             etag = self.client._upload_part(
-                self.bucket, self.key, data, headers, self._upload_id or "", number
+                # a bytearray as well: minio only measures, hashes and sends the body
+                self.bucket, self.key, cast(bytes, data), headers, self._upload_id or "", number
             )
         return Part(number, etag)
 
@@ -249,7 +259,7 @@ class S3Writer:
         extra = {**self.headers, "Content-MD5": content_md5(md5)}
         headers = object_headers(self.content_type, {**self.metadata, MD5_META: md5}, extra)
         with s3_errors():
-            res = self.client._put_object(self.bucket, self.key, data, headers)
+            res = self.client._put_object(self.bucket, self.key, cast(bytes, data), headers)
         return WriteResult(len(data), md5, res.etag or "")
 
     def _complete(self, md5: str) -> WriteResult:

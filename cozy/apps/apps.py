@@ -10,8 +10,11 @@ class AppsConfig(AppConfig):
     def ready(self) -> None:
         from cozy.apps.area import KONNECTORS, WEB
         from cozy.apps.assets import ASSETS
+        from cozy.apps.exported import installed_apps
+        from cozy.instances import described
         from cozy.storage.areas import register
 
         register(WEB)
         register(KONNECTORS)
         register(ASSETS)
+        described.register("apps", installed_apps)

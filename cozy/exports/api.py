@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
-from ninja import Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from cozy.exports.importer import ImportRefused
@@ -24,8 +23,8 @@ from cozy.exports.services import BadToken, ExportRunning, export_for_token, req
 from cozy.files import api as files_api
 from cozy.files.auth import InstanceAuth, request_instance
 from cozy.files.download import stream_response
-from cozy.files.errors import APIError, Conflict, NotFound, Unauthorized
-from cozy.files.parser import StrictAPI
+from cozy.files.errors import APIError, BadRequest, Conflict, NotFound, Unauthorized
+from cozy.files.parser import BadText, StrictAPI, StrictJsonParser, body_error_detail, check_text
 
 api = StrictAPI(title="cozy move API", version="1", urls_namespace="move-api", openapi_url=None, docs_url=None)
 for _exc, _handler in ((APIError, files_api.on_api_error), (ValidationError, files_api.on_validation_error),
@@ -55,6 +54,7 @@ def document(request: HttpRequest, export: Export) -> dict[str, Any]:
 
 @api.post("/move/exports", auth=InstanceAuth(), response={201: dict, **ERRORS}, summary="Request an export")
 def create_export(request: HttpRequest):
+    export_options(request)
     try:
         export = request_export(request.auth)  # type: ignore[attr-defined]
     except ExportRunning as err:
@@ -114,14 +114,72 @@ def part(request: HttpRequest, token: str, n: str) -> HttpResponseBase:
                            filename=f"cozy-export-{export.instance.domain}-{n}.zip")  # fmt: skip
 
 
+# -- request bodies ------------------------------------------------------------
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+FORM_BOOLEANS = {"true": True, "1": True, "on": True, "false": False, "0": False, "": False}
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    """The request's fields: a JSON object, ours (``{"manifest_url": ...}``) or cozy-stack's
+    JSON:API shape (``{"data": {"attributes": {...}}}``), or an HTML form; {} for no body."""
+    if request.content_type in FORM_TYPES:
+        form: dict[str, Any] = {name: request.POST[name] for name in request.POST}
+        try:
+            check_text(form)  # the same text rule as JSON bodies
+        except BadText as err:
+            raise BadRequest(str(err)) from None
+        if "wipe" in form:
+            form["wipe"] = FORM_BOOLEANS.get(form["wipe"].lower(), form["wipe"])
+        return form
+    if not request.body.strip():
+        return {}
+    try:
+        body = StrictJsonParser().parse_body(request)
+    except (ValueError, RecursionError) as err:
+        raise BadRequest(body_error_detail(err)) from None
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    if "data" not in body:
+        return body
+    data = body["data"]
+    if not isinstance(data, dict) or not isinstance(data.get("attributes", {}), dict):
+        raise BadRequest('"data" must be an object, with its fields in an "attributes" object')
+    return data.get("attributes", {})
+
+
+EXPORT_OPTIONS: dict[str, type | tuple[type, ...]] = {  # cozy-stack's
+    "parts_size": int, "max_age": (int, float), "with_doctypes": list,
+}  # fmt: skip
+
+
+def export_options(request: HttpRequest) -> None:
+    """cozy-stack's export options are accepted and checked, not applied: the part size and the
+    lifetime are the operator's settings, and every file is exported whatever the doctypes."""
+    body = _body(request)
+    for name, kind in EXPORT_OPTIONS.items():
+        value = body.get(name)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise BadRequest(f'"{name}" must be a {"list" if kind is list else "number"}')
+
+
+def import_options(request: HttpRequest) -> tuple[str, bool]:
+    """The manifest URL (``manifest_url``, or cozy-stack's ``url``) and the wipe confirmation."""
+    body = _body(request)
+    urls = {body[k] for k in ("manifest_url", "url") if body.get(k) is not None}
+    if not urls:
+        raise BadRequest('give the manifest URL of the export as "manifest_url" (or "url")')
+    if len(urls) > 1:
+        raise BadRequest('"manifest_url" and "url" differ: give one')
+    url = urls.pop()
+    if not isinstance(url, str) or not url.strip():
+        raise BadRequest("the manifest URL must be a non-empty string")
+    wipe = body.get("wipe", False)
+    if not isinstance(wipe, bool):
+        raise BadRequest('"wipe" must be true or false')
+    return url.strip(), wipe
+
+
 # -- imports ---------------------------------------------------------------------
-class ImportRequest(Schema):
-    manifest_url: str
-    # The owner's confirmation that the instance's files, versions and trash are replaced (they
-    # go only once the whole archive is stored and checked); without it, only an empty instance.
-    wipe: bool = False
-
-
 def import_document(job: ImportJob) -> dict[str, Any]:
     attributes = {"state": job.state, "error": job.error or None, "wipe": job.wipe, "bytes_total": job.bytes_total,
                   "bytes_done": job.bytes_done, "contents_total": len(job.contents),
@@ -138,9 +196,10 @@ def _refused(err: ImportRefused) -> APIError:
 
 @api.post("/move/imports/precheck", auth=InstanceAuth(), response={204: None, **ERRORS},
           summary="Whether an export could be imported here (412 unreadable, 413 over quota)")  # fmt: skip
-def import_precheck(request: HttpRequest, body: ImportRequest):
+def import_precheck(request: HttpRequest):
+    url, wipe = import_options(request)
     try:
-        precheck(request.auth, body.manifest_url, wipe=body.wipe)  # type: ignore[attr-defined]
+        precheck(request.auth, url, wipe=wipe)  # type: ignore[attr-defined]
     except ImportRefused as err:
         raise _refused(err) from None
     return HttpResponse(status=204)
@@ -148,9 +207,10 @@ def import_precheck(request: HttpRequest, body: ImportRequest):
 
 @api.post("/move/imports", auth=InstanceAuth(), response={202: dict, **ERRORS},
           summary="Import an export into this instance (empty, or with wipe: true)")  # fmt: skip
-def create_import(request: HttpRequest, body: ImportRequest):
+def create_import(request: HttpRequest):
+    url, wipe = import_options(request)
     try:
-        job = request_import(request.auth, body.manifest_url, wipe=body.wipe)  # type: ignore[attr-defined]
+        job = request_import(request.auth, url, wipe=wipe)  # type: ignore[attr-defined]
     except ImportRefused as err:
         raise _refused(err) from None
     except ImportRunning as err:

@@ -147,7 +147,7 @@ class PartWriter:
         whole document in memory (it grows with the number of files)."""
         head = {
             "format": FORMAT, "version": FORMAT_VERSION, "parts": parts,
-            "instance": self.snapshot.settings, "avatar": self.avatar_record, "apps": [],
+            "instance": self.snapshot.settings, "avatar": self.avatar_record, "apps": self.snapshot.apps,
         }  # fmt: skip
         return _batched(_document(head, records(self.snapshot)))
 

@@ -21,6 +21,12 @@ def part_size() -> int:
     return _int("COZY_EXPORT_PART_SIZE", 4 * GiB)
 
 
+def upload_parts_in_flight() -> int:
+    """Multipart parts of a zip part uploaded at once while the next one fills: each holds
+    one upload part (5 MiB or more) in the worker's memory."""
+    return max(1, _int("COZY_EXPORT_UPLOADS_IN_FLIGHT", 1))
+
+
 def lifetime() -> timedelta:
     """How long an export (its token and its parts) lives."""
     return timedelta(seconds=_int("COZY_EXPORT_LIFETIME", 7 * 24 * 3600))

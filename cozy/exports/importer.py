@@ -27,23 +27,23 @@ from typing import IO, Any
 from django.db import transaction
 
 from cozy.exports import jsonstream, stack_layout
+from cozy.exports.records import SPECIAL, InvalidRecord, Record, to_record
 from cozy.exports.snapshot import FORMAT, FORMAT_VERSION, METADATA_ENTRY
 from cozy.files.content import content_name, room_left
 from cozy.files.errors import APIError
-from cozy.files.models import ROOT_ID, TRASH_ID, Node, Version, next_seq
-from cozy.files.names import check_name, mime_class
+from cozy.files.models import Node, Version, next_seq
+from cozy.files.names import mime_class
 from cozy.files.trash import wipe_tree
 from cozy.files.tree import lock_tree
 from cozy.instances.models import Instance
 from cozy.storage.stores import store_for
 from vfs_s3.errors import ChecksumMismatch, ObjectTooLarge
-from vfs_s3.layout import checked_id
 from vfs_s3.storage import S3Storage
-from vfs_s3.writer import normalize_md5
+from vfs_s3.writer import MAX_PARTS, MIN_PART_SIZE, normalize_md5
 
 log = logging.getLogger("cozy.exports")
-SPECIAL = (ROOT_ID, TRASH_ID)
 BATCH = 500  # index rows made and inserted at a time by the final commit
+BOUNDED_MAX = MIN_PART_SIZE * (MAX_PARTS - 1000)  # the largest content S3's smallest parts take
 
 
 class ImportRefused(Exception):
@@ -60,9 +60,15 @@ class Piece:
 
     part: int
     entry: str
-    name: str  # in the files area
+    file_id: str
+    content_id: str
     size: int
     md5: str
+
+    @property
+    def name(self) -> str:
+        """Its name in the files area (made when asked: the plan holds a piece per content)."""
+        return content_name(self.file_id, self.content_id)
 
 
 def instance_is_empty(instance: Instance) -> bool:
@@ -71,17 +77,27 @@ def instance_is_empty(instance: Instance) -> bool:
 
 
 def read_metadata(zips: list[zipfile.ZipFile]) -> dict[str, Any]:
+    """The metadata document, its "files" as records (records.py), each checked as it is read."""
     holder = next((z for z in reversed(zips) if METADATA_ENTRY in z.namelist()), None)
     if holder is None and stack_layout.is_stack_export(zips):
         try:
-            return stack_layout.metadata(zips)
+            doc = stack_layout.metadata(zips)
         except (ValueError, KeyError, TypeError, AttributeError, zipfile.BadZipFile) as err:
             raise ImportRefused("the documents of this cozy-stack export are unreadable") from err
+        try:
+            doc["files"] = [to_record(r) for r in doc["files"]]
+        except InvalidRecord as err:
+            raise ImportRefused(f"the export metadata is invalid: {err}") from None
+        return doc
     if holder is None:
         raise ImportRefused("no export metadata in these zip parts (give every part, or the manifest URL)")
     try:
         with holder.open(METADATA_ENTRY) as entry:
-            doc = jsonstream.load(entry)  # piece by piece: never the whole text in memory
+            # piece by piece, each record made compact as it is decoded: never the whole text,
+            # nor every decoded dict, in memory
+            doc = jsonstream.load(entry, each=to_record)
+    except InvalidRecord as err:
+        raise ImportRefused(f"the export metadata is invalid: {err}") from None
     except (ValueError, zipfile.BadZipFile) as err:
         raise ImportRefused("the export metadata is unreadable") from err
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or doc.get("version") != FORMAT_VERSION:
@@ -91,32 +107,33 @@ def read_metadata(zips: list[zipfile.ZipFile]) -> dict[str, Any]:
     return doc
 
 
-def _date(value: Any) -> datetime:
-    if not isinstance(value, str):
-        raise ValueError("a date is missing")
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        raise ValueError("a date has no time zone")
-    return parsed
-
-
-def _piece(rec: dict[str, Any], file_id: str, content_id: str, zips: list[zipfile.ZipFile]) -> Piece:
-    part, entry = rec.get("part"), rec.get("entry")
-    if not isinstance(part, int) or not 1 <= part <= len(zips) or not isinstance(entry, str):
+def _piece(part: int, entry: str, size: int, md5: str, file_id: str, content_id: str,
+           zips: list[zipfile.ZipFile]) -> Piece:  # fmt: skip
+    if part > len(zips):
         raise ValueError("a content has no place in the archive")
     try:
         info = zips[part - 1].getinfo(entry)
     except KeyError:
         raise ValueError("a content named by the metadata is missing from its part") from None
-    size, md5 = rec.get("size"), normalize_md5(rec.get("md5") or "")
-    if not isinstance(size, int) or info.file_size != size or (size and not md5):
+    if info.file_size != size:
         raise ValueError("a content's size or MD5 does not match its entry")
-    return Piece(part, entry, content_name(file_id, content_id), size, md5 or "")
+    return Piece(part, entry, file_id, content_id, size, md5)
+
+
+def _avatar_piece(rec: Any, zips: list[zipfile.ZipFile]) -> Piece | None:
+    if not isinstance(rec, dict):
+        return None
+    part, entry, size, md5 = rec.get("part"), rec.get("entry"), rec.get("size"), normalize_md5(rec.get("md5") or "")
+    if not isinstance(part, int) or part < 1 or not isinstance(entry, str) or not isinstance(size, int):
+        raise ValueError("the avatar has no place in the archive")
+    if size and not md5:
+        raise ValueError("a content's size or MD5 does not match its entry")
+    return _piece(part, entry, size, md5 or "", "avatar", "avatar", zips)
 
 
 @dataclass
 class Plan:
-    nodes: list[dict[str, Any]]  # validated records, parents first
+    nodes: list[Record]  # validated records, parents first
     pieces: list[Piece]
     avatar: Piece | None = None
     special_dates: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)  # root and trash
@@ -167,40 +184,31 @@ def fresh_ids(ids: list[str], salt: str) -> dict[str, str]:
 
 
 def _plan(doc: dict[str, Any], zips: list[zipfile.ZipFile], salt: str) -> Plan:
-    records = [r for r in doc["files"] if r["type"] == "file"]
-    ids = [r["content_id"] for r in records if r.get("content_id")] + [v["id"] for r in records for v in r["versions"]]
-    for value in ids:
-        checked_id(value, "content id")
-    fresh = fresh_ids(ids, salt)
-    seen, names, pieces, nodes = set(SPECIAL), set(), [], []
+    records: list[Record] = doc.pop("files")  # the plan keeps those it needs, not the document
+    fresh = fresh_ids([r.content_id for r in records if r.content_id] + [v.id for r in records for v in r.versions],
+                      salt)  # fmt: skip
+    seen, dirs, names, pieces, nodes = set(SPECIAL), set(SPECIAL), set(), [], []
     special: dict[str, tuple[datetime, datetime]] = {}
-    for rec in doc["files"]:
-        file_id = rec["id"]
-        if file_id in SPECIAL:
-            special[file_id] = (_date(rec["created_at"]), _date(rec["updated_at"]))
+    for rec in records:
+        if rec.id in SPECIAL:
+            special[rec.id] = (rec.created_at, rec.updated_at)
             continue
-        checked_id(file_id, "file id")
-        if file_id in seen or rec["dir_id"] not in seen or rec["type"] not in ("file", "directory"):
+        if rec.id in seen or rec.dir_id not in dirs:
             raise ValueError("the tree is not in order (a parent after its child, or an id twice)")
-        name = check_name(rec["name"])
-        if (rec["dir_id"], name) in names:
+        if (rec.dir_id, rec.name) in names:
             raise ValueError("two entries of one directory share a name")
-        names.add((rec["dir_id"], name))
-        seen.add(file_id)
-        node = rec  # updated in place: a copy of every record would double what the plan holds
-        node.update(name=name, created_at=_date(rec["created_at"]), updated_at=_date(rec["updated_at"]))
-        if rec["type"] == "file":
-            if rec.get("content_id"):
-                node["content_id"] = fresh[rec["content_id"]]
-                pieces.append(_piece(rec, file_id, node["content_id"], zips))
-            for version in rec["versions"]:
-                version["id"] = fresh[version["id"]]
-                version["created_at"] = _date(version["created_at"])
-                pieces.append(_piece(version, file_id, version["id"], zips))
-        nodes.append(node)
-    avatar = doc.get("avatar")
-    return Plan(nodes, pieces, _piece(avatar, "avatar", "avatar", zips) if isinstance(avatar, dict) else None,
-                special)
+        names.add((rec.dir_id, rec.name))
+        seen.add(rec.id)
+        if rec.type == "directory":
+            dirs.add(rec.id)
+        if rec.content_id:
+            rec.content_id = fresh[rec.content_id]
+            pieces.append(_piece(rec.part, rec.entry, rec.size, rec.md5, rec.id, rec.content_id, zips))
+        for version in rec.versions:
+            version.id = fresh[version.id]
+            pieces.append(_piece(version.part, version.entry, version.size, version.md5, rec.id, version.id, zips))
+        nodes.append(rec)
+    return Plan(nodes, pieces, _avatar_piece(doc.get("avatar"), zips), special)
 
 
 def digest(plan: Plan) -> str:
@@ -228,14 +236,24 @@ def write_pieces(instance: Instance, plan: Plan, zips: list[zipfile.ZipFile], *,
                  skip: Callable[[int, Piece], bool] = lambda i, p: False,
                  done: Callable[[int, Piece], None] = lambda i, p: None) -> None:  # fmt: skip
     """Write every content that ``skip`` does not say is stored already; ``done`` after each."""
-    store = store_for(instance, "files")
+    files = store_for(instance, "files")
+    store = bounded(files)
     for index, piece in enumerate(plan.pieces):
         if not skip(index, piece):
             try:
-                _write_piece(store, piece.name, piece, zips)
+                into = store if piece.size <= BOUNDED_MAX else bounded(files, piece.size)
+                _write_piece(into, piece.name, piece, zips)
             except (ChecksumMismatch, ObjectTooLarge, zipfile.BadZipFile, EOFError):
                 raise ImportRefused("a part is damaged: a content does not match the export's metadata") from None
         done(index, piece)
+
+
+def bounded(store: S3Storage, size: int = 0) -> S3Storage:
+    """The store with S3's smallest parts that fit ``size`` bytes in its 10,000, one in flight: a
+    large content is read ahead by one part and uploaded by one (the store's defaults hold five
+    parts of 8 MiB)."""
+    part = max(MIN_PART_SIZE, -(-size // (MAX_PARTS - 1000)))
+    return store.with_options(part_size=part, multipart_threshold=part, parallel_parts=1)
 
 
 def write_avatar(instance: Instance, plan: Plan, zips: list[zipfile.ZipFile], before: Callable[[], None]) -> None:
@@ -268,10 +286,10 @@ def _create_tree(instance: Instance, plan: Plan) -> None:
     the worker's memory grow with the number of files."""
     pks = dict(Node.objects.filter(instance=instance, doc_id__in=SPECIAL).values_list("doc_id", "pk"))
     depth = dict.fromkeys(SPECIAL, 0)
-    levels: dict[int, list[dict[str, Any]]] = {}
+    levels: dict[int, list[Record]] = {}
     for rec in plan.nodes:  # parents first
-        depth[rec["id"]] = depth[rec["dir_id"]] + 1
-        levels.setdefault(depth[rec["id"]], []).append(rec)
+        depth[rec.id] = depth[rec.dir_id] + 1
+        levels.setdefault(depth[rec.id], []).append(rec)
     del depth
     seq = next_seq(instance.pk, len(plan.nodes)) if plan.nodes else 0
     for level in sorted(levels):
@@ -283,28 +301,25 @@ def _create_tree(instance: Instance, plan: Plan) -> None:
         Node.objects.filter(instance=instance, doc_id=doc_id).update(created_at=created_at, updated_at=updated_at)
 
 
-def _create_batch(instance: Instance, recs: list[dict[str, Any]], pks: dict[str, int], seq: int) -> None:
+def _create_batch(instance: Instance, recs: list[Record], pks: dict[str, int], seq: int) -> None:
     """One batch of a level's rows and their versions; ``pks`` gets its directories' keys."""
-    nodes = [_node(instance, rec, pks[rec["dir_id"]], seq + i) for i, rec in enumerate(recs)]
+    nodes = [_node(instance, rec, pks[rec.dir_id], seq + i) for i, rec in enumerate(recs)]
     Node.objects.bulk_create(nodes, batch_size=BATCH)
     versions = []
     for rec, node in zip(recs, nodes, strict=True):
-        if rec["type"] == "directory":
-            pks[rec["id"]] = node.pk  # only directories are parents
-        versions += [Version(file=node, content_id=v["id"], size=v["size"], md5=v["md5"],
-                             mime=str(v.get("mime") or ""), created_at=v["created_at"])
-                     for v in rec.get("versions", ())]  # fmt: skip
+        if rec.type == "directory":
+            pks[rec.id] = node.pk  # only directories are parents
+        versions += [Version(file=node, content_id=v.id, size=v.size, md5=v.md5, mime=v.mime,
+                             created_at=v.created_at) for v in rec.versions]  # fmt: skip
     Version.objects.bulk_create(versions, batch_size=BATCH)
 
 
-def _node(instance: Instance, rec: dict[str, Any], parent_pk: int, seq: int) -> Node:
-    mime = str(rec.get("mime") or "")
+def _node(instance: Instance, rec: Record, parent_pk: int, seq: int) -> Node:
     return Node(
-        instance=instance, doc_id=rec["id"], type=rec["type"], name=rec["name"], parent_id=parent_pk,
-        trashed=bool(rec.get("trashed")), restore_path=str(rec.get("restore_path") or ""),
-        size=int(rec.get("size") or 0), md5=rec.get("md5") or "", mime=mime,
-        mime_class=mime_class(mime) if rec["type"] == "file" else "", content_id=rec.get("content_id") or "",
-        revision=int(rec.get("revision") or 1), created_at=rec["created_at"], updated_at=rec["updated_at"], seq=seq,
+        instance=instance, doc_id=rec.id, type=rec.type, name=rec.name, parent_id=parent_pk, trashed=rec.trashed,
+        restore_path=rec.restore_path, size=rec.size, md5=rec.md5, mime=rec.mime,
+        mime_class=mime_class(rec.mime) if rec.type == "file" else "", content_id=rec.content_id,
+        revision=rec.revision, created_at=rec.created_at, updated_at=rec.updated_at, seq=seq,
     )  # fmt: skip
 
 

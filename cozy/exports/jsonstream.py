@@ -13,6 +13,7 @@ import io
 import json
 import re
 import sys
+from collections.abc import Callable
 from typing import IO, Any
 
 CHUNK = 64 * 1024
@@ -65,22 +66,27 @@ class _Reader:
                 return value
 
 
-def _items(reader: _Reader) -> list[Any]:
+def _items(reader: _Reader, each: Callable[[Any], Any]) -> list[Any]:
     reader.expect("[")
     items: list[Any] = []
     if reader.peek() == "]":
         reader.pos += 1
         return items
     while True:
-        items.append(reader.value())
+        items.append(each(reader.value()))
         if reader.peek() != ",":
             reader.expect("]")
             return items
         reader.pos += 1
 
 
-def load(stream: IO[bytes], chunk: int = CHUNK) -> dict[str, Any]:
-    """The JSON object in ``stream``; ValueError if it is not one (or not UTF-8)."""
+def _same(value: Any) -> Any:
+    return value
+
+
+def load(stream: IO[bytes], chunk: int = CHUNK, each: Callable[[Any], Any] = _same) -> dict[str, Any]:
+    """The JSON object in ``stream``; ValueError if it is not one (or not UTF-8). Each record of
+    "files" is what ``each`` makes of it as it is decoded (what ``each`` raises goes through)."""
     reader = _Reader(stream, chunk)
     reader.expect("{")
     doc: dict[str, Any] = {}
@@ -92,7 +98,7 @@ def load(stream: IO[bytes], chunk: int = CHUNK) -> dict[str, Any]:
             if not isinstance(key, str):
                 raise ValueError("a member name of the metadata document is not a string")
             reader.expect(":")
-            doc[key] = _items(reader) if key == _STREAMED and reader.peek() == "[" else reader.value()
+            doc[key] = _items(reader, each) if key == _STREAMED and reader.peek() == "[" else reader.value()
             if reader.peek() != ",":
                 reader.expect("}")
                 break

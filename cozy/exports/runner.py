@@ -27,9 +27,11 @@ from cozy.exports.snapshot import take
 from cozy.storage.stores import store_for
 from s3util import sanitize_error
 from vfs_s3.storage import S3Storage
+from vfs_s3.writer import MAX_PARTS, MIN_PART_SIZE
 
 log = logging.getLogger("cozy.exports")
 PROGRESS_EVERY = 1.0  # seconds between progress writes to the row
+MiB = 1024 * 1024
 
 
 class ExportBusy(Exception):
@@ -90,6 +92,17 @@ class Progress:
         self.rows.update(files_done=self.files, bytes_done=self.bytes, heartbeat_at=timezone.now())
 
 
+def upload_store(store: S3Storage, content_bytes: int, entries: int) -> S3Storage:
+    """The exports store, with the smallest multipart parts that still fit a zip part of about
+    ``content_bytes`` in S3's 10,000 parts (with room for the headers of ``entries`` and their
+    metadata records), and
+    few of them in flight: what a worker holds while it uploads is (in flight + 1) parts."""
+    room = content_bytes + entries * 4096 + MiB  # headers, central directory, metadata records
+    size = max(MIN_PART_SIZE, -(-room // (MAX_PARTS - 1000)))
+    size = -(-size // MiB) * MiB
+    return store.with_options(part_size=size, multipart_threshold=size, parallel_parts=config.upload_parts_in_flight())
+
+
 def _store_part(store: S3Storage, name: str, body: Counted) -> dict:
     result = store.put(name, iter(body), content_type="application/zip")
     info = store.info(name)
@@ -110,7 +123,8 @@ def _write(export: Export, attempt: str) -> list[dict]:
     parts = []
     for n, contents in enumerate(planned, start=1):
         body = Counted(writer.part(n, contents, last=n == len(planned)))
-        parts.append({"n": n, **_store_part(store, export.part_name(n, attempt), body)})
+        sized = upload_store(store, sum(c.size for c in contents), len(snapshot.contents))
+        parts.append({"n": n, **_store_part(sized, export.part_name(n, attempt), body)})
         progress.flush()
     return parts
 

@@ -9,6 +9,7 @@ meanwhile is left out together with its metadata (see archive.py).
 
 from __future__ import annotations
 
+import sys
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from django.db import transaction
 
 from cozy.files.models import ROOT_ID, Node, Version
 from cozy.files.tree import lock_tree
+from cozy.instances.described import described
 from cozy.instances.models import Instance
 
 FORMAT = "cozy-export"
@@ -65,6 +67,7 @@ class Snapshot:
     settings: dict[str, Any]
     nodes: list[Entry]  # parents before children
     contents: list[Content] = field(default_factory=list)
+    apps: list[dict[str, Any]] = field(default_factory=list)  # installed apps and konnectors, with their sources
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -113,7 +116,8 @@ def take(instance: Instance) -> Snapshot:
         kept = Version.objects.filter(file__instance=instance).order_by("created_at", "id")
         for version in kept.values_list(*_VERSION_FIELDS).iterator(chunk_size=CHUNK):
             versions[version[0]].append(version)
-    snapshot = Snapshot(instance_settings(instance), [])
+        apps = described(instance, "apps", [])
+    snapshot = Snapshot(instance_settings(instance), [], apps=apps)
     paths: dict[int, tuple[str, str]] = {}  # pk -> (doc id, path): what a child needs of its parent
     for row in _in_tree_order(rows):
         pk, parent_pk, doc_id, kind, name = row[:5]
@@ -121,7 +125,10 @@ def take(instance: Instance) -> Snapshot:
         path = f"{parent[1]}/{name}" if parent else ""
         if kind == Node.Type.DIRECTORY:
             paths[pk] = (doc_id, path)
-        entry = Entry(doc_id, kind, name, parent[0] if parent else None, *row[5:])
+        trashed, restore_path, created_at, updated_at, size, md5, mime, content_id, revision = row[5:]
+        # a type and a mime type are a few values over all the rows: one string each, not one a row
+        entry = Entry(doc_id, sys.intern(kind), name, parent[0] if parent else None, trashed, restore_path,
+                      created_at, updated_at, size, md5, sys.intern(mime), content_id, revision)  # fmt: skip
         snapshot.nodes.append(entry)
         if kind == Node.Type.FILE:
             _add_contents(snapshot.contents, entry, "files" + path, versions.pop(pk, []))

@@ -73,6 +73,9 @@ def buffered(raw: Any) -> IO[bytes]:
 
 def check_manifest_url(url: str) -> None:
     parts = urlsplit(url)
+    if parts.fragment.startswith("/exports/"):  # cozy-stack's settings link to its export
+        raise ImportRefused("a cozy-stack export link: download its zip parts, then import them with "
+                            "manage.py instances import <domain> <part.zip>...")  # fmt: skip
     if parts.scheme not in ("http", "https") or not parts.path.startswith(MANIFEST_PATH) or not parts.netloc:
         raise ImportRefused("not a manifest URL (https://<cozy>/move/exports/<token>)")
 

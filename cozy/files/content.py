@@ -28,7 +28,7 @@ from cozy.files.errors import (
     Unavailable,
 )
 from cozy.files.events import content_committed, contents_deleted
-from cozy.files.jsonapi import b64_md5
+from cozy.files.md5s import b64_md5
 from cozy.files.models import Node, Version
 from cozy.files.names import check_name, guess_mime
 from cozy.files.slots import upload_slot

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any, Literal
 
 from django.db.models import prefetch_related_objects
@@ -12,15 +11,12 @@ from pydantic import AwareDatetime, ConfigDict, Field, WithJsonSchema
 
 from cozy.files.errors import JSONAPI
 from cozy.files.events import link_providers
+from cozy.files.md5s import b64_md5
 from cozy.files.models import ROOT_ID, Node, Version
 from cozy.files.names import NAME_SCHEMA, mime_class
 
 DOCTYPE = "io.cozy.files"
 VERSION_DOCTYPE = "io.cozy.files.versions"
-
-
-def b64_md5(hex_md5: str) -> str:
-    return base64.b64encode(bytes.fromhex(hex_md5)).decode() if hex_md5 else ""
 
 
 def node_path(node: Node, paths: dict[int, str] | None = None) -> str:

@@ -33,6 +33,7 @@ IMAGE_MIMES = frozenset(
     {"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif", "image/avif"}
 )
 PDF_MIME = "application/pdf"
+MIME = "image/jpeg"  # of every thumbnail and preview
 
 
 def has_thumbnails(mime: str) -> bool:

@@ -16,9 +16,8 @@ from django.conf import settings
 from cozy.files.content import content_name, files_store
 from cozy.files.models import Node, Version
 from cozy.instances.models import Instance
-from cozy.thumbnails.formats import THUMBNAIL_FORMATS, has_thumbnails
+from cozy.thumbnails.formats import MIME, THUMBNAIL_FORMATS, has_thumbnails
 from cozy.thumbnails.limits import Limits
-from cozy.thumbnails.render import MIME, thumbnails_of
 from cozy.thumbnails.store import delete_thumbnails, thumb_name, thumbs_store
 
 # Pillow reads headers a few bytes at a time: buffer them instead of one small GET each.
@@ -54,6 +53,8 @@ def generate(instance: Instance, file_id: str, content_id: str, names: tuple[str
         return []
     limits = limits or Limits.from_settings()
     limits.check_bytes(source.size)  # before any GET
+    from cozy.thumbnails.render import thumbnails_of  # Pillow and its plugins: only where they work
+
     with files_store(instance).open(content_name(file_id, content_id), "rb") as opened:
         thumbs = thumbnails_of(io.BufferedReader(opened.file, READ_BUFFER), source.mime, names,
                                size=source.size, limits=limits)  # fmt: skip

@@ -10,8 +10,6 @@ import time
 from dataclasses import dataclass
 from typing import IO, Any
 
-from PIL import Image
-
 from cozy.thumbnails.errors import DecompressionBomb, RenderTimeout, SourceTooLarge
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
@@ -21,8 +19,9 @@ DEFAULT_TIME_LIMIT = 30.0
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int = DEFAULT_MAX_BYTES
-    # Pillow's own default: above it Pillow warns, above twice it refuses.
-    max_pixels: int = Image.MAX_IMAGE_PIXELS or 89_478_485
+    # Pillow's own default (Image.MAX_IMAGE_PIXELS): above it Pillow warns, above twice it
+    # refuses. A constant here: importing Pillow only for it would load it in every worker.
+    max_pixels: int = 89_478_485
     time_limit: float = DEFAULT_TIME_LIMIT
 
     @classmethod

@@ -23,11 +23,10 @@ from cozy.instances.models import Instance
 from cozy.storage.areas import Area
 from cozy.storage.stores import store_for
 from cozy.thumbnails.area import check_thumbs
-from cozy.thumbnails.formats import PDF_MIME
+from cozy.thumbnails.formats import MIME, PDF_MIME
 from cozy.thumbnails.generate import READ_BUFFER, source_of
 from cozy.thumbnails.limits import Limits
 from cozy.thumbnails.models import Preview
-from cozy.thumbnails.render import MIME, thumbnails_of
 from vfs_s3.layout import checked_id
 
 log = logging.getLogger("cozy.thumbnails")
@@ -51,6 +50,8 @@ def make_preview(instance: Instance, file_id: str, content_id: str, limits: Limi
         return None
     limits = limits or Limits.from_settings()
     limits.check_bytes(source.size)
+    from cozy.thumbnails.render import thumbnails_of  # Pillow and pdfium: only where they work
+
     with files_store(instance).open(content_name(file_id, content_id), "rb") as opened:
         reader = io.BufferedReader(opened.file, READ_BUFFER)
         preview = thumbnails_of(reader, PDF_MIME, ["preview"], size=source.size, limits=limits)["preview"]

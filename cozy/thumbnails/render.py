@@ -16,11 +16,11 @@ from PIL import Image
 
 from cozy.thumbnails.decode import open_image
 from cozy.thumbnails.errors import UnsupportedSource
-from cozy.thumbnails.formats import FORMATS, IMAGE_MIMES, PDF_MIME, THUMBNAIL_FORMATS, Format
+from cozy.thumbnails.formats import FORMATS, IMAGE_MIMES, MIME, PDF_MIME, THUMBNAIL_FORMATS, Format
 from cozy.thumbnails.limits import Deadline, Limits
 from cozy.thumbnails.pdf import render_first_page
 
-MIME = "image/jpeg"
+__all__ = ["MIME", "Thumbnail", "thumbnails_of"]
 _RESAMPLE = Image.Resampling.LANCZOS
 # Shrink by whole factors with a box filter first, then LANCZOS the rest: the result
 # is indistinguishable from LANCZOS alone at a fraction of the cost.

@@ -16,13 +16,12 @@ from django.views.decorators.http import require_GET
 from cozy.files.errors import error_response
 from cozy.instances.models import Instance
 from cozy.thumbnails.errors import ThumbnailError
-from cozy.thumbnails.formats import PDF_MIME, THUMBNAIL_FORMATS
+from cozy.thumbnails.formats import MIME, PDF_MIME, THUMBNAIL_FORMATS
 from cozy.thumbnails.generate import Source, source_of
 from cozy.thumbnails.models import REQUEUE_AFTER
 from cozy.thumbnails.placeholder import placeholder_png
 from cozy.thumbnails.preview_jobs import PreviewHeld, preview_or_failure
 from cozy.thumbnails.previews import preview_name, previews_store, touch
-from cozy.thumbnails.render import MIME
 from cozy.thumbnails.signing import ExpiredSecret, InvalidSecret, check_secret
 from cozy.thumbnails.store import thumb_name, thumbs_store
 from cozy.thumbnails.tasks import request as request_thumbnails

@@ -48,6 +48,8 @@ class Command(BaseCommand):
                          help="replace the instance's files (only once the whole archive is stored and checked)")
         imp.add_argument("--resume", type=int, metavar="ID", help="resume the unfinished import ID")
         imp.add_argument("--rollback", type=int, metavar="ID", help="undo the unfinished import ID")
+        imp.add_argument("--wait", action="store_true",
+                         help="taken as export's is: the command always runs the import and shows its progress")
 
     def handle(self, *args, action: str, **opts) -> None:
         getattr(self, f"do_{action}")(**opts)
