@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 from cozy.files.errors import NotFound, RangeNotSatisfiable
+from cozy.files.splice import MIN_SIZE as SPLICE_MIN
+from cozy.files.splice import Spliced, client_socket
 from vfs_s3.storage import S3Storage
 
 # What a download holds while the client takes it: a thousand slow readers hold a thousand
@@ -80,16 +83,16 @@ def stream_response(request: HttpRequest, *, store: S3Storage, name: str, size: 
                           b'"detail":"the range is outside the file"}]}'
         return refused
     start, end = byte_range or (0, size - 1)
+    length = end - start + 1 if size else 0
     # The whole body is one plain GET: SeaweedFS serves a Range header with more CPU.
-    chunks = store.read(name, start, end if byte_range else None, chunk_size=Pace()) if size else iter(())
-    # Fetch the first chunk now: a missing object becomes a 404, not a broken 200.
+    last = end if byte_range else None
     try:
-        first = next(chunks, b"")
-    except FileNotFoundError:
+        content = _spliced(request, store, name, start, last, length) or _relayed(store, name, start, last, size)
+    except FileNotFoundError:  # a missing object is a 404, not a broken 200
         raise NotFound("the content of this file is missing from the store (run fsck)") from None
-    response: HttpResponseBase = StreamingHttpResponse(_prepend(first, chunks), status=206 if byte_range else 200,
+    response: HttpResponseBase = StreamingHttpResponse(content, status=206 if byte_range else 200,
                                                        content_type=mime)
-    response["Content-Length"] = str(end - start + 1 if size else 0)
+    response["Content-Length"] = str(length)
     if byte_range:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Accept-Ranges"] = "bytes"
@@ -124,6 +127,28 @@ class Pace:
         self.last = now
         self.sent += self.size
         return self.size
+
+
+def _spliced(request: HttpRequest, store: S3Storage, name: str, start: int, end: int | None,
+             length: int) -> Spliced | None:
+    """The body moved by splice(2) from the store's socket to the client's (cozy.files.splice),
+    or None where that does not apply."""
+    client = client_socket(request) if length >= SPLICE_MIN and not store.config.use_ssl else None
+    if client is None:
+        return None
+    body = store.open_body(name, start, end)
+    fileno = body.fileno()
+    if fileno is None:  # not plain bytes on a plain socket (the store answered chunked?)
+        body.close()
+        return None
+    return Spliced(body, fileno, client, length, Pace())
+
+
+def _relayed(store: S3Storage, name: str, start: int, end: int | None, size: int) -> Iterator[bytes]:
+    """The body read from the store and written to the client by the worker, chunk by chunk."""
+    chunks = store.read(name, start, end, chunk_size=Pace()) if size else iter(())
+    first = next(chunks, b"")  # now: a missing object raises here, before the response starts
+    return _prepend(first, chunks)
 
 
 def _prepend(first: bytes, rest):
