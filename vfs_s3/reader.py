@@ -111,16 +111,21 @@ class OpenBody:
 
     def fileno(self) -> int | None:
         conn, raw = self._resp.connection, self._resp._fp
-        if conn is None or isinstance(conn, HTTPSConnection) or getattr(conn, "sock", None) is None:
+        if conn is None or isinstance(conn, HTTPSConnection) or self._socket() is None:
             return None
         if raw is None or raw.chunked or raw.length is None or raw.length != self._resp.length_remaining:
             return None  # chunked, of unknown length, or read from already
-        return conn.sock.fileno()
+        return raw.fileno()
+
+    def _socket(self):
+        """The response's socket; the connection lets go of it when the store says Connection: close."""
+        raw = self._resp._fp
+        return getattr(self._resp.connection, "sock", None) or getattr(getattr(raw.fp, "raw", None), "_sock", None)
 
     @property
     def timeout(self) -> float | None:
         """The store's read timeout, in seconds (None: none)."""
-        sock = getattr(self._resp.connection, "sock", None)
+        sock = self._socket()
         return sock.gettimeout() if sock is not None else None
 
     def buffered(self) -> bytes:
