@@ -11,6 +11,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import time
 
 import pytest
@@ -40,7 +41,7 @@ def live(tmp_path_factory, s3_server):
             status, body = send(conn, token, "POST", f"/files/{ROOT}?Type=file&Name=big", data,
                                 **{"Content-MD5": md5_b64(data)})
             assert status == 201, body[:300]
-        yield server.port, token, proxy, json.loads(body)["data"]["id"], data, tmp / "gunicorn.log"
+        yield server.port, token, proxy, json.loads(body)["data"]["id"], data, tmp / "gunicorn.log", env
     proxy.close()
 
 
@@ -55,7 +56,7 @@ def digest(data: bytes) -> str:
 
 
 def test_whole_files_and_ranges_have_their_bytes_on_one_keep_alive_connection(live):
-    port, token, _, doc, data, log = live
+    port, token, _, doc, data, log, _ = live
     path = f"/files/download/{doc}"
     ranges = {"bytes=0-": data, "bytes=1000-5243897": data[1000:5243898], "bytes=0-2097151": data[: 2 * MiB],
               f"bytes=-{3 * MiB}": data[-3 * MiB:], f"bytes={SIZE - MiB}-{SIZE + 999}": data[-MiB:]}
@@ -76,7 +77,7 @@ def test_whole_files_and_ranges_have_their_bytes_on_one_keep_alive_connection(li
 
 
 def test_a_store_cut_mid_download_cuts_the_client_short_with_right_bytes(live):
-    port, token, proxy, doc, data, _ = live
+    port, token, proxy, doc, data, _, _ = live
     proxy.cut_reply_after(5 * MiB)
     try:
         with contextlib.closing(http.client.HTTPConnection("127.0.0.1", port, timeout=60)) as conn:
@@ -92,3 +93,19 @@ def test_a_store_cut_mid_download_cuts_the_client_short_with_right_bytes(live):
     with contextlib.closing(http.client.HTTPConnection("127.0.0.1", port, timeout=60)) as conn:
         status, _, body = get(conn, token, f"/files/download/{doc}")  # the server serves on
         assert (status, digest(body)) == (200, digest(data))
+
+
+def test_a_client_that_stops_reading_is_cut_after_the_idle_timeout(live, tmp_path):
+    _, token, _, doc, _, _, env = live
+    with gunicorn({**env, "COZY_HTTP_IDLE_TIMEOUT": "2"}, tmp_path / "gunicorn.log") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # far too small for the file
+            sock.sendall(f"GET /files/download/{doc} HTTP/1.1\r\nHost: {DOMAIN}\r\n"
+                         f"Authorization: Bearer {token}\r\n\r\n".encode())
+            got = len(sock.recv(MiB))  # the download started
+            time.sleep(3)  # the behaviour under test: a client that reads nothing for over 2 s
+            deadline = time.monotonic() + 30
+            while chunk := sock.recv(MiB):  # what the kernels still held, then the server's close
+                got += len(chunk)
+                assert time.monotonic() < deadline, "the server never cut the stalled download"
+    assert 0 < got < SIZE
