@@ -1,11 +1,13 @@
 """Large downloads moved from the store's socket to the client's by splice(2), through a pipe.
 
-Relaying a download in Python costs the worker a receive and a send of every byte, which
-on two cores shared with the store kept downloads at about 0.75x a raw GET (docs/benchmarks.md,
-"Files API"). With splice the bytes stay in the kernel: the pipe only holds references to the
-pages the store's socket received. It applies under gunicorn's gevent worker, on plain
-sockets at both ends (cozy behind a TLS proxy, the store over plain HTTP), for bodies of
-``MIN_SIZE`` or more; anything else takes the plain path of cozy.files.download.
+Relaying a download in Python costs the worker a receive and a send of every byte. With
+splice the bytes stay in the kernel (the pipe holds references to the pages the store's
+socket received): a quarter to a third less worker CPU per byte in the benchmarks
+(docs/benchmarks.md, "Files API"), with no clear change of the download's rate there.
+
+It applies under gunicorn's gevent worker, on plain sockets at both ends (cozy behind a
+TLS proxy, the store over plain HTTP), for bodies of ``MIN_SIZE`` or more; anything else
+takes the plain path of cozy.files.download.
 
 gunicorn sends the status and headers with the first bytes of the body (those http.client
 already read from the store), then the rest goes around it onto its socket: gunicorn's own
