@@ -198,6 +198,8 @@ COZY_MAX_VERSIONS = int(os.environ.get("COZY_MAX_VERSIONS", "20"))
 # Concurrent uploads per web worker process, and per instance in it (cozy/files/slots.py).
 COZY_MAX_UPLOADS = int(os.environ.get("COZY_MAX_UPLOADS", "64"))
 COZY_MAX_UPLOADS_PER_INSTANCE = int(os.environ.get("COZY_MAX_UPLOADS_PER_INSTANCE", "16"))
+# Large downloads moved by splice(2) from the store's socket to the client's (cozy/files/splice.py).
+COZY_DOWNLOAD_SPLICE = flag("COZY_DOWNLOAD_SPLICE", True)
 
 # Thumbnails (cozy/thumbnails/limits.py): sources over this size, this many pixels or
 # this many seconds get no thumbnails (recorded, never failing the upload).

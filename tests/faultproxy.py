@@ -14,7 +14,8 @@ class CuttingProxy:
     """Forwards 127.0.0.1:<port> to the target; after ``cut_after(n)`` every
     connection that sends more than ``n`` bytes upstream is dropped (client
     retries included), until ``heal()``. ``flip_byte_at(n)`` damages one byte
-    instead: byte ``n`` of the first connection to send that much upstream."""
+    instead: byte ``n`` of the first connection to send that much upstream.
+    ``cut_reply_after(n)`` drops every connection whose replies pass ``n`` bytes."""
 
     def __init__(self, target_host: str, target_port: int):
         self.target = (target_host, target_port)
@@ -22,6 +23,7 @@ class CuttingProxy:
         self.port = self.listener.getsockname()[1]
         self._cut_after: int | None = None
         self._flip_at: int | None = None
+        self._cut_reply_after: int | None = None
         self.flips = 0
         self.cuts = 0
         self._lock = threading.Lock()
@@ -31,6 +33,10 @@ class CuttingProxy:
     def cut_after(self, nbytes: int) -> None:
         with self._lock:
             self._cut_after = nbytes
+
+    def cut_reply_after(self, nbytes: int) -> None:
+        with self._lock:
+            self._cut_reply_after = nbytes
 
     def flip_byte_at(self, offset: int) -> None:
         with self._lock:
@@ -50,11 +56,11 @@ class CuttingProxy:
 
     def heal(self) -> None:
         with self._lock:
-            self._cut_after = None
+            self._cut_after = self._cut_reply_after = None
 
-    def _take_cut(self) -> int | None:
+    def _take_cut(self, upstream: bool) -> int | None:
         with self._lock:
-            return self._cut_after
+            return self._cut_after if upstream else self._cut_reply_after
 
     def _accept(self) -> None:
         while not self._stopped:
@@ -70,10 +76,12 @@ class CuttingProxy:
         sent = 0
         try:
             while data := src.recv(65536):
-                limit = self._take_cut() if upstream else None
+                limit = self._take_cut(upstream)
                 if limit is not None and sent + len(data) > limit:
                     with self._lock:
                         self.cuts += 1
+                    if not upstream:
+                        dst.sendall(data[: limit - sent])  # the reply up to the limit, then the cut
                     for s in (src, dst):
                         s.shutdown(socket.SHUT_RDWR)
                     return

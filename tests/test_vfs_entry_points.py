@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import socket
 
 import pytest
 
@@ -54,6 +55,27 @@ def test_read_ranges_and_missing(store):
     assert b"".join(store.read("r", 7)) == b"789"
     with pytest.raises(FileNotFoundError):
         next(store.read("nothing"))
+
+
+def test_an_open_body_gives_its_buffered_bytes_then_its_socket(store):
+    data = os.urandom(3 * MiB + 7)
+    store.put("body", data)
+    for start, end, want in [(0, None, data), (0, 99, data[:100]), (MiB, 2 * MiB, data[MiB:2 * MiB + 1])]:
+        body = store.open_body("body", start, end)
+        try:
+            fileno = body.fileno()
+            assert fileno is not None  # plain HTTP, known length: a relay may read the socket
+            got = body.buffered()
+            assert got == want[: len(got)]
+            with socket.socket(fileno=os.dup(fileno)) as sock:
+                sock.settimeout(30)
+                while len(got) < len(want) and (chunk := sock.recv(len(want) - len(got))):
+                    got += chunk
+            assert got == want
+        finally:
+            body.close()
+    with pytest.raises(FileNotFoundError):
+        store.open_body("missing")
 
 
 def test_list_pages_and_delete_many(store):

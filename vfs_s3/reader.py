@@ -10,6 +10,7 @@ from typing import Any
 
 from minio import Minio
 from minio.error import S3Error
+from urllib3.connection import HTTPSConnection
 
 from vfs_s3.errors import ObjectChanged, s3_errors
 from vfs_s3.ranged import RangedReader
@@ -93,6 +94,61 @@ def iter_range(client: Minio, bucket: str, key: str, start: int = 0, end: int | 
     finally:
         resp.close()
         resp.release_conn()
+
+
+class OpenBody:
+    """The body of one open GET, for a caller that moves it without Python reading it (cozy's
+    zero-copy downloads): first ``buffered()``, the bytes http.client read with the headers,
+    then the rest straight from the socket ``fileno()``.
+
+    ``fileno()`` is None unless the body is plain bytes of a known length on a plain TCP
+    socket (not TLS, not chunked); the caller then reads with ``read(n)``. The connection is
+    closed at the end, never reused: its HTTP bookkeeping did not see the bytes.
+    """
+
+    def __init__(self, resp):
+        self._resp = resp
+
+    def fileno(self) -> int | None:
+        conn, raw = self._resp.connection, self._resp._fp
+        if conn is None or isinstance(conn, HTTPSConnection) or self._socket() is None:
+            return None
+        if raw is None or raw.chunked or raw.length is None or raw.length != self._resp.length_remaining:
+            return None  # chunked, of unknown length, or read from already
+        return raw.fileno()
+
+    def _socket(self):
+        """The response's socket; the connection lets go of it when the store says Connection: close."""
+        raw = self._resp._fp
+        return getattr(self._resp.connection, "sock", None) or getattr(getattr(raw.fp, "raw", None), "_sock", None)
+
+    @property
+    def timeout(self) -> float | None:
+        """The store's read timeout, in seconds (None: none)."""
+        sock = self._socket()
+        return sock.gettimeout() if sock is not None else None
+
+    def buffered(self) -> bytes:
+        """The body bytes read past the headers already, or what one read of the socket gives."""
+        with s3_errors():
+            return self._resp._fp.fp.read1(1 << 16)  # more than http.client's buffer holds: all of it
+
+    def read(self, size: int) -> bytes:
+        with s3_errors():
+            return self._resp.read(size, decode_content=False)
+
+    def close(self) -> None:
+        self._resp.close()
+        self._resp.release_conn()
+
+
+def open_body(client: Minio, bucket: str, key: str, start: int = 0, end: int | None = None,
+              etag: str | None = None) -> OpenBody:
+    """Open a GET of the bytes ``start..end`` (inclusive; None: to the end), as ``iter_range``
+    does; FileNotFoundError when the object is missing."""
+    with s3_errors():
+        return OpenBody(pinned_get(client, bucket, key, etag, offset=start,
+                                   length=0 if end is None else end - start + 1))
 
 
 class S3RawReader(RangedReader):

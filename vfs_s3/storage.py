@@ -37,7 +37,7 @@ from s3util.naming import is_valid_bucket_name
 from vfs_s3.bodies import Body, TimedHead, chunks_of
 from vfs_s3.connection import client_for, config_for, current_url
 from vfs_s3.errors import s3_errors
-from vfs_s3.reader import CHUNK, ObjectInfo, S3RawReader, iter_range, stat
+from vfs_s3.reader import CHUNK, ObjectInfo, OpenBody, S3RawReader, iter_range, open_body, stat
 from vfs_s3.uploads import abort_uploads
 from vfs_s3.writer import (
     COPY_LIMIT,
@@ -383,6 +383,12 @@ class S3Storage(BaseStorage):
         with no HEAD first. ``etag`` pins the read to that version of the object (ObjectChanged
         otherwise). FileNotFoundError when the object is missing, at the first chunk."""
         return iter_range(self.client, self.bucket_name, self._key(name), start, end, chunk_size, etag)
+
+    def open_body(self, name: str, start: int = 0, end: int | None = None, *,
+                  etag: str | None = None) -> OpenBody:
+        """The bytes ``start..end`` as one open GET, for a caller that relays them itself (see
+        OpenBody); as ``read`` otherwise. The caller closes it."""
+        return open_body(self.client, self.bucket_name, self._key(name), start, end, etag)
 
     def list(self, prefix: str = "", *, recursive: bool = True, start_after: str | None = None) -> Iterator[Listed]:
         """Objects whose name starts with ``prefix``, in the store's (byte) order; with

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 from cozy.files.errors import NotFound, RangeNotSatisfiable
+from cozy.files.splice import MIN_SIZE as SPLICE_MIN
+from cozy.files.splice import Spliced, client_socket
 from vfs_s3.storage import S3Storage
 
 # What a download holds while the client takes it: a thousand slow readers hold a thousand
@@ -82,9 +84,10 @@ def stream_response(request: HttpRequest, *, store: S3Storage, name: str, size: 
                           b'"detail":"the range is outside the file"}]}'
         return refused
     start, end = byte_range or (0, size - 1)
-    body = _body(request, store, name, start, end if byte_range else None) if size else iter(())
+    length = end - start + 1 if size else 0
+    body = _body(request, store, name, start, end if byte_range else None, length) if size else iter(())
     response: HttpResponseBase = StreamingHttpResponse(body, status=206 if byte_range else 200, content_type=mime)
-    response["Content-Length"] = str(end - start + 1 if size else 0)
+    response["Content-Length"] = str(length)
     if byte_range:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Accept-Ranges"] = "bytes"
@@ -97,19 +100,17 @@ def stream_response(request: HttpRequest, *, store: S3Storage, name: str, size: 
     return response
 
 
-def _body(request: HttpRequest, store: S3Storage, name: str, start: int, end: int | None) -> Iterator[bytes]:
+def _body(request: HttpRequest, store: S3Storage, name: str, start: int, end: int | None,
+          length: int) -> Iterable[bytes]:
     """The bytes to send; a missing object is a 404 now, not a broken 200."""
     if request.META.get("REQUEST_METHOD") == "HEAD":  # cozy.core.middleware: headers only, the store is not read
         if not store.exists(name):
             raise NotFound(MISSING)
         return iter(())
-    # The whole body is one plain GET: SeaweedFS serves a Range header with more CPU.
-    chunks = store.read(name, start, end, chunk_size=Pace())
     try:
-        first = next(chunks, b"")  # fetched now: the request fails before the status is sent
+        return _spliced(request, store, name, start, end, length) or _relayed(store, name, start, end)
     except FileNotFoundError:
         raise NotFound(MISSING) from None
-    return _prepend(first, chunks)
 
 
 class Pace:
@@ -134,6 +135,29 @@ class Pace:
         self.last = now
         self.sent += self.size
         return self.size
+
+
+def _spliced(request: HttpRequest, store: S3Storage, name: str, start: int, end: int | None,
+             length: int) -> Spliced | None:
+    """The body moved by splice(2) from the store's socket to the client's (cozy.files.splice),
+    or None where that does not apply."""
+    client = client_socket(request) if length >= SPLICE_MIN and not store.config.use_ssl else None
+    if client is None:
+        return None
+    body = store.open_body(name, start, end)
+    fileno = body.fileno()
+    if fileno is None:  # not plain bytes on a plain socket (the store answered chunked?)
+        body.close()
+        return None
+    return Spliced(body, fileno, client, length, Pace())
+
+
+def _relayed(store: S3Storage, name: str, start: int, end: int | None) -> Iterator[bytes]:
+    """The body read from the store and written to the client by the worker, chunk by chunk.
+    The whole body is one plain GET: SeaweedFS serves a Range header with more CPU."""
+    chunks = store.read(name, start, end, chunk_size=Pace())
+    first = next(chunks, b"")  # now: a missing object raises here, before the response starts
+    return _prepend(first, chunks)
 
 
 def _prepend(first: bytes, rest):

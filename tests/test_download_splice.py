@@ -1,0 +1,111 @@
+"""Large downloads under gunicorn go from the store's socket to the client's by splice(2)
+(cozy/files/splice.py): the bytes, ranges and keep-alive framing are those of the plain path,
+and a store that cuts its answer mid-body cuts the client's, never sends wrong bytes."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import http.client
+import json
+import os
+import re
+import socket
+import time
+
+import pytest
+
+from benchmarks.bench_api import DOMAIN, gunicorn, server_env, setup_database
+from tests.cozyclient import ROOT, md5_b64
+from tests.faultproxy import CuttingProxy
+from tests.test_files_streamed import send
+
+pytestmark = pytest.mark.s3contract
+MiB = 1024 * 1024
+SIZE = 20 * MiB + 12345  # past the 16 MiB after which a fast client gets 1 MiB moves
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory, s3_server):
+    """gunicorn whose store is behind a proxy that can cut replies; one large file in it."""
+    config, _ = s3_server
+    proxy = CuttingProxy(config.host, config.port)
+    through = dataclasses.replace(config, host="127.0.0.1", port=proxy.port).with_prefix("tsplice")
+    tmp = tmp_path_factory.mktemp("gunicorn-splice")
+    env = server_env(tmp, through.to_url())
+    token = setup_database(env)
+    data = os.urandom(SIZE)
+    with gunicorn(env, tmp / "gunicorn.log") as server:
+        with contextlib.closing(http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)) as conn:
+            status, body = send(conn, token, "POST", f"/files/{ROOT}?Type=file&Name=big", data,
+                                **{"Content-MD5": md5_b64(data)})
+            assert status == 201, body[:300]
+        yield server.port, token, proxy, json.loads(body)["data"]["id"], data, tmp / "gunicorn.log", env
+    proxy.close()
+
+
+def get(conn: http.client.HTTPConnection, token: str, path: str, **headers: str):
+    conn.request("GET", path, headers={"Host": DOMAIN, "Authorization": f"Bearer {token}", **headers})
+    resp = conn.getresponse()
+    return resp.status, dict(resp.getheaders()), resp.read()
+
+
+def digest(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+def test_whole_files_and_ranges_have_their_bytes_on_one_keep_alive_connection(live):
+    port, token, _, doc, data, log, _ = live
+    path = f"/files/download/{doc}"
+    ranges = {"bytes=0-": data, "bytes=1000-5243897": data[1000:5243898], "bytes=0-2097151": data[: 2 * MiB],
+              f"bytes=-{3 * MiB}": data[-3 * MiB:], f"bytes={SIZE - MiB}-{SIZE + 999}": data[-MiB:]}
+    with contextlib.closing(http.client.HTTPConnection("127.0.0.1", port, timeout=60)) as conn:
+        status, headers, body = get(conn, token, path)
+        assert (status, headers["Content-Length"], digest(body)) == (200, str(SIZE), digest(data))
+        for value, want in ranges.items():
+            status, headers, body = get(conn, token, path, Range=value)
+            assert (status, len(body), digest(body)) == (206, len(want), digest(want)), value
+        status, _, body = get(conn, token, f"/files/{doc}")  # the connection still frames requests right
+        assert status == 200 and json.loads(body)["data"]["id"] == doc
+    # The body went around gunicorn: its access log counts only the bytes it wrote itself.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not re.search(rf'"GET {path} HTTP/1.1" 200 \d+', log.read_text()):
+        time.sleep(0.05)
+    sizes = [int(n) for n in re.findall(rf'"GET {path} HTTP/1.1" 200 (\d+)', log.read_text())]
+    assert sizes and all(n < MiB for n in sizes)
+
+
+def test_a_store_cut_mid_download_cuts_the_client_short_with_right_bytes(live):
+    port, token, proxy, doc, data, _, _ = live
+    proxy.cut_reply_after(5 * MiB)
+    try:
+        with contextlib.closing(http.client.HTTPConnection("127.0.0.1", port, timeout=60)) as conn:
+            conn.request("GET", f"/files/download/{doc}", headers={"Host": DOMAIN, "Authorization": f"Bearer {token}"})
+            resp = conn.getresponse()
+            assert resp.status == 200
+            got = bytearray()
+            while chunk := resp.read(MiB):  # b"" when the server closes the connection
+                got += chunk
+    finally:
+        proxy.heal()
+    assert 0 < len(got) < 5 * MiB and bytes(got) == data[: len(got)]
+    with contextlib.closing(http.client.HTTPConnection("127.0.0.1", port, timeout=60)) as conn:
+        status, _, body = get(conn, token, f"/files/download/{doc}")  # the server serves on
+        assert (status, digest(body)) == (200, digest(data))
+
+
+def test_a_client_that_stops_reading_is_cut_after_the_idle_timeout(live, tmp_path):
+    _, token, _, doc, _, _, env = live
+    with gunicorn({**env, "COZY_HTTP_IDLE_TIMEOUT": "2"}, tmp_path / "gunicorn.log") as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # far too small for the file
+            sock.sendall(f"GET /files/download/{doc} HTTP/1.1\r\nHost: {DOMAIN}\r\n"
+                         f"Authorization: Bearer {token}\r\n\r\n".encode())
+            got = len(sock.recv(MiB))  # the download started
+            time.sleep(3)  # the behaviour under test: a client that reads nothing for over 2 s
+            deadline = time.monotonic() + 30
+            while chunk := sock.recv(MiB):  # what the kernels still held, then the server's close
+                got += len(chunk)
+                assert time.monotonic() < deadline, "the server never cut the stalled download"
+    assert 0 < got < SIZE
