@@ -14,6 +14,7 @@ from cozy.files.errors import JSONAPI
 from cozy.files.events import link_providers
 from cozy.files.models import ROOT_ID, Node, Version
 from cozy.files.names import NAME_SCHEMA, mime_class
+from cozy.files.references import refs_of
 
 DOCTYPE = "io.cozy.files"
 VERSION_DOCTYPE = "io.cozy.files.versions"
@@ -111,7 +112,7 @@ def node_resource(node: Node, *, with_versions: bool = False, paths: dict[int, s
     }
     if node.parent:
         res["relationships"] = {"parent": {"data": {"type": DOCTYPE, "id": node.parent.doc_id}}}
-    if node.pk is not None and (refs := [{"type": r.doctype, "id": r.doc_id} for r in node.references.all()]):
+    if node.pk is not None and (refs := refs_of(node)):
         res.setdefault("relationships", {})["referenced_by"] = {"data": refs}  # prefetched in listings
     if not node.is_dir:
         res["links"]["download"] = f"/files/download/{node.doc_id}"
