@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from django.core import signing
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from cozy.files.models import Node
 from cozy.thumbnails.signing import check_secret, make_secret
@@ -150,3 +152,24 @@ def test_the_trash_listing_is_pinned(cozy):
     # the root: no parent, the trash among its children
     root = resource(cozy, ROOT, "/")
     assert_same(cozy.get(f"/files/{ROOT}").content, listing(cozy, root, [trash], 1, None))
+
+
+def test_a_page_costs_the_same_queries_whatever_its_size(cozy):
+    """No query per child: the rows, their references and the count are one query each."""
+    small, large = doc_id(cozy.mkdir("small")), doc_id(cozy.mkdir("large"))
+    for directory, count in ((small, 2), (large, 30)):
+        for i in range(count):
+            fid = doc_id(cozy.upload(f"p{i}.jpg", b"x", directory, content_type="image/jpeg"))
+            send(cozy, "post", f"/files/{fid}/relationships/referenced_by",
+                 {"data": [{"type": "io.cozy.photos.albums", "id": f"a{i}"}]})
+
+    def queries(path: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            resp = cozy.get(path)
+        assert resp.status_code == 200
+        return len(captured.captured_queries)
+
+    queries(f"/files/{small}")  # warm: the instance's key prefix is looked up once per process
+    assert queries(f"/files/{large}") == queries(f"/files/{small}")
+    # a page that is not the whole directory counts its children: one query more
+    assert queries(f"/files/{large}?page[limit]=10") == queries(f"/files/{small}") + 1

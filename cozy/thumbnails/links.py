@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from cozy.files.models import Node
 from cozy.instances.models import Instance
 from cozy.thumbnails.formats import PDF_MIME, THUMBNAIL_FORMATS, has_thumbnails
 from cozy.thumbnails.signing import make_secret
@@ -15,7 +16,8 @@ def thumbnail_url(file_id: str, secret: str, fmt: str) -> str:
 
 
 def thumbnail_links(node: Any) -> dict[str, str]:
-    """For a file that has or will have thumbnails; {} for anything else."""
+    """For a file (a Node, or a listing's NodeRow) that has or will have thumbnails; {} for
+    anything else."""
     if node.is_dir or not node.content_id or not has_thumbnails(node.mime):
         return {}
     secret = make_secret(_db_prefix(node), node.doc_id, node.content_id)
@@ -26,7 +28,7 @@ def thumbnail_links(node: Any) -> dict[str, str]:
 
 
 def _db_prefix(node: Any) -> str:
-    if type(node).instance.is_cached(node):
+    if isinstance(node, Node) and Node.instance.is_cached(node):
         return node.instance.db_prefix
     return _prefix_of(node.instance_id)
 
