@@ -21,7 +21,8 @@ def thumbnail_links(node: Any) -> dict[str, str]:
     if node.is_dir or not node.content_id or not has_thumbnails(node.mime):
         return {}
     secret = make_secret(_db_prefix(node), node.doc_id, node.content_id)
-    links = {fmt: thumbnail_url(node.doc_id, secret, fmt) for fmt in THUMBNAIL_FORMATS}
+    base = thumbnail_url(node.doc_id, secret, "")
+    links = {fmt: base + fmt for fmt in THUMBNAIL_FORMATS}
     if node.mime == PDF_MIME:  # cozy-stack's compatibility routes
         links.update(icon=f"/files/{node.doc_id}/icon/{secret}", preview=f"/files/{node.doc_id}/preview/{secret}")
     return links
