@@ -455,7 +455,13 @@ def small_read_rows(api: Api, raw: Raw, count: int) -> list[Row]:
     return latency_rows(f"{count} x 1 KiB downloads (sequential)", api_side, raw_side)
 
 
-def listing_rows(api: Api, entries: int, count: int) -> list[Row]:
+def worker_cpu(server: Gunicorn) -> float:
+    """CPU seconds the workers have used (user and system): unlike latency, barely moved
+    by other work on a shared machine."""
+    return sum(sum(w.cpu_times()[:2]) for w in server.workers())
+
+
+def listing_rows(api: Api, server: Gunicorn, entries: int, count: int) -> list[Row]:
     """``GET /files/{id}`` of a directory of ``entries`` files, the whole of it in one page: plain
     files, then photos (whose documents carry four signed thumbnail links each)."""
     rows = []
@@ -468,8 +474,11 @@ def listing_rows(api: Api, entries: int, count: int) -> list[Row]:
                 api.upload_small(conn, data, md5, dir_id, mime)
             path = f"/files/{dir_id}?page[limit]={entries}"
             api.get(conn, path)  # warm
+            cpu = worker_cpu(server)
             api_side = latencies(lambda p=path, c=conn: api.get(c, p), count)
-        rows += latency_rows(f"GET /files/{{id}} of a directory of {entries} {kind} (one page)", api_side, None)
+            cpu = (worker_cpu(server) - cpu) / count * 1000
+        name = f"GET /files/{{id}} of a directory of {entries} {kind} (one page)"
+        rows += [*latency_rows(name, api_side, None), Row(f"{name}, worker CPU ms", cpu, None, "report", None)]
     return rows
 
 
@@ -599,7 +608,7 @@ def run(sizes: Sizes, tmp: Path, pinned: bool = False, postgres: str | None = No
             rows = progress(big_rows(api, raw, Payload(sizes.big, buf), sizes.repeat))
             rows += progress(small_rows(api, raw, sizes, "SQLite"))
             rows += progress(small_read_rows(api, raw, sizes.small_count))
-            rows += progress(listing_rows(api, sizes.listing, sizes.listings))
+            rows += progress(listing_rows(api, server, sizes.listing, sizes.listings))
         if postgres:
             rows += postgres_rows(env, raw, buf, sizes, postgres, tmp / "gunicorn-pg.log")
         with gunicorn(env, tmp / "gunicorn-rss.log") as server:
@@ -617,7 +626,7 @@ def listing_only(sizes: Sizes, tmp: Path, pinned: bool) -> list[Row]:
         api = Api(0, setup_database(env))
         with gunicorn(env, tmp / "gunicorn.log") as server:
             api.port = server.port
-            return progress(listing_rows(api, sizes.listing, sizes.listings))
+            return progress(listing_rows(api, server, sizes.listing, sizes.listings))
 
 
 def progress(rows: list[Row]) -> list[Row]:
