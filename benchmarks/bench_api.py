@@ -158,8 +158,9 @@ class Api:
                 conn.send(block)
             return _doc_id(conn.getresponse())
 
-    def upload_small(self, conn: http.client.HTTPConnection, data: bytes, md5: str, dir_id: str = ROOT_ID) -> str:
-        headers = self._headers(**{"Content-Type": "application/octet-stream", "Content-MD5": md5})
+    def upload_small(self, conn: http.client.HTTPConnection, data: bytes, md5: str, dir_id: str = ROOT_ID,
+                     mime: str = "application/octet-stream") -> str:
+        headers = self._headers(**{"Content-Type": mime, "Content-MD5": md5})
         conn.request("POST", self._path(dir_id), body=data, headers=headers)  # one send: headers and body
         return _doc_id(conn.getresponse())
 
@@ -454,18 +455,31 @@ def small_read_rows(api: Api, raw: Raw, count: int) -> list[Row]:
     return latency_rows(f"{count} x 1 KiB downloads (sequential)", api_side, raw_side)
 
 
-def listing_rows(api: Api, entries: int, count: int) -> list[Row]:
-    """``GET /files/{id}`` of a directory of ``entries`` files, the whole of it in one page."""
-    dir_id = api.mkdir("listed")
-    data = os.urandom(SMALL)
-    md5 = base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324
-    with contextlib.closing(api.connect()) as conn:
-        for _ in range(entries):
-            api.upload_small(conn, data, md5, dir_id)
-        path = f"/files/{dir_id}?page[limit]={entries}"
-        api.get(conn, path)  # warm
-        api_side = latencies(lambda: api.get(conn, path), count)
-    return latency_rows(f"GET /files/{{id}} of a directory of {entries} files (one page)", api_side, None)
+def worker_cpu(server: Gunicorn) -> float:
+    """CPU seconds the workers have used (user and system): unlike latency, barely moved
+    by other work on a shared machine."""
+    return sum(sum(w.cpu_times()[:2]) for w in server.workers())
+
+
+def listing_rows(api: Api, server: Gunicorn, entries: int, count: int) -> list[Row]:
+    """``GET /files/{id}`` of a directory of ``entries`` files, the whole of it in one page: plain
+    files, then photos (whose documents carry four signed thumbnail links each)."""
+    rows = []
+    for kind, mime in (("files", "application/octet-stream"), ("photos", "image/jpeg")):
+        dir_id = api.mkdir(f"listed {kind}")
+        data = os.urandom(SMALL)  # not a real JPEG: no worker runs to make its thumbnails
+        md5 = base64.b64encode(hashlib.md5(data).digest()).decode()  # noqa: S324
+        with contextlib.closing(api.connect()) as conn:
+            for _ in range(entries):
+                api.upload_small(conn, data, md5, dir_id, mime)
+            path = f"/files/{dir_id}?page[limit]={entries}"
+            api.get(conn, path)  # warm
+            cpu = worker_cpu(server)
+            api_side = latencies(lambda p=path, c=conn: api.get(c, p), count)
+            cpu = (worker_cpu(server) - cpu) / count * 1000
+        name = f"GET /files/{{id}} of a directory of {entries} {kind} (one page)"
+        rows += [*latency_rows(name, api_side, None), Row(f"{name}, worker CPU ms", cpu, None, "report", None)]
+    return rows
 
 
 def _status_kib(pid: int, name: str) -> int:
@@ -596,7 +610,7 @@ def run(sizes: Sizes, tmp: Path, pinned: bool = False, postgres: str | None = No
             rows += progress(small_rows(api, raw, sizes, "SQLite"))
             if not only_small:
                 rows += progress(small_read_rows(api, raw, sizes.small_count))
-                rows += progress(listing_rows(api, sizes.listing, sizes.listings))
+                rows += progress(listing_rows(api, server, sizes.listing, sizes.listings))
         if postgres:
             rows += postgres_rows(env, raw, buf, sizes, postgres, tmp / "gunicorn-pg.log")
         if only_small:
@@ -605,6 +619,18 @@ def run(sizes: Sizes, tmp: Path, pinned: bool = False, postgres: str | None = No
             api.port = server.port
             rows += progress(rss_rows(server, api, Payload(sizes.rss_big, buf), sizes.clients))
     return rows
+
+
+def listing_only(sizes: Sizes, tmp: Path, pinned: bool) -> list[Row]:
+    """``--only listing``: the listing rows alone, on a fresh server (a minute, not five)."""
+    with SeaweedFS(data_dir=tmp / "s3") as s3:
+        if pinned:
+            pin_store(s3)
+        env = server_env(tmp, s3.config().to_url())
+        api = Api(0, setup_database(env))
+        with gunicorn(env, tmp / "gunicorn.log") as server:
+            api.port = server.port
+            return progress(listing_rows(api, server, sizes.listing, sizes.listings))
 
 
 def progress(rows: list[Row]) -> list[Row]:
@@ -621,11 +647,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs)")
     parser.add_argument("--pin-store", action="store_true",
                         help="SeaweedFS on CPU 0, client and gunicorn on the others (a store with its own CPU)")
+    parser.add_argument("--only", choices=["listing", "small-uploads"],
+                        help="run only these rows: listing, the GET /files/{id} rows; small-uploads, the 1 KiB "
+                             "upload rows (SQLite, and PostgreSQL with --postgres)")
     parser.add_argument("--postgres", metavar="URL",
                         help="also run the 1 KiB upload rows on PostgreSQL, in the database this URL names "
                              "(created, then dropped; it must not exist)")
-    parser.add_argument("--only-small-uploads", action="store_true",
-                        help="only the 1 KiB upload rows (SQLite, and PostgreSQL with --postgres)")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.repeat:
@@ -633,7 +660,10 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="cozy-bench-"))
     keep = args.keep
     try:
-        rows = run(sizes, tmp, args.pin_store, args.postgres, args.only_small_uploads)
+        if args.only == "listing":
+            rows = listing_only(sizes, tmp, args.pin_store)
+        else:
+            rows = run(sizes, tmp, args.pin_store, args.postgres, args.only == "small-uploads")
     except BaseException:
         keep = True  # the gunicorn logs tell why
         raise

@@ -60,6 +60,11 @@ def test_api_benchmark():
         "GET /files/{id} of a directory of 40 files (one page), req/s",
         "GET /files/{id} of a directory of 40 files (one page), p50 ms",
         "GET /files/{id} of a directory of 40 files (one page), p99 ms",
+        "GET /files/{id} of a directory of 40 files (one page), worker CPU ms",
+        "GET /files/{id} of a directory of 40 photos (one page), req/s",
+        "GET /files/{id} of a directory of 40 photos (one page), p50 ms",
+        "GET /files/{id} of a directory of 40 photos (one page), p99 ms",
+        "GET /files/{id} of a directory of 40 photos (one page), worker CPU ms",
         "worker peak RSS growth, 32 MiB upload, MiB",
         "worker peak RSS growth, 32 MiB upload without Content-MD5, MiB",
     ]

@@ -55,3 +55,38 @@ def test_a_secret_depends_on_the_secret_key(settings):
     settings.SECRET_KEY = "another-key-entirely"
     with pytest.raises(InvalidSecret):
         check_secret(secret, PREFIX, FILE)
+
+
+def test_a_secret_is_one_mac_of_file_content_and_time():
+    content_id, stamp, mac = make_secret(PREFIX, FILE, CONTENT).split(":")
+    assert content_id == CONTENT and len(mac) == 22  # 128 bits, base64
+    # the file id's length is in the message: moving a character between the ids breaks it
+    assert check_secret(f"{CONTENT}:{stamp}:{mac}", PREFIX, FILE) == CONTENT
+    shifted = make_secret(PREFIX, FILE[:-1], "f" + CONTENT)
+    with pytest.raises(InvalidSecret):
+        check_secret(shifted, PREFIX, FILE)
+    for bad_stamp in ("-1", "", "\u00e9", stamp + "0"):  # not base 62, or not the time signed
+        with pytest.raises(InvalidSecret):
+            check_secret(f"{CONTENT}:{bad_stamp}:{mac}", PREFIX, FILE)
+
+
+def test_a_secret_survives_a_key_rotation(settings):
+    secret = make_secret(PREFIX, FILE, CONTENT)
+    old = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "the-new-key", [old]
+    assert check_secret(secret, PREFIX, FILE) == CONTENT
+    settings.SECRET_KEY_FALLBACKS = []
+    with pytest.raises(InvalidSecret):
+        check_secret(secret, PREFIX, FILE)
+
+
+def test_a_secret_of_the_former_signer_is_read_until_it_expires(monkeypatch):
+    """Links handed out before the upgrade: still valid, then 410, which refreshes the Drive."""
+    former = signing.TimestampSigner(salt=f"cozy.thumbnails:{PREFIX}:{FILE}").sign(CONTENT)
+    assert check_secret(former, PREFIX, FILE) == CONTENT
+    with pytest.raises(InvalidSecret):
+        check_secret(former, PREFIX, "g" * 32)
+    clock = signing.time.time()
+    monkeypatch.setattr(signing.time, "time", lambda: clock + MAX_AGE + 5)
+    with pytest.raises(ExpiredSecret):
+        check_secret(former, PREFIX, FILE)

@@ -17,8 +17,9 @@ content_committed = Signal()
 # a listener deletes what it derived from them.
 contents_deleted = Signal()
 
-# Functions of a file's Node giving {name: url} links for its document (``links``): an app
-# appends one in its ready(). They must be cheap, as listings call them for every child.
+# Functions of a file giving {name: url} links for its document (``links``): an app appends
+# one in its ready(). The file is a Node, or in a listing a cozy.files.rows.NodeRow (its
+# attributes, without related objects). They must be cheap: listings call them for every child.
 link_providers: list[Callable[[Any], dict[str, str]]] = []
 
 # Functions of an instance giving the names ("<file_id>/<content_id>" in the files area) of the

@@ -14,9 +14,12 @@ from cozy.files.events import link_providers
 from cozy.files.md5s import b64_md5
 from cozy.files.models import ROOT_ID, Node, Version
 from cozy.files.names import NAME_SCHEMA, mime_class
+from cozy.files.references import refs_of
+from cozy.files.rows import NodeRow
 
 DOCTYPE = "io.cozy.files"
 VERSION_DOCTYPE = "io.cozy.files.versions"
+AnyNode = Node | NodeRow  # what a document is made from: the model, or a listing's row
 
 
 def node_path(node: Node, paths: dict[int, str] | None = None) -> str:
@@ -65,27 +68,35 @@ def dir_path(directory: Node, paths: dict[int, str]) -> str:
     return base
 
 
-def cozy_metadata(node: Node) -> dict[str, Any]:
-    """What clients stored, with the dates the server keeps."""
+def cozy_metadata(node: AnyNode, created: str | None = None, updated: str | None = None) -> dict[str, Any]:
+    """What clients stored, with the dates the server keeps (``created`` and ``updated``:
+    the node's dates in ISO form, when the caller has them already)."""
+    created = created or node.created_at.isoformat()
     meta = {"doctypeVersion": "1", "metadataVersion": 1, **(node.cozy_metadata or {})}
-    meta.setdefault("createdAt", node.created_at.isoformat())
-    meta["updatedAt"] = node.updated_at.isoformat()
+    meta.setdefault("createdAt", created)
+    meta["updatedAt"] = updated or node.updated_at.isoformat()
     if not node.is_dir:
-        meta.setdefault("uploadedAt", node.created_at.isoformat())
+        meta.setdefault("uploadedAt", created)
     return meta
 
 
 def node_attributes(node: Node, paths: dict[int, str] | None = None) -> dict[str, Any]:
+    return attributes(node, node.parent.doc_id if node.parent else "", node_path(node, paths))
+
+
+def attributes(node: AnyNode, dir_id: str, path: str) -> dict[str, Any]:
+    """A node's attributes, its parent's id and its path given."""
+    created, updated = node.created_at.isoformat(), node.updated_at.isoformat()
     attrs: dict[str, Any] = {
         "type": node.type,
         "name": node.name,
-        "dir_id": node.parent.doc_id if node.parent else "",
-        "path": node_path(node, paths),
-        "created_at": node.created_at.isoformat(),
-        "updated_at": node.updated_at.isoformat(),
+        "dir_id": dir_id,
+        "path": path,
+        "created_at": created,
+        "updated_at": updated,
         "trashed": node.trashed,
         "tags": list(node.tags or []),
-        "cozyMetadata": cozy_metadata(node),
+        "cozyMetadata": cozy_metadata(node, created, updated),
     }
     if not node.is_dir:
         attrs.update(size=str(node.size), md5sum=b64_md5(node.md5), mime=node.mime, **{"class": mime_class(node.mime)},
@@ -98,24 +109,34 @@ def node_attributes(node: Node, paths: dict[int, str] | None = None) -> dict[str
 
 
 def node_resource(node: Node, *, with_versions: bool = False, paths: dict[int, str] | None = None) -> dict[str, Any]:
+    refs = refs_of(node) if node.pk is not None else []
+    res = resource(node, node.parent.doc_id if node.parent else "", node_path(node, paths), refs)
+    if with_versions and not node.is_dir:
+        versions = [{"type": VERSION_DOCTYPE, "id": version_id(v)} for v in node.versions.all()]
+        res.setdefault("relationships", {})["old_versions"] = {"data": versions}
+    return res
+
+
+def resource(node: AnyNode, dir_id: str, path: str, refs: list[dict[str, str]]) -> dict[str, Any]:
+    """A node's resource: ``dir_id`` its parent's id ("" for the root), ``refs`` its
+    ``referenced_by`` data."""
+    doc_id = node.doc_id
+    links = {"self": f"/files/{doc_id}"}
     res: dict[str, Any] = {
         "type": DOCTYPE,
-        "id": node.doc_id,
-        "attributes": node_attributes(node, paths),
+        "id": doc_id,
+        "attributes": attributes(node, dir_id, path),
         "meta": {"rev": node.rev},
-        "links": {"self": f"/files/{node.doc_id}"},
+        "links": links,
     }
-    if node.parent:
-        res["relationships"] = {"parent": {"data": {"type": DOCTYPE, "id": node.parent.doc_id}}}
-    if node.pk is not None and (refs := [{"type": r.doctype, "id": r.doc_id} for r in node.references.all()]):
-        res.setdefault("relationships", {})["referenced_by"] = {"data": refs}  # prefetched in listings
+    if dir_id:
+        res["relationships"] = {"parent": {"data": {"type": DOCTYPE, "id": dir_id}}}
+    if refs:
+        res.setdefault("relationships", {})["referenced_by"] = {"data": refs}
     if not node.is_dir:
-        res["links"]["download"] = f"/files/download/{node.doc_id}"
+        links["download"] = f"/files/download/{doc_id}"
         for provide in link_providers:
-            res["links"].update(provide(node))
-        if with_versions:
-            refs = [{"type": VERSION_DOCTYPE, "id": version_id(v)} for v in node.versions.all()]
-            res.setdefault("relationships", {})["old_versions"] = {"data": refs}
+            links.update(provide(node))
     return res
 
 

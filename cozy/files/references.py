@@ -42,7 +42,13 @@ def parse_refs(data: Any) -> list[tuple[str, str]]:
 
 
 def refs_of(node: Node) -> list[dict[str, str]]:
-    return [{"type": r.doctype, "id": r.doc_id} for r in node.references.all()]
+    """In the order they were added, as cozy-stack's array (sorted here: prefetched rows come
+    in whatever order the database reads them, by an index on SQLite, by insertion on PostgreSQL)."""
+    return [{"type": r.doctype, "id": r.doc_id} for r in sorted(node.references.all(), key=_added)]
+
+
+def _added(ref: Reference) -> int:
+    return ref.pk
 
 
 def change(instance: Instance, file_id: str, refs: list[tuple[str, str]], *, add: bool) -> Node:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from cozy.files.models import Node
 from cozy.instances.models import Instance
 from cozy.thumbnails.formats import PDF_MIME, THUMBNAIL_FORMATS, has_thumbnails
 from cozy.thumbnails.signing import make_secret
@@ -15,18 +16,20 @@ def thumbnail_url(file_id: str, secret: str, fmt: str) -> str:
 
 
 def thumbnail_links(node: Any) -> dict[str, str]:
-    """For a file that has or will have thumbnails; {} for anything else."""
+    """For a file (a Node, or a listing's NodeRow) that has or will have thumbnails; {} for
+    anything else."""
     if node.is_dir or not node.content_id or not has_thumbnails(node.mime):
         return {}
     secret = make_secret(_db_prefix(node), node.doc_id, node.content_id)
-    links = {fmt: thumbnail_url(node.doc_id, secret, fmt) for fmt in THUMBNAIL_FORMATS}
+    base = thumbnail_url(node.doc_id, secret, "")
+    links = {fmt: base + fmt for fmt in THUMBNAIL_FORMATS}
     if node.mime == PDF_MIME:  # cozy-stack's compatibility routes
         links.update(icon=f"/files/{node.doc_id}/icon/{secret}", preview=f"/files/{node.doc_id}/preview/{secret}")
     return links
 
 
 def _db_prefix(node: Any) -> str:
-    if type(node).instance.is_cached(node):
+    if isinstance(node, Node) and Node.instance.is_cached(node):
         return node.instance.db_prefix
     return _prefix_of(node.instance_id)
 
