@@ -119,6 +119,8 @@ def test_an_unfinished_import_keeps_its_archive_from_fsck_until_rolled_back(fs_u
     assert resp.status_code == 202, resp.content
     job = ImportJob.objects.get(instance=erin.instance)
     [name] = stored_uploads(erin.instance)
+    assert post(erin, "/move/imports", archive).status_code == 409  # one at a time: refused before the body
+    assert stored_uploads(erin.instance) == [name]
     assert uploaded.held(erin.instance) == {name}
     with zipfile.ZipFile(uploaded.area(erin.instance).open(name)) as zf:  # the bytes sent, stored
         assert zf.testzip() is None

@@ -108,6 +108,8 @@ def precheck_upload(instance: Instance, upload: Upload, *, wipe: bool = False) -
 
 def request_upload_import(instance: Instance, upload: Upload, *, wipe: bool = False) -> ImportJob:
     """An import of an archive sent as the request body; the job removes it when it ends."""
+    if ImportJob.objects.filter(instance=instance, state__in=ImportJob.UNFINISHED).exists():  # before the body
+        raise ImportRunning("another import into this instance is unfinished: resume it or roll it back")
     source = uploaded.store_archive(instance, upload, wipe=wipe)
     try:
         return request_import(instance, source, wipe=wipe)
