@@ -16,12 +16,22 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, Js
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from cozy.exports.importer import ImportRefused
-from cozy.exports.imports import ImportRunning, NotResumable, precheck, request_import, resume, rollback
+from cozy.exports.imports import (
+    ImportRunning,
+    NotResumable,
+    precheck,
+    precheck_upload,
+    request_import,
+    request_upload_import,
+    resume,
+    rollback,
+)
 from cozy.exports.models import Export, ImportJob
 from cozy.exports.runner import exports_store
 from cozy.exports.services import BadToken, ExportRunning, export_for_token, request_export, token_for
 from cozy.files import api as files_api
 from cozy.files.auth import InstanceAuth, request_instance
+from cozy.files.body import body_upload
 from cozy.files.download import stream_response
 from cozy.files.errors import APIError, BadRequest, Conflict, NotFound, Unauthorized
 from cozy.files.parser import BadText, StrictAPI, StrictJsonParser, body_error_detail, check_text
@@ -194,11 +204,29 @@ def _refused(err: ImportRefused) -> APIError:
         err.status, "Precondition Failed"))
 
 
+ARCHIVE_TYPE = "application/zip"
+
+
+def is_archive(request: HttpRequest) -> bool:
+    """An uploaded zip part as the body (its options in the query string), not a manifest URL."""
+    return request.content_type == ARCHIVE_TYPE
+
+
+def query_wipe(request: HttpRequest) -> bool:
+    raw = request.GET.get("wipe", "false").lower()
+    if raw not in FORM_BOOLEANS:
+        raise BadRequest('"wipe" must be true or false')
+    return FORM_BOOLEANS[raw]
+
+
 @api.post("/move/imports/precheck", auth=InstanceAuth(), response={204: None, **ERRORS},
           summary="Whether an export could be imported here (412 unreadable, 413 over quota)")  # fmt: skip
 def import_precheck(request: HttpRequest):
-    url, wipe = import_options(request)
     try:
+        if is_archive(request):
+            precheck_upload(request.auth, body_upload(request), wipe=query_wipe(request))  # type: ignore[attr-defined]
+            return HttpResponse(status=204)
+        url, wipe = import_options(request)
         precheck(request.auth, url, wipe=wipe)  # type: ignore[attr-defined]
     except ImportRefused as err:
         raise _refused(err) from None
@@ -208,9 +236,13 @@ def import_precheck(request: HttpRequest):
 @api.post("/move/imports", auth=InstanceAuth(), response={202: dict, **ERRORS},
           summary="Import an export into this instance (empty, or with wipe: true)")  # fmt: skip
 def create_import(request: HttpRequest):
-    url, wipe = import_options(request)
     try:
-        job = request_import(request.auth, url, wipe=wipe)  # type: ignore[attr-defined]
+        if is_archive(request):
+            job = request_upload_import(request.auth, body_upload(request),  # type: ignore[attr-defined]
+                                        wipe=query_wipe(request))  # fmt: skip
+        else:
+            url, wipe = import_options(request)
+            job = request_import(request.auth, url, wipe=wipe)  # type: ignore[attr-defined]
     except ImportRefused as err:
         raise _refused(err) from None
     except ImportRunning as err:

@@ -1,9 +1,11 @@
-"""The exports area, ``exports/<export_id>/<attempt>/part-<n>.zip``, and its fsck check."""
+"""The exports area, ``exports/<export_id>/<attempt>/part-<n>.zip`` (and the archives uploaded
+for an import, ``exports/imports/<token>/part-1.zip``), and its fsck check."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
+from cozy.exports import uploaded
 from cozy.exports.models import Export, ImportJob
 from cozy.fsck.anomalies import Anomaly
 from cozy.fsck.context import CheckContext, orphan
@@ -27,15 +29,18 @@ def _owner(name: str) -> tuple[str, str]:
 
 def is_referenced(instance: Instance, name: str) -> bool:
     export_id, attempt = _owner(name)
+    if name in uploaded.held(instance):
+        return True
     return bool(attempt) and _live_attempts(instance).get(export_id) == attempt
 
 
 def check_exports(ctx: CheckContext, listed: Iterable[Listed]) -> Iterator[Anomaly]:
-    """Objects of an export whose row is gone, failed or expired, or of an attempt it dropped."""
-    live = _live_attempts(ctx.instance)
+    """Objects of an export whose row is gone, failed or expired, or of an attempt it dropped;
+    uploaded archives that no unfinished import reads."""
+    live, held = _live_attempts(ctx.instance), uploaded.held(ctx.instance)
     for obj in listed:
         export_id, attempt = _owner(obj.name)
-        if not attempt or live.get(export_id) != attempt:
+        if obj.name not in held and (not attempt or live.get(export_id) != attempt):
             yield orphan(ctx.rel(obj.name), obj)
 
 

@@ -29,7 +29,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from cozy.exports import config
+from cozy.exports import config, uploaded
 from cozy.exports.importer import (
     ImportRefused,
     Piece,
@@ -44,6 +44,7 @@ from cozy.exports.importer import (
 )
 from cozy.exports.models import ImportJob
 from cozy.exports.sources import opened_parts
+from cozy.files.content import Upload
 from cozy.instances.models import Instance
 from cozy.storage.stores import store_for
 from s3util import sanitize_error
@@ -77,7 +78,7 @@ def remote_hosts() -> list[str]:
 
 def precheck(instance: Instance, source: str, *, wipe: bool = False) -> None:
     """ImportRefused (with its status) unless the import of ``source`` would start."""
-    with opened_parts([source], remote=remote_hosts()) as parts:
+    with opened_parts([source], remote=remote_hosts(), instance=instance) as parts:
         check_archive(instance, parts, wipe=wipe)
 
 
@@ -96,6 +97,25 @@ def request_import(instance: Instance, source: str, *, wipe: bool = False) -> Im
     job = create_job(instance, [source], wipe=wipe)
     transaction.on_commit(lambda: import_instance.delay(job.pk))
     return job
+
+
+def precheck_upload(instance: Instance, upload: Upload, *, wipe: bool = False) -> None:
+    """precheck of an archive sent as the request body: stored, checked, then removed."""
+    source = uploaded.store_archive(instance, upload, wipe=wipe)
+    with uploaded.removed_after(instance, source):
+        precheck(instance, source, wipe=wipe)
+
+
+def request_upload_import(instance: Instance, upload: Upload, *, wipe: bool = False) -> ImportJob:
+    """An import of an archive sent as the request body; the job removes it when it ends."""
+    if ImportJob.objects.filter(instance=instance, state__in=ImportJob.UNFINISHED).exists():  # before the body
+        raise ImportRunning("another import into this instance is unfinished: resume it or roll it back")
+    source = uploaded.store_archive(instance, upload, wipe=wipe)
+    try:
+        return request_import(instance, source, wipe=wipe)
+    except BaseException:
+        uploaded.remove(instance, [source])
+        raise
 
 
 def is_stale(job: ImportJob) -> bool:
@@ -182,7 +202,7 @@ def run_import(job_id: int, watch: Callable[[int, int], None] = lambda done, tot
 
 def _run(job: ImportJob, checkpoint: Checkpoint) -> None:
     remote = True if job.remote_any else remote_hosts()
-    with opened_parts(job.sources, remote=remote) as parts:
+    with opened_parts(job.sources, remote=remote, instance=job.instance) as parts:
         plan, zips = check_archive(job.instance, parts, wipe=job.wipe)
         stored = checkpoint.start(job, plan)
         write_pieces(job.instance, plan, zips, skip=lambda i, p: i in stored, done=checkpoint.advance)
@@ -193,6 +213,7 @@ def _run(job: ImportJob, checkpoint: Checkpoint) -> None:
                             finished_at=timezone.now())  # fmt: skip
 
         commit_index(job.instance, plan, wipe=job.wipe, in_commit=finish)
+    uploaded.remove(job.instance, job.sources)  # the job is done: nothing reads it again
 
 
 def _fail(job: ImportJob, rows: QuerySet[ImportJob], message: str) -> None:
@@ -202,7 +223,8 @@ def _fail(job: ImportJob, rows: QuerySet[ImportJob], message: str) -> None:
     if rows.exists():
         job.refresh_from_db()
         discard(job.instance, job.contents, avatar=job.avatar_written)
-        rows.update(state=State.FAILED, sources=[], error=message[:300], finished_at=timezone.now())
+        if rows.update(state=State.FAILED, sources=[], error=message[:300], finished_at=timezone.now()):
+            uploaded.remove(job.instance, job.sources)  # refused: it cannot be resumed
     log.warning("import %s failed: %s", job.pk, message)
 
 
@@ -238,7 +260,8 @@ def rollback(job: ImportJob) -> ImportJob:
     except OSError as err:
         rows.update(state=State.STOPPED, error=f"the rollback failed: {sanitize_error(err)}"[:300])
         raise
-    rows.update(state=State.ROLLED_BACK, sources=[], error="", finished_at=timezone.now())
+    if rows.update(state=State.ROLLED_BACK, sources=[], error="", finished_at=timezone.now()):
+        uploaded.remove(job.instance, job.sources)
     job.refresh_from_db()
     return job
 

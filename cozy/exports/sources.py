@@ -1,4 +1,5 @@
-"""Where an import reads its zip parts: local files, or the manifest URL of an export.
+"""Where an import reads its zip parts: local files, the manifest URL of an export, or an
+archive uploaded to the API (uploaded.py), stored in the instance's exports area.
 
 A manifest URL of an export on this cozy (its host is one of our instances) is
 read from the store itself: each part is an S3 object opened as a seekable
@@ -20,6 +21,7 @@ from cozy.exports.models import Export
 from cozy.exports.remote import RangeReader, fetch_manifest
 from cozy.exports.runner import exports_store
 from cozy.exports.services import BadToken, export_for_token
+from cozy.exports.uploaded import is_uploaded, open_uploaded
 from cozy.instances.middleware import instance_for_host
 from cozy.instances.models import Instance
 from vfs_s3.storage import S3Storage
@@ -109,18 +111,23 @@ def _stored_part(store: S3Storage, export: Export, part: dict[str, Any]) -> Any:
 
 
 @contextlib.contextmanager
-def opened_parts(sources: list[str], *, remote: bool | Collection[str] = True,
-                 prefer_local: bool = True) -> Iterator[list[IO[bytes]]]:  # fmt: skip
-    """The zip parts named by ``sources`` (one manifest URL, or local part files in order).
+def opened_parts(sources: list[str], *, remote: bool | Collection[str] = True, prefer_local: bool = True,
+                 instance: Instance | None = None) -> Iterator[list[IO[bytes]]]:  # fmt: skip
+    """The zip parts named by ``sources`` (one manifest URL, local part files in order, or
+    ``instance``'s uploaded archive).
 
     A manifest of this cozy is read from the store; one of another cozy over HTTP(S), if
     ``remote`` allows its host."""
     with contextlib.ExitStack() as stack:
-        if len(sources) == 1 and sources[0].startswith(("http://", "https://")):
+        files: list[IO[bytes]]
+        if len(sources) == 1 and is_uploaded(sources[0]):
+            if instance is None:
+                raise ImportRefused("an uploaded archive is read only by an import into its instance")
+            files = [stack.enter_context(buffered(open_uploaded(instance, sources[0])))]
+        elif len(sources) == 1 and sources[0].startswith(("http://", "https://")):
             url = sources[0]
             check_manifest_url(url)
             local = instance_for_host(urlsplit(url).netloc) if prefer_local else None
-            files: list[IO[bytes]]
             if local is not None:
                 export = export_of_manifest(url, local)
                 store = exports_store(export)

@@ -103,7 +103,7 @@ def write_content(instance: Instance, doc_id: str, upload: Upload, name: str) ->
         raise TooLarge("this upload would exceed the instance's quota")
     mime = guess_mime(name, upload.mime)
     content_id = new_content_id()
-    chunks = _body_chunks(upload, left)
+    chunks = body_chunks(upload, left)
     try:
         with upload_slot(instance):
             _release_database(upload)
@@ -132,7 +132,7 @@ def _release_database(upload: Upload) -> None:
         connection.close()
 
 
-def _body_chunks(upload: Upload, limit: int | None) -> Iterator[bytes]:
+def body_chunks(upload: Upload, limit: int | None) -> Iterator[bytes]:
     """The body in chunks, checked against its Content-Length and the room left."""
     total = 0
     while True:
