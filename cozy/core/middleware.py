@@ -9,7 +9,7 @@ from django.core.handlers.wsgi import get_bytes_from_wsgi
 from django.http import HttpRequest, HttpResponse
 
 from cozy.files.errors import error_response
-from cozy.files.parser import BadText, check_string
+from cozy.files.text import BadText, check_string
 
 
 def url_text_problem(request: HttpRequest) -> str | None:

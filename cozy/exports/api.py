@@ -34,7 +34,8 @@ from cozy.files.auth import InstanceAuth, request_instance
 from cozy.files.body import body_upload
 from cozy.files.download import stream_response
 from cozy.files.errors import APIError, BadRequest, Conflict, NotFound, Unauthorized
-from cozy.files.parser import BadText, StrictAPI, StrictJsonParser, body_error_detail, check_text
+from cozy.files.parser import StrictAPI, StrictJsonParser
+from cozy.files.text import BadText, body_error_detail, check_text
 
 api = StrictAPI(title="cozy move API", version="1", urls_namespace="move-api", openapi_url=None, docs_url=None)
 for _exc, _handler in ((APIError, files_api.on_api_error), (ValidationError, files_api.on_validation_error),

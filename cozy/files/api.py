@@ -35,8 +35,9 @@ from cozy.files.jsonapi import (
 from cozy.files.listing import node_document
 from cozy.files.models import Node, Version
 from cozy.files.names import NAME_SCHEMA
-from cozy.files.parser import StrictAPI, body_error_detail, declare_text_rule
+from cozy.files.parser import StrictAPI, declare_text_rule
 from cozy.files.responses import ERRORS, ID_ERRORS, DocId
+from cozy.files.text import body_error_detail
 from cozy.files.tree import get_node
 from cozy.files.upload_params import creation_fields, overwrite_fields
 

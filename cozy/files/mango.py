@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_datetime
 
 from cozy.files.errors import BadRequest
 from cozy.files.models import ROOT_ID, Node, Reference
-from cozy.files.parser import BadText, check_text
+from cozy.files.text import BadText, check_text
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000

@@ -12,7 +12,7 @@ from typing import Any
 
 from cozy.files.mango import BOOKMARK_PATTERN as BOOKMARK
 from cozy.files.mango import COLUMNS, JSON_KEY_PATTERN, MAX_LIMIT
-from cozy.files.parser import TEXT_PATTERN
+from cozy.files.text import TEXT_PATTERN
 
 REF = "#/components/schemas/"
 TEXT = {"type": "string", "pattern": TEXT_PATTERN}
