@@ -14,6 +14,7 @@ import re
 import socket
 import time
 
+import psutil
 import pytest
 
 from benchmarks.bench_api import DOMAIN, gunicorn, server_env, setup_database
@@ -103,9 +104,22 @@ def test_a_client_that_stops_reading_is_cut_after_the_idle_timeout(live, tmp_pat
             sock.sendall(f"GET /files/download/{doc} HTTP/1.1\r\nHost: {DOMAIN}\r\n"
                          f"Authorization: Bearer {token}\r\n\r\n".encode())
             got = len(sock.recv(MiB))  # the download started
-            time.sleep(3)  # the behaviour under test: a client that reads nothing for over 2 s
+            # Read nothing more until the server has let go of this connection.
+            wait_until_the_server_closes(server, sock.getsockname()[1], deadline=time.monotonic() + 30)
             deadline = time.monotonic() + 30
             while chunk := sock.recv(MiB):  # what the kernels still held, then the server's close
                 got += len(chunk)
                 assert time.monotonic() < deadline, "the server never cut the stalled download"
     assert 0 < got < SIZE
+
+
+def wait_until_the_server_closes(server, client_port: int, deadline: float) -> None:
+    """Poll the workers' sockets until none is still connected to ``client_port`` (one was)."""
+    def connected() -> bool:
+        return any(conn.raddr and conn.raddr.port == client_port and conn.status == psutil.CONN_ESTABLISHED
+                   for worker in server.workers() for conn in worker.net_connections("tcp"))
+
+    assert connected(), "no worker holds the download's connection"
+    while connected():
+        assert time.monotonic() < deadline, "the server never cut the stalled download"
+        time.sleep(0.1)
