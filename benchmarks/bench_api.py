@@ -593,16 +593,23 @@ def postgres_rows(env: dict[str, str], raw: Raw, buf: bytearray, sizes: Sizes, u
             return progress(small_rows(api, raw, sizes, "PostgreSQL"))
 
 
-def run(sizes: Sizes, tmp: Path, pinned: bool = False, postgres: str | None = None,
-        only_small: bool = False) -> list[Row]:
-    buf = bytearray(os.urandom(BLOCK))
-    with SeaweedFS(data_dir=tmp / "s3") as s3:  # the defaults of the real run
+@contextlib.contextmanager
+def store_and_instance(tmp: Path, pinned: bool = False) -> Iterator[tuple[dict[str, str], Api, Raw]]:
+    """An embedded SeaweedFS with the real run's defaults, a migrated database with one
+    instance: the server's environment, the API client (its port set once gunicorn runs) and
+    raw minio on the same bucket."""
+    with SeaweedFS(data_dir=tmp / "s3") as s3:
         if pinned:
             pin_store(s3)
         config = s3.config()
         env = server_env(tmp, config.to_url())
-        api = Api(0, setup_database(env))
-        raw = Raw(make_client(config), bucket_name(config.bucket_prefix, None))
+        yield env, Api(0, setup_database(env)), Raw(make_client(config), bucket_name(config.bucket_prefix, None))
+
+
+def run(sizes: Sizes, tmp: Path, pinned: bool = False, postgres: str | None = None,
+        only_small: bool = False) -> list[Row]:
+    buf = bytearray(os.urandom(BLOCK))
+    with store_and_instance(tmp, pinned) as (env, api, raw):
         with gunicorn(env, tmp / "gunicorn.log") as server:
             api.port = server.port
             warm_up(api, raw, buf)
@@ -623,11 +630,7 @@ def run(sizes: Sizes, tmp: Path, pinned: bool = False, postgres: str | None = No
 
 def listing_only(sizes: Sizes, tmp: Path, pinned: bool) -> list[Row]:
     """``--only listing``: the listing rows alone, on a fresh server (a minute, not five)."""
-    with SeaweedFS(data_dir=tmp / "s3") as s3:
-        if pinned:
-            pin_store(s3)
-        env = server_env(tmp, s3.config().to_url())
-        api = Api(0, setup_database(env))
+    with store_and_instance(tmp, pinned) as (env, api, _raw):
         with gunicorn(env, tmp / "gunicorn.log") as server:
             api.port = server.port
             return progress(listing_rows(api, server, sizes.listing, sizes.listings))

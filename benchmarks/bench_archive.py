@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -35,12 +36,9 @@ from benchmarks.bench_api import (
     gunicorn,
     interleaved,
     peak_growth_mib,
-    server_env,
-    setup_database,
+    store_and_instance,
     table,
 )
-from s3util import bucket_name, make_client
-from s3util.seaweedfs import SeaweedFS
 
 RSS_TARGET_MIB = 64  # "flat": what a streamed transfer may hold, as for uploads (bench_api)
 
@@ -79,13 +77,8 @@ def read_raw(raw: Raw, keys: list[str], size: int) -> int:
 
 
 def run(sizes: Sizes, tmp: Path) -> list[Row]:
-    buf = bytearray(BLOCK)
-    payload = Payload(sizes.size, buf)
-    with SeaweedFS(data_dir=tmp / "s3") as s3:
-        config = s3.config()
-        env = server_env(tmp, config.to_url())
-        api = Api(0, setup_database(env))
-        raw = Raw(make_client(config), bucket_name(config.bucket_prefix, None))
+    payload = Payload(sizes.size, bytearray(os.urandom(BLOCK)))  # random: no entry compresses
+    with store_and_instance(tmp) as (env, api, raw):
         with gunicorn(env, tmp / "gunicorn.log") as server:
             api.port = server.port
             ids = [api.upload(payload) for _ in range(sizes.files)]
