@@ -13,12 +13,15 @@ its defaults). Every save streams from a file-like of unknown length whose
 Series alternate between the backends (rotating who goes first) and the median
 is reported. Peak RSS growth is measured in a fresh child process per backend:
 VmHWM after a 1 GiB unknown-length save minus VmRSS before it (the high-water
-mark is reset first through /proc/self/clear_refs).
+mark is reset first through /proc/self/clear_refs). Under the table, the CPU time per
+operation of this process (every thread) and of the server's processes, median of the
+series: on a shared machine these move much less than the rates do.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -29,8 +32,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+import psutil
 
 MiB = 1024 * 1024
 READ_CHUNK = MiB
@@ -183,21 +188,50 @@ class Row:
     values: dict[str, float]  # backend -> figure
     target: str
     met: bool | None  # None: reported, no target
+    cpu_ms: dict[str, tuple[float, float]] = field(default_factory=dict)  # backend -> (client, server) per op
 
     def ratio(self, other: str) -> float:
         return self.values["vfs_s3"] / self.values[other] if self.values[other] else float("nan")
 
 
-def alternate(series: dict[str, Callable[[], None]], repeat: int) -> dict[str, float]:
-    """Median of ``repeat`` timings per backend; the starting backend rotates."""
+class CpuClock:
+    """CPU seconds (user and system) used so far by this process, every thread, and by the
+    server's processes and their children."""
+
+    def __init__(self, server_pids: list[int]):
+        self._server = [psutil.Process(pid) for pid in server_pids]
+
+    def __call__(self) -> tuple[float, float]:
+        return time.process_time(), sum(_cpu_seconds(p) for p in self._server)
+
+
+def _cpu_seconds(proc: psutil.Process) -> float:
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):  # a child that just ended
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+@dataclass
+class Timings:
+    secs: dict[str, float]  # backend -> median seconds of a series
+    cpu: dict[str, tuple[float, float]]  # backend -> median (client, server) CPU seconds of a series
+
+
+def alternate(series: dict[str, Callable[[], None]], repeat: int, clock: CpuClock) -> Timings:
+    """Median of ``repeat`` timings (wall and CPU) per backend; the starting backend rotates."""
     names = list(series)
-    times: dict[str, list[float]] = {name: [] for name in names}
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in names}
     for r in range(repeat):
         for name in names[r % len(names):] + names[: r % len(names)]:
-            start = time.perf_counter()
+            cpu_before, start = clock(), time.perf_counter()
             series[name]()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(values) for name, values in times.items()}
+            secs, cpu_after = time.perf_counter() - start, clock()
+            runs[name].append((secs, cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]))
+    med = {name: [statistics.median(run[i] for run in values) for i in range(3)] for name, values in runs.items()}
+    return Timings({n: m[0] for n, m in med.items()}, {n: (m[1], m[2]) for n, m in med.items()})
 
 
 class Keys:
@@ -212,17 +246,18 @@ class Keys:
         return self.made[-1]
 
 
-def save_row(benches: list[Bench], keys: Keys, buf: bytes, size: int, ops: int, repeat: int) -> dict[str, float]:
+def save_row(benches: list[Bench], keys: Keys, buf: bytes, size: int, ops: int, repeat: int,
+             clock: CpuClock) -> Timings:
     def series(bench: Bench) -> Callable[[], None]:
         def run() -> None:
             for _ in range(ops):
                 bench.save(keys(f"s{size}"), Source(size, buf))
         return run
 
-    return alternate({b.name: series(b) for b in benches}, repeat)
+    return alternate({b.name: series(b) for b in benches}, repeat, clock)
 
 
-def read_row(benches: list[Bench], key: str, size: int, ops: int, repeat: int) -> dict[str, float]:
+def read_row(benches: list[Bench], key: str, size: int, ops: int, repeat: int, clock: CpuClock) -> Timings:
     def series(bench: Bench) -> Callable[[], None]:
         def run() -> None:
             for _ in range(ops):
@@ -230,39 +265,41 @@ def read_row(benches: list[Bench], key: str, size: int, ops: int, repeat: int) -
                     raise RuntimeError(f"{bench.name} read {got} bytes, expected {size}")
         return run
 
-    return alternate({b.name: series(b) for b in benches}, repeat)
+    return alternate({b.name: series(b) for b in benches}, repeat, clock)
 
 
 def size_label(size: int) -> str:
     return f"{size // MiB} MiB" if size >= MiB else f"{size // 1024} KiB"
 
 
-def throughput_rows(benches: list[Bench], client, bucket: str, buf: bytes, sizes: Sizes) -> list[Row]:
+def throughput_rows(benches: list[Bench], client, bucket: str, buf: bytes, sizes: Sizes,
+                    clock: CpuClock) -> list[Row]:
     from s3util import delete_objects
 
     rows = []
     cases = [(1024, sizes.small_ops, "ops/s"), (sizes.medium, sizes.medium_ops, "MB/s"), (sizes.large, 1, "MB/s")]
     for size, ops, unit in cases:
         keys = Keys()
-        secs = save_row(benches, keys, buf, size, ops, sizes.repeat)
-        rows.append(make_row(f"save {size_label(size)}", unit, secs, size, ops))
+        timings = save_row(benches, keys, buf, size, ops, sizes.repeat, clock)
+        rows.append(make_row(f"save {size_label(size)}", unit, timings, size, ops))
         progress(rows[-1])
         read_key = keys("read")
         client.put_object(bucket, read_key, Source(size, buf), -1, part_size=PART_SIZE)
-        secs = read_row(benches, read_key, size, ops, sizes.repeat)
-        rows.append(make_row(f"full read {size_label(size)}", unit, secs, size, ops))
+        timings = read_row(benches, read_key, size, ops, sizes.repeat, clock)
+        rows.append(make_row(f"full read {size_label(size)}", unit, timings, size, ops))
         progress(rows[-1])
         delete_objects(client, bucket, keys.made)
     return rows
 
 
-def make_row(name: str, unit: str, secs: dict[str, float], size: int, ops: int) -> Row:
-    values = {n: ops / s if unit == "ops/s" else size * ops / 1e6 / s for n, s in secs.items()}
+def make_row(name: str, unit: str, timings: Timings, size: int, ops: int) -> Row:
+    values = {n: ops / s if unit == "ops/s" else size * ops / 1e6 / s for n, s in timings.secs.items()}
+    cpu_ms = {n: (client * 1e3 / ops, server * 1e3 / ops) for n, (client, server) in timings.cpu.items()}
     large = unit == "MB/s" and size > 8 * MiB
     vs_dj = values["vfs_s3"] > values["django-storages"]
     vs_raw = values["vfs_s3"] >= RATIO_TARGET * values["raw minio"]
     target = f">= {RATIO_TARGET}x raw, > django-storages" if large else "> django-storages"
-    return Row(f"{name}, {unit}", unit, values, target, vs_dj and (vs_raw or not large))
+    return Row(f"{name}, {unit}", unit, values, target, vs_dj and (vs_raw or not large), cpu_ms)
 
 
 # -- peak RSS, one child process per backend ---------------------------------------------------
@@ -332,6 +369,16 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def cpu_lines(rows: list[Row]) -> str:
+    """CPU per operation under the table: lines that are no table rows."""
+    lines = ["CPU ms per operation, this process + the server (median of the series):"]
+    for row in rows:
+        if row.cpu_ms:
+            figures = ", ".join(f"{b} {_fmt(c)} + {_fmt(s)}" for b, (c, s) in row.cpu_ms.items())
+            lines.append(f"- {row.name.split(',')[0]}: {figures}")
+    return "\n".join(lines)
+
+
 def progress(row: Row) -> None:
     """Each row to stderr as soon as it is measured: a later failure does not lose it."""
     figures = ", ".join(f"{b} {_fmt(v)}" for b, v in row.values.items())
@@ -361,6 +408,12 @@ def start_server(server: str, data_dir: Path, sizes: Sizes):
     return SeaweedFS(data_dir=data_dir)
 
 
+def server_pids(s3) -> list[int]:
+    """The server's own processes (SeaweedFS: one, with its children; Ceph: one per daemon)."""
+    procs = getattr(s3, "processes", None) or {"weed": s3.process}
+    return [proc.pid for proc in procs.values() if proc is not None]
+
+
 def run(sizes: Sizes, data_dir: Path, server: str = "seaweedfs") -> list[Row]:
     from s3util import bucket_name, ensure_bucket, make_client
 
@@ -372,10 +425,11 @@ def run(sizes: Sizes, data_dir: Path, server: str = "seaweedfs") -> list[Row]:
         ensure_bucket(client, bucket, config.region)
         setup_django(fs_url)
         benches = [MAKERS[name](fs_url, bucket) for name in BACKENDS]
+        clock = CpuClock(server_pids(s3))
         warm = Keys()
-        save_row(benches, warm, new_buffer(), 2 * PART_SIZE, 1, len(benches))  # SeaweedFS grows volumes
+        save_row(benches, warm, new_buffer(), 2 * PART_SIZE, 1, len(benches), clock)  # SeaweedFS grows volumes
         buf = new_buffer()
-        rows = throughput_rows(benches, client, bucket, buf, sizes)
+        rows = throughput_rows(benches, client, bucket, buf, sizes, clock)
         rows += rss_rows(fs_url, bucket, client, sizes.rss)
     return rows
 
@@ -399,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = run(sizes, Path(tmp), args.server)
     print(context_line(sizes, args.quick, args.server))
     print(table(rows))
+    print(cpu_lines(rows))
     return 0
 
 
