@@ -123,3 +123,38 @@ def wait_until_the_server_closes(server, client_port: int, deadline: float) -> N
     while connected():
         assert time.monotonic() < deadline, "the server never cut the stalled download"
         time.sleep(0.1)
+
+
+@pytest.mark.parametrize("splice", ["1", "0"])
+@pytest.mark.parametrize("first", [0, 1000])
+def test_a_client_that_pauses_holds_no_store_get_then_gets_its_exact_bytes(live, tmp_path, splice, first):
+    """Past COZY_DOWNLOAD_RELEASE_AFTER without the client reading, the store's GET is closed;
+    when the client reads again, ranged GETs resume where the download was, bytes exact."""
+    _, token, proxy, doc, data, _, env = live
+    server_env_ = {**env, "COZY_DOWNLOAD_RELEASE_AFTER": "0.5", "COZY_HTTP_IDLE_TIMEOUT": "60",
+                   "COZY_DOWNLOAD_SPLICE": splice}
+    with gunicorn(server_env_, tmp_path / "gunicorn.log") as server:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # far too small for the file
+        sock.settimeout(60)
+        sock.connect(("127.0.0.1", server.port))
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        conn.sock = sock
+        with contextlib.closing(conn):
+            gets_before = proxy.gets
+            conn.request("GET", f"/files/download/{doc}",
+                         headers={"Host": DOMAIN, "Authorization": f"Bearer {token}", "Range": f"bytes={first}-"})
+            resp = conn.getresponse()
+            assert resp.status == 206
+            got = bytearray(resp.read(64 * 1024))
+            assert proxy.open_gets() == 1, "the download holds its GET while the client reads"
+            deadline = time.monotonic() + 20  # well before the idle timeout
+            while proxy.open_gets():
+                assert time.monotonic() < deadline, "the paused download still holds a GET on the store"
+                time.sleep(0.05)
+            while chunk := resp.read(256 * 1024):
+                got += chunk
+            assert (len(got), digest(bytes(got))) == (SIZE - first, digest(data[first:]))
+            assert proxy.gets - gets_before >= 2, "the download resumed with a new GET"
+            status, _, body = get(conn, token, f"/files/{doc}")  # the connection still frames requests right
+            assert status == 200 and json.loads(body)["data"]["id"] == doc
