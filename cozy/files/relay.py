@@ -17,6 +17,7 @@ gunicorn's gevent worker) when splice does not apply; cozy.files.splice is the o
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -32,6 +33,13 @@ except ImportError:  # pragma: no cover - gevent is a dependency of the real run
     GeventSocket = wait_write = None
 
 RELEASE_AFTER = 2.0  # seconds; the default of COZY_DOWNLOAD_RELEASE_AFTER
+# The bytes a download's client socket may hold unsent in the kernel. Left alone, Linux grows a
+# socket's send buffer toward 4 MiB (tcp_wmem) for a client that read fast once, and keeps it
+# full once that client stops: a thousand such downloads held 1.8 GiB of kernel memory, past
+# the tcp_mem pressure mark, where the kernel shrinks every TCP buffer of the machine and every
+# other transfer crawls (docs/benchmarks.md, "Slow clients"). Bytes in flight are not counted,
+# so a fast client on a long path is not slowed; the worker is just woken more often.
+UNSENT_MAX = 256 * 1024
 
 
 class StoreCut(OSError):
@@ -98,6 +106,13 @@ def client_ready(client: Any, read: StoreRead) -> Callable[[], None]:
     return wait
 
 
+def bound_unsent(client: Any) -> None:
+    """Cap what ``client``'s socket holds unsent (TCP_NOTSENT_LOWAT: writes wait past it)."""
+    option = getattr(socket, "TCP_NOTSENT_LOWAT", None)
+    if option is not None:
+        client.setsockopt(socket.IPPROTO_TCP, option, UNSENT_MAX)
+
+
 def send_all(fd: int, data: memoryview, ready: Callable[[], None]) -> None:
     """Write all of ``data`` to the non-blocking socket ``fd``, ``ready()`` waiting in between."""
     while data:
@@ -125,11 +140,12 @@ class Relayed:
         return data
 
     def __iter__(self) -> Iterator[bytes]:
-        yield self._chunk()
         if self._client is None:
             while self._left > 0:
                 yield self._chunk()
             return
+        bound_unsent(self._client)
+        yield self._chunk()
         fd, ready = self._client.fileno(), client_ready(self._client, self._read)
         while self._left > 0:
             send_all(fd, memoryview(self._chunk()), ready)

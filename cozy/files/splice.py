@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from cozy.files.relay import StoreCut, StoreRead, client_ready, gevent_client, send_all
+from cozy.files.relay import StoreCut, StoreRead, bound_unsent, client_ready, gevent_client, send_all
 
 MIN_SIZE = 1024 * 1024
 _SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
@@ -57,6 +57,7 @@ class Spliced:
         self._read, self._client, self._left, self._pace = read, client, length, pace
 
     def __iter__(self) -> Iterator[bytes]:
+        bound_unsent(self._client)
         head = self._read.body().buffered()[: self._left]
         self._read.took(len(head))
         self._left -= len(head)
