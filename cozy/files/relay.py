@@ -2,8 +2,9 @@
 
 Each download in progress holds one GET open on the store. A client that stops reading
 (a phone on a bad link, a paused transfer) would keep it open for as long as the idle
-timeout allows, and a store serving a thousand such GETs serves everyone else slowly
-(SeaweedFS does: docs/benchmarks.md, "Slow clients"). So once the client's socket has
+timeout allows: a thousand paused clients, a thousand GETs held on the store with their
+connections and buffers (SeaweedFS on the same machine queued up to 4 MiB in each of its
+sockets: docs/benchmarks.md, "Slow clients"). So once the client's socket has
 stayed unwritable for ``COZY_DOWNLOAD_RELEASE_AFTER`` seconds, the GET is closed; when
 the client reads again, a ranged GET resumes at the byte the download had reached.
 Content keys are written once (a new content goes to a fresh key, DESIGN.md), and every
