@@ -200,6 +200,9 @@ COZY_MAX_UPLOADS = int(os.environ.get("COZY_MAX_UPLOADS", "64"))
 COZY_MAX_UPLOADS_PER_INSTANCE = int(os.environ.get("COZY_MAX_UPLOADS_PER_INSTANCE", "16"))
 # Large downloads moved by splice(2) from the store's socket to the client's (cozy/files/splice.py).
 COZY_DOWNLOAD_SPLICE = flag("COZY_DOWNLOAD_SPLICE", True)
+# A download whose client takes nothing for this many seconds lets go of its GET on the store,
+# and resumes with a ranged GET when the client reads again (cozy/files/relay.py); 0: never.
+COZY_DOWNLOAD_RELEASE_AFTER = float(os.environ.get("COZY_DOWNLOAD_RELEASE_AFTER", "2"))
 
 # Thumbnails (cozy/thumbnails/limits.py): sources over this size, this many pixels or
 # this many seconds get no thumbnails (recorded, never failing the upload).

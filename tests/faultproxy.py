@@ -15,7 +15,9 @@ class CuttingProxy:
     connection that sends more than ``n`` bytes upstream is dropped (client
     retries included), until ``heal()``. ``flip_byte_at(n)`` damages one byte
     instead: byte ``n`` of the first connection to send that much upstream.
-    ``cut_reply_after(n)`` drops every connection whose replies pass ``n`` bytes."""
+    ``cut_reply_after(n)`` drops every connection whose replies pass ``n`` bytes.
+    ``open_gets()`` counts the connections open whose last request is an object's GET
+    (no query string: not a listing), ``gets`` every such GET seen."""
 
     def __init__(self, target_host: str, target_port: int):
         self.target = (target_host, target_port)
@@ -26,6 +28,8 @@ class CuttingProxy:
         self._cut_reply_after: int | None = None
         self.flips = 0
         self.cuts = 0
+        self.gets = 0
+        self._getting: dict[int, bool] = {}  # per upstream-bound socket: is its last request a GET
         self._lock = threading.Lock()
         self._stopped = False
         threading.Thread(target=self._accept, daemon=True).start()
@@ -58,6 +62,19 @@ class CuttingProxy:
         with self._lock:
             self._cut_after = self._cut_reply_after = None
 
+    def open_gets(self) -> int:
+        with self._lock:
+            return sum(self._getting.values())
+
+    def _note_request(self, src: socket.socket, data: bytes) -> None:
+        if data[:4] not in (b"GET ", b"HEAD", b"PUT ", b"POST", b"DELE"):
+            return  # the middle of a request body
+        line = data.split(b"\r\n", 1)[0]
+        getting = data.startswith(b"GET ") and b"?" not in line
+        with self._lock:
+            self._getting[id(src)] = getting
+            self.gets += getting
+
     def _take_cut(self, upstream: bool) -> int | None:
         with self._lock:
             return self._cut_after if upstream else self._cut_reply_after
@@ -76,6 +93,8 @@ class CuttingProxy:
         sent = 0
         try:
             while data := src.recv(65536):
+                if upstream:
+                    self._note_request(src, data)
                 limit = self._take_cut(upstream)
                 if limit is not None and sent + len(data) > limit:
                     with self._lock:
@@ -90,6 +109,8 @@ class CuttingProxy:
         except OSError:
             pass
         finally:
+            with self._lock:
+                self._getting.pop(id(src), None)
             for s in (src, dst):
                 try:
                     s.close()

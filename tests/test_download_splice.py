@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from benchmarks.bench_api import DOMAIN, gunicorn, server_env, setup_database
+from cozy.files.relay import UNSENT_MAX
 from tests.cozyclient import ROOT, md5_b64
 from tests.faultproxy import CuttingProxy
 from tests.test_files_streamed import send
@@ -123,3 +124,52 @@ def wait_until_the_server_closes(server, client_port: int, deadline: float) -> N
     while connected():
         assert time.monotonic() < deadline, "the server never cut the stalled download"
         time.sleep(0.1)
+
+
+@pytest.mark.parametrize("splice", ["1", "0"])
+@pytest.mark.parametrize("first", [0, 1000])
+def test_a_client_that_pauses_holds_no_store_get_then_gets_its_exact_bytes(live, tmp_path, splice, first):
+    """Past COZY_DOWNLOAD_RELEASE_AFTER without the client reading, the store's GET is closed;
+    when the client reads again, ranged GETs resume where the download was, bytes exact."""
+    _, token, proxy, doc, data, _, env = live
+    server_env_ = {**env, "COZY_DOWNLOAD_RELEASE_AFTER": "0.5", "COZY_HTTP_IDLE_TIMEOUT": "60",
+                   "COZY_DOWNLOAD_SPLICE": splice}
+    with gunicorn(server_env_, tmp_path / "gunicorn.log") as server:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # far too small for the file
+        sock.settimeout(60)
+        sock.connect(("127.0.0.1", server.port))
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+        conn.sock = sock
+        with contextlib.closing(conn):
+            gets_before = proxy.gets
+            conn.request("GET", f"/files/download/{doc}",
+                         headers={"Host": DOMAIN, "Authorization": f"Bearer {token}", "Range": f"bytes={first}-"})
+            resp = conn.getresponse()
+            assert resp.status == 206
+            got = bytearray(resp.read(64 * 1024))
+            assert proxy.open_gets() == 1, "the download holds its GET while the client reads"
+            deadline = time.monotonic() + 20  # well before the idle timeout
+            while proxy.open_gets():
+                assert time.monotonic() < deadline, "the paused download still holds a GET on the store"
+                time.sleep(0.05)
+            # The kernel holds little of it unsent for this client (cozy.files.relay.UNSENT_MAX).
+            assert 0 < unsent_by_server(server.port, sock.getsockname()[1]) <= UNSENT_MAX + 256 * 1024
+            while chunk := resp.read(256 * 1024):
+                got += chunk
+            assert (len(got), digest(bytes(got))) == (SIZE - first, digest(data[first:]))
+            assert proxy.gets - gets_before >= 2, "the download resumed with a new GET"
+            status, _, body = get(conn, token, f"/files/{doc}")  # the connection still frames requests right
+            assert status == 200 and json.loads(body)["data"]["id"] == doc
+
+
+def unsent_by_server(server_port: int, client_port: int) -> int:
+    """The bytes the server's socket to ``client_port`` holds not yet acknowledged (tx_queue
+    of /proc/net/tcp): with the client's window closed, what it could not send."""
+    want = (f"0100007F:{server_port:04X}", f"0100007F:{client_port:04X}")
+    with open("/proc/net/tcp") as table:
+        for row in table.readlines()[1:]:
+            fields = row.split()
+            if (fields[1], fields[2]) == want:
+                return int(fields[4].split(":")[0], 16)
+    raise AssertionError("no server socket to the client")

@@ -123,6 +123,11 @@ class OpenBody:
         return getattr(self._resp.connection, "sock", None) or getattr(getattr(raw.fp, "raw", None), "_sock", None)
 
     @property
+    def etag(self) -> str | None:
+        """The object's ETag, to pin a later GET of the same object to this version."""
+        return (self._resp.headers.get("ETag") or "").strip('"') or None
+
+    @property
     def timeout(self) -> float | None:
         """The store's read timeout, in seconds (None: none)."""
         sock = self._socket()

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 from cozy.files.errors import NotFound, RangeNotSatisfiable
+from cozy.files.relay import Relayed, StoreRead, gevent_client
 from cozy.files.splice import MIN_SIZE as SPLICE_MIN
 from cozy.files.splice import Spliced, client_socket
 from vfs_s3.storage import S3Storage
@@ -107,10 +108,16 @@ def _body(request: HttpRequest, store: S3Storage, name: str, start: int, end: in
         if not store.exists(name):
             raise NotFound(MISSING)
         return iter(())
+    read = StoreRead(store, name, start, end)
     try:
-        return _spliced(request, store, name, start, end, length) or _relayed(store, name, start, end)
+        body = read.body()  # now: a missing object is a 404 here, before the response starts
     except FileNotFoundError:
         raise NotFound(MISSING) from None
+    if length >= SPLICE_MIN and not store.config.use_ssl and body.fileno() is not None:
+        client = client_socket(request)
+        if client is not None:
+            return Spliced(read, client, length, Pace())
+    return Relayed(read, gevent_client(request), length, Pace())
 
 
 class Pace:
@@ -136,31 +143,3 @@ class Pace:
         self.sent += self.size
         return self.size
 
-
-def _spliced(request: HttpRequest, store: S3Storage, name: str, start: int, end: int | None,
-             length: int) -> Spliced | None:
-    """The body moved by splice(2) from the store's socket to the client's (cozy.files.splice),
-    or None where that does not apply."""
-    client = client_socket(request) if length >= SPLICE_MIN and not store.config.use_ssl else None
-    if client is None:
-        return None
-    body = store.open_body(name, start, end)
-    fileno = body.fileno()
-    if fileno is None:  # not plain bytes on a plain socket (the store answered chunked?)
-        body.close()
-        return None
-    return Spliced(body, fileno, client, length, Pace())
-
-
-def _relayed(store: S3Storage, name: str, start: int, end: int | None) -> Iterator[bytes]:
-    """The body read from the store and written to the client by the worker, chunk by chunk.
-    The whole body is one plain GET: SeaweedFS serves a Range header with more CPU."""
-    chunks = store.read(name, start, end, chunk_size=Pace())
-    first = next(chunks, b"")  # now: a missing object raises here, before the response starts
-    return _prepend(first, chunks)
-
-
-def _prepend(first: bytes, rest):
-    if first:
-        yield first
-    yield from rest

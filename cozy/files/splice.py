@@ -14,7 +14,8 @@ already read from the store), then the rest goes around it onto its socket: guni
 count of bytes sent (its access log's size) only has that first part. Each move waits, as
 gunicorn's writes do, at most the client socket's timeout (``COZY_HTTP_IDLE_TIMEOUT``) for
 the client, and the store's read timeout for the store; a store that ends early raises, so
-gunicorn cuts the connection and the client sees a short body, never a wrong one.
+gunicorn cuts the connection and the client sees a short body, never a wrong one. A client
+that stops reading has the store's GET let go of, and resumed (cozy.files.relay).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 
-from vfs_s3.reader import OpenBody
+from cozy.files.relay import StoreCut, StoreRead, bound_unsent, client_ready, gevent_client, send_all
 
 MIN_SIZE = 1024 * 1024
 _SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
@@ -35,63 +36,79 @@ _GETPIPE_SZ = getattr(fcntl, "F_GETPIPE_SZ", 1032)
 _FLAGS = getattr(os, "SPLICE_F_MOVE", 1) | getattr(os, "SPLICE_F_NONBLOCK", 2)
 
 try:
-    from gevent.socket import socket as GeventSocket
-    from gevent.socket import wait_read, wait_write
+    from gevent.socket import wait_read
 except ImportError:  # pragma: no cover - gevent is a dependency of the real run
-    GeventSocket = wait_read = wait_write = None
-
-
-class StoreCut(OSError):
-    """The store's answer ended before the body did."""
+    wait_read = None
 
 
 def client_socket(request: HttpRequest) -> Any | None:
     """gunicorn's socket to the client when a download may be spliced onto it, else None."""
-    sock = request.META.get("gunicorn.socket")
-    if not getattr(settings, "COZY_DOWNLOAD_SPLICE", True):
+    if not getattr(settings, "COZY_DOWNLOAD_SPLICE", True) or not hasattr(os, "splice"):
         return None
-    if GeventSocket is None or not hasattr(os, "splice") or type(sock) is not GeventSocket:
-        return None  # another server or worker, TLS (gevent's SSLSocket is a subclass), or not Linux
-    return sock
+    return gevent_client(request)
 
 
 class Spliced:
-    """The response body: ``length`` bytes of ``body`` onto ``client``, in moves of ``pace()``
+    """The response body: ``length`` bytes of ``read`` onto ``client``, in moves of ``pace()``
     bytes (small for a slow client: the pipe's pages are memory too). Closing it closes the
     store's GET, whether or not the body was sent (a HEAD)."""
 
-    def __init__(self, body: OpenBody, fileno: int, client: Any, length: int, pace: Callable[[], int]):
-        self._body, self._src, self._client, self._length, self._pace = body, fileno, client, length, pace
+    def __init__(self, read: StoreRead, client: Any, length: int, pace: Callable[[], int]):
+        self._read, self._client, self._left, self._pace = read, client, length, pace
 
     def __iter__(self) -> Iterator[bytes]:
-        head = self._body.buffered()[: self._length]
+        bound_unsent(self._client)
+        head = self._read.body().buffered()[: self._left]
+        self._read.took(len(head))
+        self._left -= len(head)
         yield head  # gunicorn sends the headers, then these bytes
         pipe = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         try:
-            self._relay(pipe, self._length - len(head))
+            self._relay(pipe)
         finally:
             os.close(pipe[0])
             os.close(pipe[1])
 
     def close(self) -> None:
-        self._body.close()
+        self._read.close()
 
-    def _relay(self, pipe: tuple[int, int], left: int) -> None:
+    def _relay(self, pipe: tuple[int, int]) -> None:
         capacity, dst = 0, self._client.fileno()
-        store_ready = lambda: wait_read(self._src, timeout=self._body.timeout)  # noqa: E731
-        client_ready = lambda: wait_write(dst, timeout=self._client.gettimeout())  # noqa: E731
-        while left > 0:
-            size = min(left, self._pace())
+        to_client = client_ready(self._client, self._read)
+        while self._left > 0:
+            size = min(self._left, self._pace())
             if size > capacity:
                 capacity = _grow(pipe[1], size)
             while size > 0:  # the pipe is empty here: fill it from the store, empty it to the client
-                moved = _splice(self._src, pipe[1], min(size, capacity), store_ready)
+                src = self._store(dst, to_client)
+                count = min(size, capacity, self._left)
+                if src is None or count == 0:
+                    return
+                moved = _splice(src[0], pipe[1], count, src[1])
                 if moved == 0:
                     raise StoreCut("the store's answer ended before the file did")
+                self._read.took(moved)
                 size -= moved
-                left -= moved
+                self._left -= moved
                 while moved > 0:
-                    moved -= _splice(pipe[0], dst, moved, client_ready)
+                    moved -= _splice(pipe[0], dst, moved, to_client)
+
+    def _store(self, dst: int, to_client: Callable[[], None]) -> tuple[int, Callable[[], object]] | None:
+        """The socket of the open GET to splice from, and a wait for it. A GET reopened after a
+        release first has the bytes http.client read with its headers sent; None when those
+        were the last ones."""
+        while not self._read.is_open:
+            head = self._read.body().buffered()[: self._left]
+            self._read.took(len(head))
+            self._left -= len(head)
+            send_all(dst, memoryview(head), to_client)  # may release it again: then reopen
+            if self._left == 0:
+                return None
+        body = self._read.body()
+        src = body.fileno()
+        if src is None:  # a resumed GET the store answered otherwise (chunked?)
+            raise StoreCut("the store's resumed answer cannot be spliced")
+        return src, lambda: wait_read(src, timeout=body.timeout)
 
 
 def _grow(pipe_in: int, size: int) -> int:
