@@ -142,6 +142,10 @@ CACHES = {
 # (cozy/instances/lookup_cache.py): a revoked token or a deleted instance is refused
 # within this bound everywhere, at once in the process that changed it. 0: no cache.
 COZY_LOOKUP_CACHE_TTL = float(os.environ.get("COZY_LOOKUP_CACHE_TTL", "5"))
+# SQLite connections each process keeps open between requests, for the next ones
+# (cozy/core/sqlite3/idle.py): a connection costs more to open than a small upload's
+# queries. 0: every request opens and closes its own.
+COZY_SQLITE_IDLE_CONNECTIONS = int(os.environ.get("COZY_SQLITE_IDLE_CONNECTIONS", "8"))
 COZY_THROTTLE = {
     "login": {
         "free": int(os.environ.get("COZY_LOGIN_FREE_FAILURES", "5")),

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Func, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from cozy.files import index_sql
 from cozy.files.errors import (
     BadRequest,
     Conflict,
@@ -66,18 +65,9 @@ def content_name(file_id: str, content_id: str) -> str:
     return f"{checked_id(file_id, 'file id')}/{checked_id(content_id, 'content id')}"
 
 
-def _total_size(rows: QuerySet) -> Coalesce:
-    """SUM(size) of ``rows`` as a subquery (no GROUP BY: one total)."""
-    return Coalesce(Subquery(rows.order_by().annotate(total=Func(F("size"), function="SUM")).values("total")), 0)
-
-
 def used_bytes(instance: Instance) -> int:
     """Bytes of current contents and kept versions, in one query."""
-    files = Node.objects.filter(instance=OuterRef("pk"), type=Node.Type.FILE)
-    versions = Version.objects.filter(file__instance=OuterRef("pk"))
-    totals = Instance.objects.filter(pk=instance.pk).annotate(files=_total_size(files), versions=_total_size(versions))
-    used = totals.values_list("files", "versions").first()
-    return sum(used) if used else 0
+    return index_sql.used_bytes(instance.pk)
 
 
 def room_left(instance: Instance) -> int | None:

@@ -106,10 +106,17 @@ class Node(models.Model):
 
     def mark_new(self) -> None:
         """Tell the ORM that a node just inserted has no versions and no references, as a
-        prefetch would: its document then costs no query for them."""
+        prefetch would: its document then costs no query for them, nor a compiled one."""
         self._prefetched_objects_cache = {  # Django's prefetch cache
-            "versions": Version.objects.none(), "references": Reference.objects.none(),
+            "versions": _fetched_empty(Version.objects.none()), "references": _fetched_empty(Reference.objects.none()),
         }
+
+
+def _fetched_empty(qs: models.QuerySet) -> models.QuerySet:
+    """``qs`` as a prefetch leaves it, its rows (none) in hand: reading it compiles nothing."""
+    qs._result_cache = []  # as Django's prefetch_one_level
+    qs._prefetch_done = True  # type: ignore[attr-defined]  # not in the stubs
+    return qs
 
 
 class Version(models.Model):

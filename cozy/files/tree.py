@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 
+from cozy.files import index_sql
 from cozy.files.errors import Conflict, Forbidden, Gone, NotFound
 from cozy.files.models import ROOT_ID, TRASH_ID, TRASH_NAME, Node
 from cozy.files.names import with_suffix
@@ -32,7 +32,7 @@ def lock_tree(instance: Instance) -> None:
 
     The state is read again under the lock: a request authenticated before a deletion
     began (a long upload) must not commit into an instance being deleted."""
-    state = Instance.objects.select_for_update().filter(pk=instance.pk).values_list("state", flat=True).first()
+    state = index_sql.locked_state(instance.pk)
     if state != Instance.State.READY:
         raise Gone("this instance is being deleted")
 
@@ -42,9 +42,10 @@ def get_node(instance: Instance, doc_id: str, *, for_update: bool = False) -> No
 
     Its parent comes in the same query (its document names it), except when locking:
     on PostgreSQL that would lock the parent's row too."""
-    qs = Node.objects.filter(instance=instance, doc_id=doc_id)
-    qs = qs.select_for_update() if for_update else qs.select_related("parent")
-    node = qs.first()
+    if for_update:
+        node = Node.objects.filter(instance=instance, doc_id=doc_id).select_for_update().first()
+    else:
+        node = index_sql.node_with_parent(instance.pk, doc_id)
     if node is None:
         raise NotFound("no such file or directory")
     return node
@@ -59,13 +60,12 @@ def get_dir(instance: Instance, doc_id: str, *, for_update: bool = False) -> Nod
 
 def get_dir_and_clash(instance: Instance, doc_id: str, name: str) -> tuple[Node, bool]:
     """The directory, and whether ``name`` is taken in it, in one query (an upload's early checks)."""
-    clash = Node.objects.filter(parent=OuterRef("pk"), name=name)
-    node = Node.objects.filter(instance=instance, doc_id=doc_id).annotate(clash=Exists(clash)).first()
-    if node is None:
+    found = index_sql.node_and_clash(instance.pk, doc_id, name)
+    if found is None:
         raise NotFound("no such file or directory")
-    if not node.is_dir:
+    if not found[0].is_dir:
         raise Conflict("this id is a file, not a directory")
-    return node, node.clash  # the annotation
+    return found
 
 
 def ancestors(node: Node) -> Iterator[Node]:

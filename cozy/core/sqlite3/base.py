@@ -14,15 +14,39 @@ statements keep SQLite's own wait.
 
 from __future__ import annotations
 
+import sqlite3
 import time
+from typing import Any
 
+from django.conf import settings
 from django.db import OperationalError
 from django.db.backends.sqlite3 import base
+
+from cozy.core.sqlite3 import idle
 
 FIRST_PAUSE, LONGEST_PAUSE = 0.0005, 0.01  # seconds between attempts, doubling
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    def _idle_key(self) -> tuple[str, str]:
+        return self.alias, str(self.settings_dict["NAME"])
+
+    def get_new_connection(self, conn_params: dict[str, Any]) -> sqlite3.Connection:
+        """An idle connection of this process to the same file (see idle.py), or a new one."""
+        conn = None if self.is_in_memory_db() else idle.take(self._idle_key())
+        return conn if conn is not None else super().get_new_connection(conn_params)
+
+    def _close(self) -> None:
+        conn = self.connection
+        if conn is not None and self._reusable(conn) and idle.give(self._idle_key(), conn,
+                                                                   settings.COZY_SQLITE_IDLE_CONNECTIONS):
+            return
+        super()._close()  # type: ignore[misc]  # not in the stubs
+
+    def _reusable(self, conn: sqlite3.Connection) -> bool:
+        """Only a connection left clean: no transaction open, no error seen, not in an atomic block."""
+        return not (self.in_atomic_block or self.errors_occurred or conn.in_transaction or self.is_in_memory_db())
+
     def _start_transaction_under_autocommit(self) -> None:
         if self.transaction_mode != "IMMEDIATE":  # type: ignore[attr-defined]  # Django 5.1+, not in the stubs
             super()._start_transaction_under_autocommit()  # type: ignore[misc]  # as above

@@ -1,0 +1,72 @@
+"""A request's SQLite connection is kept open for the next request (cozy/core/sqlite3/idle.py),
+only when it holds nothing: no transaction, no error."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.test import override_settings
+
+from cozy.core.sqlite3 import idle
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's connections only"),
+]
+
+
+def _raw():
+    connection.ensure_connection()
+    return connection.connection
+
+
+def test_the_next_request_takes_the_connection_the_last_one_closed():
+    first = _raw()
+    connection.close()  # as at the end of every request
+    assert _raw() is first
+    get_user_model().objects.create_user("ida")  # it works: a write, committed
+    connection.close()
+    assert get_user_model().objects.filter(username="ida").exists()
+
+
+@override_settings(COZY_SQLITE_IDLE_CONNECTIONS=0)
+def test_none_is_kept_when_the_setting_is_zero():
+    first = _raw()
+    connection.close()
+    assert _raw() is not first
+
+
+def test_a_connection_closed_inside_a_transaction_is_not_kept():
+    first = _raw()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        get_user_model().objects.create_user("jack")
+        connection.close()  # closed mid-transaction: the atomic block ends in a rollback
+        raise RuntimeError
+    assert _raw() is not first
+    assert not get_user_model().objects.filter(username="jack").exists()
+
+
+def test_connections_in_use_at_once_are_never_the_same_one():
+    """Each thread (each greenlet, under gevent) has its own; one closed goes to the next."""
+    connection.close()
+    idle.drop_all()  # this thread's own closed for good: only the two threads' are left
+    both_in, seen, errors = threading.Barrier(2, timeout=5), [], []
+
+    def work() -> None:
+        try:
+            seen.append(_raw())
+            both_in.wait()  # both connected at the same time
+            connection.close()
+        except Exception as err:  # noqa: BLE001 - reported by the assertion below
+            errors.append(err)
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert not errors and len(seen) == 2 and seen[0] is not seen[1]
+    assert _raw() in seen  # then kept for whoever connects next
