@@ -338,7 +338,7 @@ def test_post_versions_keeps_the_current_content_as_a_version(cozy, s3_client, s
     assert len(left) == 2 and content_key(cozy.instance, fid, content_id) in left
     assert cozy.download(fid) == b"second"
     # bad input and no room: 4xx, nothing stored
-    assert post_version(cozy, ROOT, {}).status_code == 400
+    assert post_version(cozy, ROOT, {}).status_code == 409  # a directory has no versions
     assert post_version(cozy, "no-such-file", {}).status_code == 404
     assert cozy.client.post(f"/files/{fid}/versions", data="[", content_type="application/json",
                             **cozy._h()).status_code in (400, 422)

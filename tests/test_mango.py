@@ -165,6 +165,10 @@ def test_sort_limit_skip_bookmark(tree):
     sel = {"type": "file"}
     assert run({"selector": sel, "sort": [{"size": "desc"}]}) == ["old.pdf", "cat.jpg", "dog.png", "notes.txt"]
     assert run({"selector": sel, "sort": ["name"], "limit": 2, "skip": 1}) == ["dog.png", "notes.txt"]
+    assert run({"selector": sel, "sort": ["name"], "limit": 2.0, "skip": 1.0}) == ["dog.png", "notes.txt"]
+    for bad in (1.5, -1, True, "1"):
+        with pytest.raises(BadRequest, match="skip must be an integer from 0"):
+            mango.parse({"selector": sel, "skip": bad})
     assert run({"selector": sel, "sort": [{"updated_at": "asc"}]}) == ["old.pdf", "notes.txt", "dog.png", "cat.jpg"]
     bookmark = mango.encode_bookmark(3)
     assert run({"selector": sel, "sort": ["name"], "bookmark": bookmark}) == ["old.pdf"]

@@ -452,6 +452,8 @@ def parse(body: Any, scope: int | None = None) -> MangoQuery:
 def _bounded(value: Any, name: str, default: int, low: int, high: int) -> int:
     if value is None:
         return default
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON has one number type: 2.0 is the integer 2 (as JSON Schema says)
     if isinstance(value, bool) or not isinstance(value, int) or value < low:
         raise MangoError(f"{name} must be an integer from {low}")
     return min(value, high)

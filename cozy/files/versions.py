@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 
 from cozy.files.content import _check_room, _discard, _prune_versions, content_name, files_store
-from cozy.files.errors import BadRequest, Conflict
+from cozy.files.errors import Conflict
 from cozy.files.models import Node, Version
 from cozy.files.tree import get_node, lock_tree
 from cozy.instances.models import Instance
@@ -28,7 +28,7 @@ def new_version(instance: Instance, file_id: str, metadata: dict[str, Any], *, t
     when given: cozy-stack empties them when its Tags parameter is absent, we keep them)."""
     node = get_node(instance, file_id)
     if node.is_dir:
-        raise BadRequest("a directory has no versions")
+        raise Conflict("a directory has no versions")  # as replacing its content: 409
     _check_room(instance, node.size)  # before the copy: no bytes copied for nothing
     kept = new_content_id()
     key = content_name(node.doc_id, kept)
