@@ -3,6 +3,7 @@ only when it holds nothing: no transaction, no error."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -70,3 +71,25 @@ def test_connections_in_use_at_once_are_never_the_same_one():
         t.join(10)
     assert not errors and len(seen) == 2 and seen[0] is not seen[1]
     assert _raw() in seen  # then kept for whoever connects next
+
+
+def test_a_child_process_never_keeps_its_parents_connection():
+    """A connection open at a fork (Celery's prefork pool closes its inherited ones at start)
+    must not serve the child's next query: SQLite's locks are per process."""
+    first = _raw()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, then leave without running the parent's cleanups
+        try:
+            connection.close()
+            os.write(write, b"same" if _raw() is first else b"own")
+        finally:
+            os._exit(0)
+    os.close(write)
+    try:
+        answer = os.read(read, 16)
+    finally:
+        os.close(read)
+        os.waitpid(pid, 0)
+    assert answer == b"own"
+    assert _raw() is first  # the parent's own goes on

@@ -14,6 +14,7 @@ statements keep SQLite's own wait.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from typing import Any
@@ -34,10 +35,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def get_new_connection(self, conn_params: dict[str, Any]) -> sqlite3.Connection:
         """An idle connection of this process to the same file (see idle.py), or a new one."""
         conn = None if self.is_in_memory_db() else idle.take(self._idle_key())
+        self._connected_in = os.getpid()  # a fork's child inherits this wrapper with its connection
         return conn if conn is not None else super().get_new_connection(conn_params)
 
     def _close(self) -> None:
         conn = self.connection
+        if conn is not None and getattr(self, "_connected_in", None) != os.getpid():
+            idle.inherited(conn)  # a parent's (Celery's prefork children close theirs): never kept, never closed
+            return
         if conn is not None and self._reusable(conn) and idle.give(self._idle_key(), conn,
                                                                    settings.COZY_SQLITE_IDLE_CONNECTIONS):
             return

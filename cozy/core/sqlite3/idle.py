@@ -37,6 +37,12 @@ def give(key: tuple[str, str], conn: sqlite3.Connection, keep: int) -> bool:
         return True
 
 
+def inherited(conn: sqlite3.Connection) -> None:
+    """Put aside a connection opened by a parent process: using or closing it in a child
+    could act on locks and a log the parent holds."""
+    _inherited.append(conn)  # no lock: a fork may have left it held
+
+
 def drop_all() -> None:
     """Close every idle connection (tests, and a database file replaced under the process)."""
     with _lock:
