@@ -4,6 +4,7 @@ only when it holds nothing: no transaction, no error."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 
 import pytest
@@ -93,3 +94,22 @@ def test_a_child_process_never_keeps_its_parents_connection():
         os.waitpid(pid, 0)
     assert answer == b"own"
     assert _raw() is first  # the parent's own goes on
+
+
+def test_a_query_left_unfinished_holds_no_snapshot_for_the_next_request():
+    """A row iterator dropped half read (an error mid-listing, its frame kept by the
+    traceback) must not keep a read open on the connection the next request takes."""
+    users = get_user_model().objects
+    for name in ("a", "b", "c"):
+        users.create_user(name)
+    rows = users.order_by("pk").values_list("username", flat=True).iterator(chunk_size=1)
+    assert next(rows) == "a"
+    connection.close()  # the request ends, its iterator still referenced
+    other = sqlite3.connect(connection.settings_dict["NAME"], timeout=5)  # another process's commit
+    with other:
+        other.execute("UPDATE auth_user SET first_name = 'seen' WHERE username = 'b'")
+    other.close()
+    assert users.get(username="b").first_name == "seen", "a stale read: the previous request's snapshot"
+    users.create_user("next")  # and a write goes through
+    assert users.filter(username="next").exists()
+    del rows

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+import weakref
 from typing import Any
 
 from django.conf import settings
@@ -36,16 +37,26 @@ class DatabaseWrapper(base.DatabaseWrapper):
         """An idle connection of this process to the same file (see idle.py), or a new one."""
         conn = None if self.is_in_memory_db() else idle.take(self._idle_key())
         self._connected_in = os.getpid()  # a fork's child inherits this wrapper with its connection
+        self._cursors: weakref.WeakSet[Any] = weakref.WeakSet()
         return conn if conn is not None else super().get_new_connection(conn_params)
+
+    def create_cursor(self, name: str | None = None) -> Any:
+        cursor = super().create_cursor(name)
+        self._cursors.add(cursor)  # closed before the connection is kept: see _close
+        return cursor
 
     def _close(self) -> None:
         conn = self.connection
         if conn is not None and getattr(self, "_connected_in", None) != os.getpid():
             idle.inherited(conn)  # a parent's (Celery's prefork children close theirs): never kept, never closed
             return
-        if conn is not None and self._reusable(conn) and idle.give(self._idle_key(), conn,
-                                                                   settings.COZY_SQLITE_IDLE_CONNECTIONS):
-            return
+        if conn is not None and self._reusable(conn):
+            # A query left half read (an iterator kept alive by a traceback) holds a read open:
+            # the next request would see this one's snapshot, and its writes could not begin.
+            for cursor in list(self._cursors):
+                cursor.close()
+            if idle.give(self._idle_key(), conn, settings.COZY_SQLITE_IDLE_CONNECTIONS):
+                return
         super()._close()  # type: ignore[misc]  # not in the stubs
 
     def _reusable(self, conn: sqlite3.Connection) -> bool:
