@@ -6,7 +6,8 @@ would be one per idle keep-alive client). Opening one costs its PRAGMAs and func
 registrations, about 6 % of a 1 KiB upload's CPU (docs/benchmarks.md, "Files API"). So a
 request's close hands a connection that holds no transaction to this process-wide list,
 and the next request's connect takes it back: one greenlet at a time uses a connection,
-as before, and none is handed over mid-transaction.
+as before, and none is handed over mid-transaction, with a cursor open (base.py closes
+them) or from another process (a fork's child puts its parent's aside).
 """
 
 from __future__ import annotations
