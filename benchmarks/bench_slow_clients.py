@@ -39,6 +39,7 @@ each as a ratio to both (target: at least 0.9x raw).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.client
 import json
 import os
@@ -339,14 +340,15 @@ def main() -> None:
     parser.add_argument("--gets", type=int, default=500)
     parser.add_argument("--idle-timeout", type=int, default=15, help="COZY_HTTP_IDLE_TIMEOUT of the server")
     parser.add_argument("--size", type=int, default=256, help="MiB of the fast upload and download")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer GETs, 16 MiB fast transfers")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: at most 50 GETs, 16 MiB transfers, 5 s past the idle timeout for the cuts")
     parser.add_argument("--server", default="gevent",
                         help=f"serving model, or several one after the other, comma-separated: {', '.join(SERVERS)}")
     args = parser.parse_args()
     models = args.server.split(",")
     for model in models:
         server_command(model)  # an unknown name fails here, before anything starts
-    count = 50 if args.quick else args.gets
+    count = min(50, args.gets) if args.quick else args.gets
     size = 16 if args.quick else args.size
     raise_file_limit()
     with tempfile.TemporaryDirectory(prefix="cozy-bench-slow-") as tmp_name:
@@ -362,10 +364,12 @@ def main() -> None:
             fast_token = add_instance(env, FAST_DOMAIN, "fast")
             payload = Payload(size * MiB, bytearray(os.urandom(BLOCK)))
             raw = Raw(make_client(store.config()), bucket_name(store.config().bucket_prefix, None))
+            api = PatientApi(0, fast_token, FAST_DOMAIN)  # one for every model: its file names go on
+            scenario = Scenario(args.clients, count, args.idle_timeout, 5 if args.quick else 60)
             for model in models:
                 with gunicorn(env, tmp / f"{model}.log", server_command(model)) as server:
-                    fast = Fast(PatientApi(server.port, fast_token, FAST_DOMAIN), payload)
-                    run(server, model, token, Scenario(args.clients, count, args.idle_timeout), store, fast, raw)
+                    fast = Fast(dataclasses.replace(api, port=server.port), payload)
+                    run(server, model, token, scenario, store, fast, raw)
         finally:
             store.stop()
 
@@ -392,6 +396,7 @@ class Scenario:
     clients: int  # slow clients held open
     count: int  # GETs timed
     idle_timeout: int  # seconds, the server's
+    cut_grace: int = 60  # seconds past it to wait for the server to cut the stalled uploads
 
 
 def run(server: Gunicorn, model: str, token: str, sc: Scenario, store: SeaweedFS, fast: Fast, raw: Raw) -> None:
@@ -414,7 +419,7 @@ def run(server: Gunicorn, model: str, token: str, sc: Scenario, store: SeaweedFS
     before += 1 if beside[f"{clients} stalled uploads"][0] else 0  # the fast upload's object
     loaded = gets(server.port, path, token, count)
     rss = rss_mib(server)
-    cut, seconds = wait_all_cut(socks, idle_timeout + 60)
+    cut, seconds = wait_all_cut(socks, idle_timeout + sc.cut_grace)
     close_all(socks)
     left = stored_names(store) - before
     print(f"| {clients} stalled uploads | {loaded} | RSS {rss:.0f} MiB | {cut}/{clients} cut after "
