@@ -293,10 +293,13 @@ class Gunicorn:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], log_path: Path) -> Iterator[Gunicorn]:
+def gunicorn(env: dict[str, str], log_path: Path,
+             command: Callable[[str], list[str]] = web_command) -> Iterator[Gunicorn]:
+    """The web server of the real run, or the one ``command(bind)`` starts (it must run
+    at least two worker processes, children of the one it starts)."""
     (port,) = free_ports(1)
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(web_command(f"127.0.0.1:{port}"), env=env, cwd=ROOT_DIR, stdout=log,
+        proc = subprocess.Popen(command(f"127.0.0.1:{port}"), env=env, cwd=ROOT_DIR, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     server = Gunicorn(port, proc)
     try:

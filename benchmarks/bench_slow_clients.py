@@ -2,9 +2,17 @@
 
     .venv/bin/python -m benchmarks.bench_slow_clients               # 1,000 slow clients per scenario
     .venv/bin/python -m benchmarks.bench_slow_clients --clients 100 --quick
+    .venv/bin/python -m benchmarks.bench_slow_clients --server gevent,gthread,uvicorn
 
-One SeaweedFS, one gunicorn with the options of the real run (cozy.core.launcher),
-a temporary SQLite database, and this client. For each scenario, ``--clients``
+One SeaweedFS, one web server, a temporary SQLite database, and this client.
+``--server`` chooses the serving model, one run after the other on the same store
+and database when several are named:
+
+- ``gevent``: the real run's (cozy.core.web.web_command, what ./scripts/run starts);
+- ``gthread``: the model before it, gunicorn's gthread worker, 2 processes of 16 threads;
+- ``uvicorn``: uvicorn (h11, 2 processes) with Django's ASGI handler (benchmarks/asgi_app.py),
+  cozy's views unchanged, so run by Django in a thread each (sync_to_async).
+ For each scenario, ``--clients``
 sockets are held open while a second client makes ``GET /files/{id}`` requests
 one after another on a keep-alive connection; the baseline is the same GETs in
 the same run with no slow client. Scenarios:
@@ -15,7 +23,10 @@ the same run with no slow client. Scenarios:
 - idle keep-alive connections: one GET each, then nothing;
 - slow downloads: a 4 MiB file, each client reading 1 KiB a second.
 
-The workers' RSS (sum of VmRSS) is sampled during each scenario.
+The workers' RSS (sum of VmRSS) is sampled during each scenario, and its peak during
+the fast transfers. A server that stops answering is given up on, not waited for:
+a scenario's GETs stop after ``GIVE_UP`` errors in a row, and a fast transfer
+with no answer in ``FAST_TIMEOUT`` seconds is reported as failed.
 
 In each scenario, once the slow clients are connected and the workers are done
 with what they sent, one fast upload and one fast download of ``--size`` MiB (256
@@ -28,6 +39,7 @@ each as a ratio to both (target: at least 0.9x raw).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import http.client
 import json
 import os
@@ -35,11 +47,15 @@ import resource
 import select
 import socket
 import statistics
+import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import psutil
 
 from benchmarks.bench_api import (
     BLOCK,
@@ -54,6 +70,7 @@ from benchmarks.bench_api import (
     setup_database,
     timed,
 )
+from cozy.core.web import HEADER_TIMEOUT, web_command
 from s3util import bucket_name, make_client
 from s3util.seaweedfs import SeaweedFS
 
@@ -61,6 +78,28 @@ KiB = 1024
 MiB = 1024 * KiB
 FAST_DOMAIN = "fast.localhost"
 FAST_TARGET = 0.9  # fast transfers beside slow clients, against raw minio without them (issue 14)
+GIVE_UP = 3  # GETs failed in a row: the server is down, the rest would only wait out their timeouts
+FAST_TIMEOUT = 60  # seconds without an answer to a fast transfer
+SERVERS = ("gevent", "gthread", "uvicorn")
+
+
+def server_command(model: str) -> Callable[[str], list[str]]:
+    """``bind -> command`` of each serving model compared (see the module's docstring)."""
+    if model == "gevent":
+        return web_command
+    if model == "gthread":
+        return lambda bind: [
+            sys.executable, "-m", "gunicorn", "cozy.wsgi:application", "--bind", bind,
+            "--worker-class", "gthread", "--workers", "2", "--threads", "16",
+            "--timeout", "120", "--graceful-timeout", "10", "--access-logfile", "-",
+        ]  # fmt: skip
+    if model == "uvicorn":
+        return lambda bind: [
+            sys.executable, "-m", "uvicorn", "benchmarks.asgi_app:application",
+            "--host", bind.split(":")[0], "--port", bind.split(":")[1], "--workers", "2", "--http", "h11",
+            "--timeout-keep-alive", str(HEADER_TIMEOUT), "--no-access-log", "--log-level", "warning",
+        ]  # fmt: skip
+    raise ValueError(f"unknown server {model!r}: one of {', '.join(SERVERS)}")
 
 
 @dataclass
@@ -81,11 +120,15 @@ def raise_file_limit() -> None:
 
 def gets(port: int, path: str, token: str, count: int) -> Latency:
     """``count`` GETs one after another on one keep-alive connection (a new one after an error)."""
-    times, errors = [], 0
+    times, errors, in_a_row = [], 0, 0
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
     headers = {"Host": DOMAIN, "Authorization": f"Bearer {token}"}
     for _ in range(count):
+        if in_a_row >= GIVE_UP:
+            print(f"  {GIVE_UP} GETs failed in a row: the rest not tried")
+            break
         start = time.perf_counter()
+        failed = errors
         try:
             conn.request("GET", path, headers=headers)
             resp = conn.getresponse()
@@ -97,10 +140,11 @@ def gets(port: int, path: str, token: str, count: int) -> Latency:
             print(f"  GET failed: {type(err).__name__}: {err}")
             conn.close()
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+        in_a_row = in_a_row + 1 if errors > failed else 0
         times.append((time.perf_counter() - start) * 1000)
     conn.close()
     times.sort()
-    return Latency(statistics.median(times), times[max(0, int(len(times) * 0.99) - 1)], errors, count)
+    return Latency(statistics.median(times), times[max(0, int(len(times) * 0.99) - 1)], errors, len(times))
 
 
 def open_sockets(port: int, count: int, first_bytes: Callable[[int], bytes]) -> list[socket.socket]:
@@ -166,6 +210,16 @@ def wait_all_cut(socks: list[socket.socket], deadline_s: float) -> tuple[int, fl
     return len(socks) - len(left), time.monotonic() - start
 
 
+class PatientApi(Api):
+    """bench_api's client, but one that gives up on a server that does not answer."""
+
+    def connect(self) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=FAST_TIMEOUT)
+
+
+Transfers = tuple[float, float] | None  # MB/s up and down; None: failed
+
+
 @dataclass
 class Fast:
     """A fast upload and download through cozy (MB/s), with ``Content-MD5`` as cozy's clients send it."""
@@ -179,6 +233,38 @@ class Fast:
         up = timed(lambda: setattr(self, "doc_id", self.api.upload(self.payload)))
         down = timed(lambda: _check(self.api.download(self.doc_id), self.payload.size))
         return mb / up, mb / down
+
+    def beside(self, server: Gunicorn) -> tuple[Transfers, float]:
+        """``measure`` beside slow clients: (figures or None if it failed, workers' peak RSS in MiB)."""
+        with PeakRss(server) as peak:
+            try:
+                return self.measure(), peak.mib
+            except (OSError, RuntimeError) as err:
+                print(f"  fast transfer failed: {type(err).__name__}: {err}")
+                return None, peak.mib
+
+
+class PeakRss:
+    """The workers' peak RSS (MiB) while the block runs, sampled every 50 ms in a thread."""
+
+    def __init__(self, server: Gunicorn):
+        self.server, self.mib, self._done = server, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._done.wait(0.05):
+            try:
+                self.mib = max(self.mib, rss_mib(self.server))
+            except psutil.Error:
+                pass  # a worker just exited
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._done.set()
+        self._thread.join()
 
 
 def raw_transfers(raw: Raw, payload: Payload) -> tuple[float, float]:
@@ -197,15 +283,20 @@ def _check(got: int, want: int) -> None:
         raise RuntimeError(f"read {got} bytes, expected {want}")
 
 
-def fast_table(alone: tuple[float, float], raw: tuple[float, float], beside: dict[str, tuple[float, float]],
+def fast_table(alone: tuple[float, float], raw: tuple[float, float], beside: dict[str, tuple[Transfers, float]],
                size_mib: int) -> str:
-    lines = [f"| {size_mib} MiB transfer | beside | MB/s | cozy alone | raw minio | vs alone | vs raw | target | met |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
-    for scenario, figures in beside.items():
+    lines = [f"| {size_mib} MiB transfer | beside | MB/s | cozy alone | raw minio | vs alone | vs raw | "
+             "workers' peak RSS, MiB | target | met |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+    for scenario, (figures, peak) in beside.items():
         for i, what in enumerate(("upload", "download")):
+            if figures is None:
+                lines.append(f"| {what} | {scenario} | failed | {alone[i]:.0f} | {raw[i]:.0f} | - | - | "
+                             f"{peak:.0f} | >= {FAST_TARGET}x raw | NO |")
+                continue
             vs_raw = figures[i] / raw[i]
             lines.append(f"| {what} | {scenario} | {figures[i]:.0f} | {alone[i]:.0f} | {raw[i]:.0f} | "
-                         f"{figures[i] / alone[i]:.2f} | {vs_raw:.2f} | >= {FAST_TARGET}x raw | "
+                         f"{figures[i] / alone[i]:.2f} | {vs_raw:.2f} | {peak:.0f} | >= {FAST_TARGET}x raw | "
                          f"{'yes' if vs_raw >= FAST_TARGET else 'NO'} |")
     return "\n".join(lines)
 
@@ -223,11 +314,16 @@ def settle(server: Gunicorn, deadline_s: float = 20) -> None:
 
 
 def _cpu_s(server: Gunicorn) -> float:
-    return sum(sum(w.cpu_times()[:2]) for w in server.workers())
+    return sum(sum(w.cpu_times()[:2]) for w in workers(server))
 
 
 def rss_mib(server: Gunicorn) -> float:
-    return sum(w.memory_info().rss for w in server.workers()) / (1024 * 1024)
+    return sum(w.memory_info().rss for w in workers(server)) / (1024 * 1024)
+
+
+def workers(server: Gunicorn) -> list[psutil.Process]:
+    """The processes that serve requests: not multiprocessing's resource tracker (uvicorn's workers are spawned)."""
+    return [w for w in server.workers() if "resource_tracker" not in " ".join(w.cmdline())]
 
 
 def close_all(socks: list[socket.socket]) -> None:
@@ -244,9 +340,15 @@ def main() -> None:
     parser.add_argument("--gets", type=int, default=500)
     parser.add_argument("--idle-timeout", type=int, default=15, help="COZY_HTTP_IDLE_TIMEOUT of the server")
     parser.add_argument("--size", type=int, default=256, help="MiB of the fast upload and download")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: fewer GETs, 16 MiB fast transfers")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: at most 50 GETs, 16 MiB transfers, 5 s past the idle timeout for the cuts")
+    parser.add_argument("--server", default="gevent",
+                        help=f"serving model, or several one after the other, comma-separated: {', '.join(SERVERS)}")
     args = parser.parse_args()
-    count = 50 if args.quick else args.gets
+    models = args.server.split(",")
+    for model in models:
+        server_command(model)  # an unknown name fails here, before anything starts
+    count = min(50, args.gets) if args.quick else args.gets
     size = 16 if args.quick else args.size
     raise_file_limit()
     with tempfile.TemporaryDirectory(prefix="cozy-bench-slow-") as tmp_name:
@@ -260,11 +362,14 @@ def main() -> None:
             # The fast transfers are another family's: the stalled uploads hold all of their own
             # instance's upload slots (COZY_MAX_UPLOADS_PER_INSTANCE), by design.
             fast_token = add_instance(env, FAST_DOMAIN, "fast")
-            with gunicorn(env, tmp / "gunicorn.log") as server:
-                payload = Payload(size * MiB, bytearray(os.urandom(BLOCK)))
-                fast = Fast(Api(server.port, fast_token, FAST_DOMAIN), payload)
-                raw = Raw(make_client(store.config()), bucket_name(store.config().bucket_prefix, None))
-                run(server, token, Scenario(args.clients, count, args.idle_timeout), store, fast, raw)
+            payload = Payload(size * MiB, bytearray(os.urandom(BLOCK)))
+            raw = Raw(make_client(store.config()), bucket_name(store.config().bucket_prefix, None))
+            api = PatientApi(0, fast_token, FAST_DOMAIN)  # one for every model: its file names go on
+            scenario = Scenario(args.clients, count, args.idle_timeout, 5 if args.quick else 60)
+            for model in models:
+                with gunicorn(env, tmp / f"{model}.log", server_command(model)) as server:
+                    fast = Fast(dataclasses.replace(api, port=server.port), payload)
+                    run(server, model, token, scenario, store, fast, raw)
         finally:
             store.stop()
 
@@ -291,29 +396,30 @@ class Scenario:
     clients: int  # slow clients held open
     count: int  # GETs timed
     idle_timeout: int  # seconds, the server's
+    cut_grace: int = 60  # seconds past it to wait for the server to cut the stalled uploads
 
 
-def run(server: Gunicorn, token: str, sc: Scenario, store: SeaweedFS, fast: Fast, raw: Raw) -> None:
+def run(server: Gunicorn, model: str, token: str, sc: Scenario, store: SeaweedFS, fast: Fast, raw: Raw) -> None:
     clients, count, idle_timeout = sc.clients, sc.count, sc.idle_timeout
-    file_id = upload(server.port, token, "target.txt", b"hello\n")
-    big_id = upload(server.port, token, "big.bin", b"x" * (4 * 1024 * KiB))
+    file_id = upload(server.port, token, f"target-{model}.txt", b"hello\n")
+    big_id = upload(server.port, token, f"big-{model}.bin", b"x" * (4 * 1024 * KiB))
     path = f"/files/{file_id}"
-    print(f"gunicorn: {len(server.workers())} workers; {clients} slow clients per scenario; {count} GETs each")
+    print(f"\n{model}: {len(workers(server))} workers; {clients} slow clients per scenario; {count} GETs each")
     fast.measure()  # warm: SeaweedFS grows its volumes on the first large writes
     raw_transfers(raw, fast.payload)
     alone, raw_alone = fast.measure(), raw_transfers(raw, fast.payload)
-    beside: dict[str, tuple[float, float]] = {}
+    beside: dict[str, tuple[Transfers, float]] = {}
     base = gets(server.port, path, token, count)
     print(f"| baseline, no slow client | {base} | RSS {rss_mib(server):.0f} MiB |")
     before = stored_names(store)
 
     socks = open_sockets(server.port, clients, stalled_upload(token))
     settle(server)
-    beside[f"{clients} stalled uploads"] = fast.measure()
-    before += 1  # the fast upload's object
+    beside[f"{clients} stalled uploads"] = fast.beside(server)
+    before += 1 if beside[f"{clients} stalled uploads"][0] else 0  # the fast upload's object
     loaded = gets(server.port, path, token, count)
     rss = rss_mib(server)
-    cut, seconds = wait_all_cut(socks, idle_timeout + 60)
+    cut, seconds = wait_all_cut(socks, idle_timeout + sc.cut_grace)
     close_all(socks)
     left = stored_names(store) - before
     print(f"| {clients} stalled uploads | {loaded} | RSS {rss:.0f} MiB | {cut}/{clients} cut after "
@@ -321,7 +427,7 @@ def run(server: Gunicorn, token: str, sc: Scenario, store: SeaweedFS, fast: Fast
 
     socks = open_sockets(server.port, clients, idle_keepalive(token))
     settle(server)
-    beside[f"{clients} idle keep-alive connections"] = fast.measure()
+    beside[f"{clients} idle keep-alive connections"] = fast.beside(server)
     loaded = gets(server.port, path, token, count)
     print(f"| {clients} idle keep-alive connections | {loaded} | RSS {rss_mib(server):.0f} MiB |")
     close_all(socks)
@@ -330,13 +436,14 @@ def run(server: Gunicorn, token: str, sc: Scenario, store: SeaweedFS, fast: Fast
     readers = SlowReaders(socks)
     readers.tick()
     settle(server)
-    beside[f"{clients} slow downloads"] = fast.measure()
+    beside[f"{clients} slow downloads"] = fast.beside(server)
     readers.tick()
     loaded = gets(server.port, path, token, count)
     readers.tick()
     print(f"| {clients} slow downloads (1 KiB/s) | {loaded} | RSS {rss_mib(server):.0f} MiB |")
     close_all(socks)
     print()
+    print(f"{model}:")
     print(fast_table(alone, raw_alone, beside, fast.payload.size // MiB))
     print(f"load average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 

@@ -144,3 +144,25 @@ def test_archive_benchmark():
     (_, api, raw, ratio, _, _), (_, growth, *_ignored) = rows
     assert float(api) > 0 and float(raw) > 0 and float(ratio) > 0
     assert float(growth) >= 0
+
+
+def test_slow_clients_benchmark_on_uvicorn():
+    """The serving-model option, on the model furthest from the real run's (ASGI)."""
+    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_slow_clients", "--quick", "--clients", "20",
+                           "--idle-timeout", "2", "--gets", "20", "--server", "uvicorn"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=180)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [[c.strip() for c in line.strip().strip("|").split("|")]
+            for line in done.stdout.splitlines() if line.startswith("|")]  # fmt: skip
+    assert [row[0] for row in rows[:4]] == [
+        "baseline, no slow client", "20 stalled uploads", "20 idle keep-alive connections",
+        "20 slow downloads (1 KiB/s)",
+    ]  # fmt: skip
+    assert all(" errors / " in row[1] and row[2].startswith("RSS ") for row in rows[:4]), rows
+    assert rows[1][3].endswith("0 object(s) stored"), rows[1]  # cut or not, a stalled upload stores nothing
+    fast = rows[6:]  # after the fast table's header and rule
+    assert [(row[0], row[1]) for row in fast] == [
+        (what, f"20 {beside}") for beside in ("stalled uploads", "idle keep-alive connections", "slow downloads")
+        for what in ("upload", "download")
+    ]  # fmt: skip
+    assert all(float(row[4]) > 0 and row[-1] in ("yes", "NO") for row in fast), fast
