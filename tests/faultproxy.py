@@ -6,8 +6,10 @@ edge, never by mocking S3 itself.
 
 from __future__ import annotations
 
+import http.client
 import socket
 import threading
+from collections.abc import Callable
 
 
 class CuttingProxy:
@@ -17,7 +19,11 @@ class CuttingProxy:
     instead: byte ``n`` of the first connection to send that much upstream.
     ``cut_reply_after(n)`` drops every connection whose replies pass ``n`` bytes.
     ``open_gets()`` counts the connections open whose last request is an object's GET
-    (no query string: not a listing), ``gets`` every such GET seen."""
+    (no query string: not a listing), ``gets`` every such GET seen. ``answer_with(fn)`` has
+    the proxy answer a request itself: ``fn(request)`` gives the raw reply (a broken store's),
+    sent before the connection is closed, or None to forward the request; ``fn`` may build it
+    from the store's own answer, ``store_answer(request)``. ``closes`` counts the connections
+    from the client that ended."""
 
     def __init__(self, target_host: str, target_port: int):
         self.target = (target_host, target_port)
@@ -26,9 +32,11 @@ class CuttingProxy:
         self._cut_after: int | None = None
         self._flip_at: int | None = None
         self._cut_reply_after: int | None = None
+        self._answer: Callable[[bytes], bytes | None] | None = None
         self.flips = 0
         self.cuts = 0
         self.gets = 0
+        self.closes = 0
         self._getting: dict[int, bool] = {}  # per upstream-bound socket: is its last request a GET
         self._lock = threading.Lock()
         self._stopped = False
@@ -41,6 +49,18 @@ class CuttingProxy:
     def cut_reply_after(self, nbytes: int) -> None:
         with self._lock:
             self._cut_reply_after = nbytes
+
+    def answer_with(self, answer: Callable[[bytes], bytes | None] | None) -> None:
+        with self._lock:
+            self._answer = answer
+
+    def store_answer(self, request: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        """The store's (status, headers, body) for the raw ``request``, body decoded."""
+        with socket.create_connection(self.target) as sock:
+            sock.sendall(request)
+            resp = http.client.HTTPResponse(sock)
+            resp.begin()
+            return resp.status, resp.getheaders(), resp.read()
 
     def flip_byte_at(self, offset: int) -> None:
         with self._lock:
@@ -75,6 +95,11 @@ class CuttingProxy:
             self._getting[id(src)] = getting
             self.gets += getting
 
+    def _answered(self, request: bytes) -> bytes | None:
+        with self._lock:
+            answer = self._answer
+        return answer(request) if answer is not None and request[:4] in (b"GET ", b"HEAD") else None
+
     def _take_cut(self, upstream: bool) -> int | None:
         with self._lock:
             return self._cut_after if upstream else self._cut_reply_after
@@ -95,6 +120,9 @@ class CuttingProxy:
             while data := src.recv(65536):
                 if upstream:
                     self._note_request(src, data)
+                    if (reply := self._answered(data)) is not None:
+                        src.sendall(reply)
+                        return
                 limit = self._take_cut(upstream)
                 if limit is not None and sent + len(data) > limit:
                     with self._lock:
@@ -111,6 +139,7 @@ class CuttingProxy:
         finally:
             with self._lock:
                 self._getting.pop(id(src), None)
+                self.closes += upstream
             for s in (src, dst):
                 try:
                     s.close()

@@ -173,3 +173,65 @@ def unsent_by_server(server_port: int, client_port: int) -> int:
             if (fields[1], fields[2]) == want:
                 return int(fields[4].split(":")[0], 16)
     raise AssertionError("no server socket to the client")
+
+
+
+def reply(status: int, headers: list[tuple[str, str]], body: bytes, **replaced: str) -> bytes:
+    """A raw HTTP answer: ``headers``, those named in ``replaced`` (``_`` for ``-``) set to
+    its value instead, or dropped for ""."""
+    named = {k.replace("_", "-").lower(): v for k, v in replaced.items()}
+    lines = [f"{k}: {v}" for k, v in headers if k.lower() not in named] + [f"{k}: {v}" for k, v in named.items() if v]
+    return (f"HTTP/1.1 {status} Whatever\r\n" + "".join(f"{line}\r\n" for line in lines) + "\r\n").encode() + body
+
+
+def chunked(body: bytes, size: int = 65536) -> bytes:
+    parts = (body[i: i + size] for i in range(0, len(body), size))
+    return b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in parts) + b"0\r\n\r\n"
+
+
+def broken_resume(kind: str, proxy: CuttingProxy, data: bytes):
+    """An answer to a download's resumed GET (the one with a Range) as a broken store gives it."""
+    def answer(request: bytes) -> bytes | None:
+        if not re.search(rb"\r\nrange: bytes=[1-9]", request, re.IGNORECASE):
+            return None
+        status, headers, body = proxy.store_answer(request)
+        if kind == "the whole object":  # Range ignored
+            return reply(200, headers, data, content_length=str(len(data)), content_range="")
+        if kind == "another range":
+            return reply(206, headers, data[: len(body)], content_range=f"bytes 0-{len(body) - 1}/{len(data)}")
+        assert kind == "chunked"
+        return reply(status, headers, chunked(body), content_length="", transfer_encoding="chunked")
+    return answer
+
+
+@pytest.mark.parametrize("splice,kind", [("1", "the whole object"), ("0", "the whole object"),
+                                         ("1", "another range"), ("0", "another range"), ("1", "chunked")])
+def test_a_resumed_get_answered_with_other_bytes_cuts_the_client_short(live, tmp_path, splice, kind):
+    """A store that answers the resumed GET with other bytes than those asked, or in a form that
+    cannot be spliced, has the client cut short, its bytes right up to the cut."""
+    _, token, proxy, doc, data, _, env = live
+    server_env_ = {**env, "COZY_DOWNLOAD_RELEASE_AFTER": "0.3", "COZY_HTTP_IDLE_TIMEOUT": "30",
+                   "COZY_DOWNLOAD_SPLICE": splice}
+    with gunicorn(server_env_, tmp_path / "gunicorn.log") as server:
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # far too small for the file
+            sock.settimeout(30)
+            sock.connect(("127.0.0.1", server.port))
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            conn.sock = sock
+            closes = proxy.closes
+            conn.request("GET", f"/files/download/{doc}", headers={"Host": DOMAIN, "Authorization": f"Bearer {token}"})
+            resp = conn.getresponse()
+            got = bytearray(resp.read(64 * 1024))
+            deadline = time.monotonic() + 20
+            while proxy.closes == closes:  # the paused download lets go of its GET
+                assert time.monotonic() < deadline, "the paused download never let go of its GET"
+                time.sleep(0.05)
+            proxy.answer_with(broken_resume(kind, proxy, data))
+            try:
+                with contextlib.suppress(http.client.IncompleteRead, ConnectionError):
+                    while chunk := resp.read1(256 * 1024):
+                        got += chunk
+            finally:
+                proxy.answer_with(None)
+    assert 0 < len(got) < SIZE and bytes(got) == data[: len(got)]

@@ -16,6 +16,10 @@ class ObjectChanged(OSError):
     """The object was overwritten while it was being read; read it again from the start."""
 
 
+class WrongRange(OSError):
+    """The store answered a ranged GET with other bytes than those asked (it ignored Range)."""
+
+
 class ObjectTooLarge(ValueError):
     """The content needs more than S3's 10,000 parts at the configured part size."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,11 +13,12 @@ from minio import Minio
 from minio.error import S3Error
 from urllib3.connection import HTTPSConnection
 
-from vfs_s3.errors import ObjectChanged, s3_errors
+from vfs_s3.errors import ObjectChanged, WrongRange, s3_errors
 from vfs_s3.ranged import RangedReader
 from vfs_s3.writer import MD5_META
 
 CHUNK = 1024 * 1024
+_CONTENT_RANGE = re.compile(r"bytes ([0-9]+)-([0-9]+)/([0-9]+|\*)")
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,27 @@ def pinned_get(client: Minio, bucket: str, key: str, etag: str | None, *, offset
         resp.close()
         resp.release_conn()
         raise ObjectChanged("the object changed since it was opened")
+    if not _is_range(resp, offset, length):
+        resp.close()
+        resp.release_conn()
+        raise WrongRange("the store answered other bytes than the range asked")
     return resp
+
+
+def _is_range(resp, offset: int, length: int) -> bool:
+    """Whether ``resp`` holds the bytes asked from ``offset`` (``length`` of them; 0: to the end).
+    A store that ignores Range answers 200 with the whole object: right only from byte 0."""
+    if not offset and not length:
+        return True  # no Range was sent
+    if resp.status == 200:
+        return not offset and resp.headers.get("Content-Length") == str(length)
+    match = _CONTENT_RANGE.fullmatch((resp.headers.get("Content-Range") or "").strip())
+    if resp.status != 206 or match is None or int(match[1]) != offset:
+        return False
+    last = offset + length - 1 if length else None
+    if match[3] != "*":  # the range ends at the object's end at most
+        last = int(match[3]) - 1 if last is None else min(last, int(match[3]) - 1)
+    return last is None or int(match[2]) == last
 
 
 def iter_range(client: Minio, bucket: str, key: str, start: int = 0, end: int | None = None,

@@ -98,6 +98,8 @@ class Spliced:
         release first has the bytes http.client read with its headers sent; None when those
         were the last ones."""
         while not self._read.is_open:
+            if self._read.body().fileno() is None:  # before buffered(): it reads the raw bytes, framing and all
+                raise StoreCut("the store's resumed answer cannot be spliced")
             head = self._read.body().buffered()[: self._left]
             self._read.took(len(head))
             self._left -= len(head)
@@ -106,7 +108,7 @@ class Spliced:
                 return None
         body = self._read.body()
         src = body.fileno()
-        if src is None:  # a resumed GET the store answered otherwise (chunked?)
+        if src is None:  # cannot be: checked when it was opened
             raise StoreCut("the store's resumed answer cannot be spliced")
         return src, lambda: wait_read(src, timeout=body.timeout)
 
