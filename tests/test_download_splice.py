@@ -99,7 +99,7 @@ def test_a_store_cut_mid_download_cuts_the_client_short_with_right_bytes(live):
 
 def test_a_client_that_stops_reading_is_cut_after_the_idle_timeout(live, tmp_path):
     _, token, _, doc, _, _, env = live
-    with gunicorn({**env, "COZY_HTTP_IDLE_TIMEOUT": "2"}, tmp_path / "gunicorn.log") as server:
+    with gunicorn({**env, "COZY_HTTP_IDLE_TIMEOUT": "2", "LOG_LEVEL": "INFO"}, tmp_path / "gunicorn.log") as server:
         with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)  # far too small for the file
             sock.sendall(f"GET /files/download/{doc} HTTP/1.1\r\nHost: {DOMAIN}\r\n"
@@ -112,6 +112,9 @@ def test_a_client_that_stops_reading_is_cut_after_the_idle_timeout(live, tmp_pat
                 got += len(chunk)
                 assert time.monotonic() < deadline, "the server never cut the stalled download"
     assert 0 < got < SIZE
+    logged = (tmp_path / "gunicorn.log").read_text()
+    assert "download cut: the client read nothing for 2.0 s" in logged  # one line, no traceback
+    assert "Traceback" not in logged and "Socket error" not in logged
 
 
 def wait_until_the_server_closes(server, client_port: int, deadline: float) -> None:

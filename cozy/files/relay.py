@@ -17,6 +17,8 @@ gunicorn's gevent worker) when splice does not apply; cozy.files.splice is the o
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -33,6 +35,8 @@ try:
 except ImportError:  # pragma: no cover - gevent is a dependency of the real run
     GeventSocket = wait_write = None
 
+log = logging.getLogger(__name__)
+
 RELEASE_AFTER = 2.0  # seconds; the default of COZY_DOWNLOAD_RELEASE_AFTER
 # The bytes a download's client socket may hold unsent in the kernel. Left alone, Linux grows a
 # socket's send buffer toward 4 MiB (tcp_wmem) for a client that read fast once, and keeps it
@@ -45,6 +49,14 @@ UNSENT_MAX = 256 * 1024
 
 class StoreCut(OSError):
     """The store's answer ended before the body did."""
+
+
+class ClientStalled(ConnectionResetError):
+    """The client took no byte for the idle timeout. A reset for gunicorn, which then closes the
+    connection quietly instead of logging a traceback for each phone that walked away."""
+
+    def __init__(self, waited: float | None):
+        super().__init__(errno.ECONNRESET, f"the client read nothing for {waited} s")
 
 
 def gevent_client(request: Any) -> Any | None:
@@ -95,16 +107,24 @@ def client_ready(client: Any, read: StoreRead) -> Callable[[], None]:
 
     def wait() -> None:
         if release_after <= 0 or (limit is not None and release_after >= limit):
-            wait_write(fd, timeout=limit)
+            _wait_or_cut(fd, limit, limit)
             return
         try:
             wait_write(fd, timeout=release_after)
             return
         except TimeoutError:
             read.release()
-        wait_write(fd, timeout=None if limit is None else limit - release_after)
+        _wait_or_cut(fd, None if limit is None else limit - release_after, limit)
 
     return wait
+
+
+def _wait_or_cut(fd: int, timeout: float | None, limit: float | None) -> None:
+    try:
+        wait_write(fd, timeout=timeout)
+    except TimeoutError:
+        log.info("download cut: the client read nothing for %s s (COZY_HTTP_IDLE_TIMEOUT)", limit)
+        raise ClientStalled(limit) from None
 
 
 def bound_unsent(client: Any) -> None:
