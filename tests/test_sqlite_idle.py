@@ -15,8 +15,9 @@ from django.test import override_settings
 from cozy.core.sqlite3 import idle
 
 pytestmark = [
+    pytest.mark.sqlite,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's connections only"),
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's connections only (scripts/test's SQLite stage)"),
 ]
 
 

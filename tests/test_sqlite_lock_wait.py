@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-pytestmark = pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's write lock only")
+pytestmark = [
+    pytest.mark.sqlite,
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's write lock only (scripts/test's SQLite stage)"),
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,8 +13,9 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 pytestmark = [
+    pytest.mark.sqlite,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's log only"),
+    pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's log only (scripts/test's SQLite stage)"),
 ]
 
 
