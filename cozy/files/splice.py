@@ -58,10 +58,7 @@ class Spliced:
 
     def __iter__(self) -> Iterator[bytes]:
         bound_unsent(self._client)
-        head = self._read.body().buffered()[: self._left]
-        self._read.took(len(head))
-        self._left -= len(head)
-        yield head  # gunicorn sends the headers, then these bytes
+        yield self._head()  # gunicorn sends the headers, then these bytes
         pipe = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         try:
             self._relay(pipe)
@@ -71,6 +68,13 @@ class Spliced:
 
     def close(self) -> None:
         self._read.close()
+
+    def _head(self) -> bytes:
+        """The bytes http.client read with the open GET's headers, counted as taken."""
+        head = self._read.body().buffered()[: self._left]
+        self._read.took(len(head))
+        self._left -= len(head)
+        return head
 
     def _relay(self, pipe: tuple[int, int]) -> None:
         capacity, dst = 0, self._client.fileno()
@@ -100,10 +104,7 @@ class Spliced:
         while not self._read.is_open:
             if self._read.body().fileno() is None:  # before buffered(): it reads the raw bytes, framing and all
                 raise StoreCut("the store's resumed answer cannot be spliced")
-            head = self._read.body().buffered()[: self._left]
-            self._read.took(len(head))
-            self._left -= len(head)
-            send_all(dst, memoryview(head), to_client)  # may release it again: then reopen
+            send_all(dst, memoryview(self._head()), to_client)  # may release it again: then reopen
             if self._left == 0:
                 return None
         body = self._read.body()
