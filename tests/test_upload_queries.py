@@ -57,12 +57,14 @@ def test_remembered_lookups_leave_the_upload_itself(fs_url, s3_client):
     assert not [s for s in statements if "instances_token" in s or "cozy_throttle" in s], _listed(statements)
 
 
-def test_the_quota_is_summed_once_before_and_once_under_the_lock(fs_url, s3_client):
+def test_the_quota_reads_its_counters_once_before_and_once_under_the_lock(fs_url, s3_client):
+    """Never a sum over the instance's files: one counter row (files.Usage), whatever their number."""
     cozy = _cozy(quota=10 * 1024 * 1024)
     _upload_statements(cozy, "first.txt")
     statements = _upload_statements(cozy, "second.txt")
-    sums = [s for s in statements if "SUM(" in s.upper()]
-    assert len(sums) == 2, _listed(statements)  # each one query for files and versions together
+    assert not [s for s in statements if "SUM(" in s.upper()], _listed(statements)
+    reads = [s for s in statements if "files_usage" in s]
+    assert len(reads) == 2, _listed(statements)  # files and versions in one row
     assert len(statements) <= 12, _listed(statements)
 
 

@@ -9,6 +9,7 @@ from django.db.models import Count, Sum
 from cozy.files.fsck.join import check_files
 from cozy.files.fsck.repairs import REPAIRS, referenced
 from cozy.files.fsck.tree import check_tree
+from cozy.files.fsck.usage import check_usage
 from cozy.files.models import Node, Version
 from cozy.fsck.anomalies import Anomaly
 from cozy.fsck.context import CheckContext
@@ -33,7 +34,8 @@ def totals(instance: Instance) -> tuple[int, int]:
 
 
 def _check_tree(ctx: CheckContext) -> Iterator[Anomaly]:
-    return check_tree(ctx.instance)
+    yield from check_tree(ctx.instance)
+    yield from check_usage(ctx.instance)
 
 
 FILES = Area(

@@ -7,17 +7,16 @@ from django.db.models import Sum
 from django.http import JsonResponse
 from ninja import NinjaAPI
 
+from cozy.files import index_sql
 from cozy.files.auth import AuthedRequest
-from cozy.files.content import used_bytes
 from cozy.files.errors import JSONAPI
-from cozy.files.models import TRASH_ID, Node, Version
+from cozy.files.models import TRASH_ID, Node
 from cozy.files.tree import descendants, get_node
 
 
 def usage_attributes(instance, *, with_trash: bool = False) -> dict[str, object]:
-    files = Node.objects.filter(instance=instance, type=Node.Type.FILE).aggregate(s=Sum("size"))["s"] or 0
-    versions = Version.objects.filter(file__instance=instance).aggregate(s=Sum("size"))["s"] or 0
-    attrs: dict[str, object] = {"is_limited": instance.quota_bytes is not None, "used": str(used_bytes(instance)),
+    files, versions = index_sql.usage(instance.pk)
+    attrs: dict[str, object] = {"is_limited": instance.quota_bytes is not None, "used": str(files + versions),
                                 "files": str(files), "versions": str(versions)}
     if instance.quota_bytes is not None:
         attrs["quota"] = str(instance.quota_bytes)

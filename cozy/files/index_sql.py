@@ -18,7 +18,7 @@ from django.db import connection
 from django.db.models import Field
 from django.db.transaction import TransactionManagementError
 
-from cozy.files.models import Node, Version
+from cozy.files.models import Node, Usage
 from cozy.instances.models import Instance
 
 Converter = Callable[[Any, Any, Any], Any]
@@ -119,17 +119,19 @@ def locked_state(instance_id: int) -> str | None:
 
 
 @lru_cache(maxsize=4)
-def _used_sql(vendor: str) -> str:
-    nodes, versions = _q(Node._meta.db_table), _q(Version._meta.db_table)
-    files = f"SELECT SUM(f.{_q('size')}) FROM {nodes} f WHERE f.{_q('instance_id')} = %s AND f.{_q('type')} = %s"
-    kept = (f"SELECT SUM(v.{_q('size')}) FROM {versions} v INNER JOIN {nodes} f ON v.{_q('file_id')} = f.{_q('id')} "
-            f"WHERE f.{_q('instance_id')} = %s")
-    return f"SELECT COALESCE(({files}), 0), COALESCE(({kept}), 0)"
+def _usage_sql(vendor: str) -> str:
+    return (f"SELECT {_q('files')}, {_q('versions')} FROM {_q(Usage._meta.db_table)} "
+            f"WHERE {_q('instance_id')} = %s")
+
+
+def usage(instance_id: int) -> tuple[int, int]:
+    """Bytes of the instance's current contents and of its kept versions: one row, which the
+    database's triggers keep (``files.Usage``), not a sum over every file."""
+    with connection.cursor() as cursor:
+        cursor.execute(_usage_sql(connection.vendor), [instance_id])
+        row = cursor.fetchone()
+    return (0, 0) if row is None else (int(row[0]), int(row[1]))
 
 
 def used_bytes(instance_id: int) -> int:
-    """Bytes of the instance's current contents and kept versions, in one query."""
-    with connection.cursor() as cursor:
-        cursor.execute(_used_sql(connection.vendor), [instance_id, Node.Type.FILE.value, instance_id])
-        files, kept = cursor.fetchone()
-    return int(files) + int(kept)
+    return sum(usage(instance_id))

@@ -145,6 +145,20 @@ class Sequence(models.Model):
     last = models.BigIntegerField(default=0)
 
 
+class Usage(models.Model):
+    """The bytes an instance's files and kept versions use, kept up to date by the database's
+    own triggers (migration 0004_usage) on every insert, update and delete of their rows,
+    whatever the path (the ORM, a bulk delete, raw SQL): a quota check reads this row instead
+    of summing every file of the instance at each upload.
+
+    No foreign key: a cascade deletes the instance's nodes after its other rows, and each
+    delete writes here; a trigger on the instances table drops the row with its instance."""
+
+    instance_id = models.BigIntegerField(primary_key=True)
+    files = models.BigIntegerField(default=0)
+    versions = models.BigIntegerField(default=0)
+
+
 class Tombstone(models.Model):
     """A document deleted for good, kept for the change feed."""
 

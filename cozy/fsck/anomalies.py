@@ -24,11 +24,13 @@ INDEX_DUPLICATE_NAME = "index_duplicate_name"  # two names of one directory equa
 INDEX_CYCLE = "index_cycle"  # directories that are their own ancestors
 TRASHED_NOT_IN_TRASH = "trashed_not_in_trash"
 NOT_TRASHED_IN_TRASH = "not_trashed_in_trash"
+# Index against itself.
+USAGE_MISMATCH = "usage_mismatch"  # the quota's byte counters differ from the sums over the index
 
 ALL_TYPES = (
     FILESYSTEM_MISSING, VERSION_MISSING, INDEX_MISSING, CONTENT_MISMATCH, THUMBNAIL_WITH_NO_FILE, CONTENT_HELD,
     INDEX_MISSING_ROOT, INDEX_MISSING_TRASH, INDEX_ORPHAN_TREE, INDEX_DUPLICATE_NAME, INDEX_CYCLE,
-    TRASHED_NOT_IN_TRASH, NOT_TRASHED_IN_TRASH,
+    TRASHED_NOT_IN_TRASH, NOT_TRASHED_IN_TRASH, USAGE_MISMATCH,
 )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import transaction
 
 from cozy.files.events import held_contents
+from cozy.files.fsck.usage import recount
 from cozy.files.models import ROOT_ID, Node, Version
 from cozy.files.tree import descendants, ensure_root_and_trash, free_name, fullpath, is_in_trash, lock_tree
 from cozy.fsck import anomalies as A
@@ -113,6 +114,10 @@ class FileRepairs:
 
     _fix_index_missing_trash = _fix_index_missing_root
 
+    def _fix_usage_mismatch(self, anomaly: Anomaly) -> str:
+        files, versions = recount(self.instance)
+        return f"counted again: {files} bytes of files, {versions} of versions"
+
     def _set_trashed(self, anomaly: Anomaly) -> str:
         with transaction.atomic():
             node = self._locked_node(anomaly.file_id)
@@ -148,5 +153,5 @@ def _repair(kind: str) -> Callable[[Any, Anomaly], str]:
 
 REPAIRS = {kind: _repair(kind) for kind in (
     A.FILESYSTEM_MISSING, A.VERSION_MISSING, A.INDEX_ORPHAN_TREE, A.INDEX_CYCLE, A.INDEX_MISSING_ROOT,
-    A.INDEX_MISSING_TRASH, A.TRASHED_NOT_IN_TRASH, A.NOT_TRASHED_IN_TRASH, A.INDEX_DUPLICATE_NAME,
+    A.INDEX_MISSING_TRASH, A.TRASHED_NOT_IN_TRASH, A.NOT_TRASHED_IN_TRASH, A.INDEX_DUPLICATE_NAME, A.USAGE_MISMATCH,
 )} | {A.CONTENT_HELD: _keep_held}  # fmt: skip
