@@ -60,6 +60,7 @@ MiB = 1024 * 1024
 BLOCK = 8 * MiB  # the client's reusable buffer
 PART_SIZE, PARALLEL_PARTS = 8 * MiB, 4  # vfs_s3.writer.WriteOptions defaults, for the raw baseline
 DOMAIN = "bench.localhost"
+QUOTA_DOMAIN = "quota.localhost"  # the instance of the quota rows
 ROOT_ID = "io.cozy.files.root-dir"
 SMALL = 1024
 RSS_TARGET_MIB = 64
@@ -79,10 +80,12 @@ class Sizes:
     clients: int  # concurrent clients for the concurrent small row
     listing: int  # entries of the listed directory
     listings: int  # GETs of that directory
+    filled: int  # files already in the instance with a quota of the quota rows
 
 
-FULL = Sizes(big=256 * MiB, small_count=1000, rss_big=1024 * MiB, repeat=3, clients=8, listing=1000, listings=100)
-QUICK = Sizes(big=16 * MiB, small_count=40, rss_big=32 * MiB, repeat=1, clients=4, listing=40, listings=10)
+FULL = Sizes(big=256 * MiB, small_count=1000, rss_big=1024 * MiB, repeat=3, clients=8, listing=1000, listings=100,
+             filled=100_000)
+QUICK = Sizes(big=16 * MiB, small_count=40, rss_big=32 * MiB, repeat=1, clients=4, listing=40, listings=10, filled=500)
 
 
 # -- payload --------------------------------------------------------------------
@@ -250,7 +253,7 @@ def server_env(tmp: Path, fs_url: str) -> dict[str, str]:
         "COZY_VAR_DIR": str(tmp),
         "DATABASE_URL": f"sqlite:///{tmp / 'cozy.sqlite3'}",
         "COZY_FS_URL": fs_url,
-        "ALLOWED_HOSTS": DOMAIN,
+        "ALLOWED_HOSTS": f"{DOMAIN},{QUOTA_DOMAIN}",
         "LOG_LEVEL": "WARNING",
     }
 
@@ -455,6 +458,31 @@ def latency_rows(name: str, api: tuple[float, float, float], raw: tuple[float, f
     return [Row(f"{name}, {unit}", api[i], raw[i] if raw else None, "report", None) for i, unit in enumerate(units)]
 
 
+_FILL = """
+from cozy.files.models import Node
+from cozy.instances.models import Instance
+instance = Instance.objects.get(domain={domain!r})
+instance.quota_bytes = 2 ** 50
+instance.save(update_fields=["quota_bytes"])
+root = Node.objects.get(instance=instance, doc_id="io.cozy.files.root-dir")
+folder = Node.objects.create(instance=instance, type="directory", name="filled", parent=root)
+Node.objects.bulk_create([Node(instance=instance, type="file", name=f"n{{i}}", parent=folder, size=1024,
+                               content_id=f"filled{{i}}") for i in range({count})], batch_size=5000)
+"""
+
+
+def quota_rows(env: dict[str, str], api: Api, raw: Raw, sizes: Sizes, database: str) -> list[Row]:
+    """1 KiB uploads, sequential, to an instance with a quota that holds ``sizes.filled`` files
+    (index rows only: the upload reads the quota, never their objects)."""
+    filled = Api(api.port, add_instance(env, QUOTA_DOMAIN, f"quota{database.lower()}"), QUOTA_DOMAIN)
+    manage(env, "shell", "-c", _FILL.format(domain=filled.host, count=sizes.filled))
+    count = sizes.small_count // 2
+    t_api, t_raw = interleaved(lambda: small_series_api(filled, count, 1), lambda: small_series_raw(raw, count, 1),
+                               sizes.repeat)
+    name = f"{count} x 1 KiB uploads (sequential, {database}, a quota, {sizes.filled:,} files), req/s"
+    return [Row(name, count / t_api, count / t_raw, f">= {SMALL_TARGETS[1]}x raw", t_raw / t_api >= SMALL_TARGETS[1])]
+
+
 def small_read_rows(api: Api, raw: Raw, count: int) -> list[Row]:
     """1 KiB downloads one after another: cozy's on one keep-alive connection, raw minio's on its pool."""
     data = os.urandom(SMALL)
@@ -602,7 +630,8 @@ def postgres_rows(env: dict[str, str], raw: Raw, buf: bytearray, sizes: Sizes, u
         with gunicorn(env, log) as server:
             api.port = server.port
             warm_up(api, raw, buf)
-            return progress(small_rows(api, raw, sizes, "PostgreSQL", server))
+            rows = progress(small_rows(api, raw, sizes, "PostgreSQL", server))
+            return rows + progress(quota_rows(env, api, raw, sizes, "PostgreSQL"))
 
 
 @contextlib.contextmanager
@@ -627,6 +656,7 @@ def run(sizes: Sizes, tmp: Path, pinned: bool = False, postgres: str | None = No
             warm_up(api, raw, buf)
             rows = [] if only_small else progress(big_rows(api, raw, Payload(sizes.big, buf), sizes.repeat))
             rows += progress(small_rows(api, raw, sizes, "SQLite", server))
+            rows += progress(quota_rows(env, api, raw, sizes, "SQLite"))
             if not only_small:
                 rows += progress(small_read_rows(api, raw, sizes.small_count))
                 rows += progress(listing_rows(api, server, sizes.listing, sizes.listings))

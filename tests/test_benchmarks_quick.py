@@ -56,6 +56,7 @@ def test_api_benchmark():
         "40 x 1 KiB uploads (sequential, SQLite), worker CPU ms",
         "40 x 1 KiB uploads (4 clients, SQLite), req/s",
         "40 x 1 KiB uploads (4 clients, SQLite), worker CPU ms",
+        "20 x 1 KiB uploads (sequential, SQLite, a quota, 500 files), req/s",
         "40 x 1 KiB downloads (sequential), req/s",
         "40 x 1 KiB downloads (sequential), p50 ms",
         "40 x 1 KiB downloads (sequential), p99 ms",
