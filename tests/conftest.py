@@ -13,3 +13,15 @@ def _forget_lookups():
     instance, a token's) belong to the previous test, whose database was emptied without a signal."""
     for cache in (lookup_cache.instances, lookup_cache.tokens, lookup_cache.unrefused):
         cache.clear()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test shows the page's last requests (tests/test_drive_ui.py watch_network)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and call.when in ("call", "teardown"):
+        for name in ("page", "worker_page"):
+            log = getattr(item.funcargs.get(name), "network_log", None)
+            if log:
+                report.sections.append((f"the page's last requests ({name})", "\n".join(log)))

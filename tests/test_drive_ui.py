@@ -7,11 +7,13 @@ Screenshots of the main views go to test-artifacts/.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,7 +139,28 @@ def open_page(browser: Browser, site: Site, *, width: int = 1280, height: int = 
     page.set_default_timeout(20_000)
     page.js_errors = []  # type: ignore[attr-defined]
     page.on("pageerror", lambda err: page.js_errors.append(str(err)))  # type: ignore[attr-defined]
+    watch_network(page)
     return page
+
+
+def watch_network(page: Page, keep: int = 80) -> None:
+    """The page's last requests and their answers, shown beside a failed test (tests/conftest.py):
+    what the page asked for, and got, before a wait ran out."""
+    log: collections.deque[str] = collections.deque(maxlen=keep)
+    start = time.monotonic()
+
+    def note(text: str) -> None:
+        log.append(f"{time.monotonic() - start:8.3f} s  {text}")
+
+    def where(url: str) -> str:
+        parts = urlsplit(url)
+        return parts.path + (f"?{parts.query[:60]}" if parts.query else "")
+
+    page.on("request", lambda r: note(f"-> {r.method} {where(r.url)}"))
+    page.on("response", lambda r: note(f"<- {r.status} {where(r.url)}"))
+    page.on("requestfailed", lambda r: note(f"!! {r.failure} {where(r.url)}"))
+    page.on("console", lambda m: note(f"console {m.type}: {m.text[:200]}"))
+    page.network_log = log  # type: ignore[attr-defined]
 
 
 @pytest.fixture
