@@ -11,20 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db import connection, transaction
-from django.db.models import Sum
 
 from cozy.files.models import Node, Usage, Version
 from cozy.files.tree import lock_tree
 from cozy.fsck import anomalies as A
 from cozy.fsck.anomalies import Anomaly
 from cozy.instances.models import Instance
-
-
-def summed(instance: Instance) -> tuple[int, int]:
-    """(files, versions): the bytes of current contents and kept versions, summed over the index."""
-    files = Node.objects.filter(instance=instance, type=Node.Type.FILE).aggregate(s=Sum("size"))["s"] or 0
-    versions = Version.objects.filter(file__instance=instance).aggregate(s=Sum("size"))["s"] or 0
-    return int(files), int(versions)
 
 
 def _both_sql() -> str:
@@ -37,12 +29,17 @@ def _both_sql() -> str:
             f"WHERE n.instance_id = %s), 0)")
 
 
-def check_usage(instance: Instance) -> Iterator[Anomaly]:
-    # One statement, one snapshot: a change committing meanwhile is on both sides or neither.
+def counted_and_summed(instance: Instance) -> tuple[tuple[int, int], tuple[int, int]]:
+    """((files, versions) of the counters, (files, versions) summed over the index), in one
+    statement, one snapshot: a change committing meanwhile is on both sides or neither."""
     with connection.cursor() as cursor:
         cursor.execute(_both_sql(), [instance.pk, instance.pk, instance.pk, Node.Type.FILE.value, instance.pk])
         row = [int(v) for v in cursor.fetchone()]
-    counted, sums = (row[0], row[1]), (row[2], row[3])
+    return (row[0], row[1]), (row[2], row[3])
+
+
+def check_usage(instance: Instance) -> Iterator[Anomaly]:
+    counted, sums = counted_and_summed(instance)
     if counted != sums:
         yield Anomaly(A.USAGE_MISMATCH, detail="the quota's counters differ from the index's sums",
                       extra={"counted": {"files": counted[0], "versions": counted[1]},
@@ -54,8 +51,7 @@ def recount(instance: Instance) -> tuple[int, int]:
     change committing meanwhile is either in the sums or adds its own delta after."""
     with transaction.atomic():
         lock_tree(instance)
-        if connection.vendor == "postgresql":
-            list(Usage.objects.select_for_update().filter(instance_id=instance.pk))
-        files, versions = summed(instance)
+        list(Usage.objects.select_for_update().filter(instance_id=instance.pk))  # a no-op on SQLite
+        _, (files, versions) = counted_and_summed(instance)
         Usage.objects.update_or_create(instance_id=instance.pk, defaults={"files": files, "versions": versions})
     return files, versions
